@@ -1,0 +1,168 @@
+//! What a check reports: [`Finding`] and [`Severity`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::rules::Rule;
+
+/// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// SARIF `level`: critical and high are errors, medium warnings, low notes.
+    pub fn sarif_level(self) -> &'static str {
+        match self {
+            Severity::Critical | Severity::High => "error",
+            Severity::Medium => "warning",
+            Severity::Low => "note",
+        }
+    }
+
+    /// GitHub code scanning's `security-severity` (a CVSS-like score it maps back to
+    /// critical ≥ 9.0, high ≥ 7.0, medium ≥ 4.0, low below).
+    pub fn security_severity(self) -> &'static str {
+        match self {
+            Severity::Critical => "9.5",
+            Severity::High => "8.0",
+            Severity::Medium => "5.5",
+            Severity::Low => "3.0",
+        }
+    }
+
+    pub(crate) fn step(self, delta: i8) -> Severity {
+        let i = (self as i8 + delta).clamp(0, 3);
+        [Severity::Low, Severity::Medium, Severity::High, Severity::Critical][i as usize]
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Severity, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "{s:?} is not a severity; use \"critical\", \"high\", \"medium\" or \"low\""
+            )),
+        }
+    }
+}
+
+/// One problem found in one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: Rule,
+    /// After the configuration's severity overrides.
+    pub severity: Severity,
+    /// The input as named on the command line or found by walking (`<stdin>` for `-`).
+    pub path: String,
+    /// 1-based position of the offending value (for a policy embedded as a string: of the
+    /// attribute holding it).
+    pub line: u32,
+    pub column: u32,
+    /// 1-based position just past the value's first line segment, for underlining.
+    pub end_line: u32,
+    pub end_column: u32,
+    /// Terraform resource address, or the IAM entity and policy name in CLI output.
+    pub resource: Option<String>,
+    /// 0-based index of the policy statement, when the finding is about one.
+    pub statement: Option<usize>,
+    /// The statement's `Sid`, if it has one (config ignores can match it).
+    pub sid: Option<String>,
+    pub message: String,
+    /// Identifies the finding independently of formatting and position (see `baseline`).
+    pub fingerprint: String,
+    /// The source line around the value, when the caller asked for code frames.
+    pub snippet: Option<Snippet>,
+}
+
+/// A window of the source line for a code frame (long lines, such as a minified plan, are cut
+/// around the value and marked with `…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    pub text: String,
+    /// Where to underline, in characters of `text`.
+    pub start: usize,
+    pub len: usize,
+}
+
+impl Snippet {
+    /// Cuts `line` to at most about `width` characters around the columns `start..end`
+    /// (1-based, end exclusive).
+    pub fn new(line: &str, start: u32, end: u32, width: usize) -> Snippet {
+        let chars: Vec<char> = line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        let s = (start as usize).saturating_sub(1).min(chars.len());
+        let e = (end as usize).saturating_sub(1).clamp(s + 1, chars.len().max(s + 1));
+        if chars.len() <= width {
+            return Snippet {
+                text: chars.iter().collect(),
+                start: s,
+                len: e - s,
+            };
+        }
+        let len = (e - s).min(width / 2);
+        let from = s.saturating_sub(width / 4);
+        let to = (s + len + width / 4).min(chars.len()).max(from);
+        let mut text = String::new();
+        if from > 0 {
+            text.push('…');
+        }
+        text.extend(&chars[from..to]);
+        if to < chars.len() {
+            text.push('…');
+        }
+        Snippet {
+            text,
+            start: s - from + usize::from(from > 0),
+            len,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Snippet;
+
+    #[test]
+    fn snippets_cut_long_lines_around_the_value() {
+        let short = Snippet::new("  \"Resource\": \"*\"", 15, 18, 100);
+        assert_eq!((short.text.as_str(), short.start, short.len), ("  \"Resource\": \"*\"", 14, 3));
+        let long = format!("{}\"*\"{}", "a".repeat(500), "b".repeat(500));
+        let s = Snippet::new(&long, 501, 504, 40);
+        assert_eq!(s.text.chars().nth(s.start), Some('"'));
+        assert_eq!(s.len, 3);
+        assert!(s.text.starts_with('…') && s.text.ends_with('…'));
+        assert!(s.text.chars().count() < 50);
+    }
+}

@@ -1,0 +1,449 @@
+//! The engine: turns one input text into findings and errors.
+
+use std::fmt;
+
+use crate::config::Config;
+use crate::finding::{Finding, Severity, Snippet};
+use crate::json::{self, LineIndex, Node, Span};
+use crate::policy::{Policy, PolicyError};
+use crate::rules::{self, Rule};
+
+/// What kind of document an IAM policy is, which decides its size limit (JIT008).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyKind {
+    /// A customer managed policy (6,144 characters). Bare policy files count as managed.
+    Managed,
+    /// An inline policy of a role (10,240 characters per role, summed).
+    InlineRole,
+    /// An inline policy of a user (2,048 characters per user, summed).
+    InlineUser,
+    /// An inline policy of a group (5,120 characters per group, summed).
+    InlineGroup,
+    /// A role's trust policy.
+    Trust,
+    /// A resource-based policy (API Gateway, S3, SQS, …).
+    Resource,
+}
+
+impl PolicyKind {
+    /// IAM's limit on characters without whitespace, for the kinds JIT008 checks.
+    pub fn size_limit(self) -> Option<usize> {
+        match self {
+            PolicyKind::Managed => Some(6_144),
+            PolicyKind::InlineRole => Some(10_240),
+            PolicyKind::InlineUser => Some(2_048),
+            PolicyKind::InlineGroup => Some(5_120),
+            PolicyKind::Trust | PolicyKind::Resource => None,
+        }
+    }
+}
+
+/// What jitlint recognised an input as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A bare IAM policy document.
+    Policy,
+    /// `aws iam get-policy-version` output.
+    PolicyVersion,
+    /// `aws iam get-role-policy` / `get-user-policy` / `get-group-policy` output.
+    InlinePolicy,
+    /// `aws iam get-account-authorization-details` output.
+    AuthorizationDetails,
+    /// `terraform show -json plan.out`.
+    Plan,
+    /// `terraform show -json` of a state.
+    State,
+}
+
+impl InputKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputKind::Policy => "policy",
+            InputKind::PolicyVersion => "get-policy-version",
+            InputKind::InlinePolicy => "inline-policy",
+            InputKind::AuthorizationDetails => "get-account-authorization-details",
+            InputKind::Plan => "terraform-plan",
+            InputKind::State => "terraform-state",
+        }
+    }
+}
+
+/// How an input was named: explicitly, or found by walking a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Named on the command line (or stdin): JSON that is not a known input is an error.
+    Explicit,
+    /// Found by walking a directory: JSON that is not a known input is skipped.
+    Walked,
+}
+
+/// Options that do not change what is found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LintOptions {
+    /// Keep a window of each finding's source line for code frames (`Finding::snippet`).
+    pub snippets: bool,
+}
+
+/// An input (or part of one) that could not be read, parsed or understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub path: String,
+    /// 1-based position, when the problem has one.
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path, self.message),
+            _ => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// The result of linting one input.
+#[derive(Debug, Clone, Default)]
+pub struct FileReport {
+    pub path: String,
+    /// What the input was recognised as; `None` if it was skipped or could not be parsed.
+    pub kind: Option<InputKind>,
+    /// A walked JSON file that is none of the known inputs.
+    pub skipped: bool,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<InputError>,
+    /// Findings dropped by `[[ignore]]` entries of the configuration.
+    pub ignored: usize,
+}
+
+/// Lints an IAM policy document (identity policies count as managed: 6,144 characters).
+///
+/// This is what the provider calls on the documents it renders: `Ok(vec![])` means jitlint has
+/// nothing to say. Findings carry `path` `"<policy>"` and positions inside `json_text`.
+pub fn lint_policy_document(json_text: &str, config: &Config) -> Result<Vec<Finding>, InputError> {
+    lint_policy_document_as(json_text, PolicyKind::Managed, config)
+}
+
+/// [`lint_policy_document`] for a given kind of policy (which decides the size limit).
+pub fn lint_policy_document_as(
+    json_text: &str,
+    kind: PolicyKind,
+    config: &Config,
+) -> Result<Vec<Finding>, InputError> {
+    let mut sink = Sink::new(config, "<policy>", json_text, LintOptions::default());
+    let root = json::parse(json_text).map_err(|e| sink.make_error(Some(e.offset as u32), e.message))?;
+    let policy = Policy::from_node(&root).map_err(|e| sink.make_error(Some(e.span.start), e.message))?;
+    let target = PolicyTarget {
+        kind,
+        size: Some(count_non_whitespace(json_text)),
+        span: root.span,
+        escalation: None,
+    };
+    check_policy(&mut sink, &Scope::default(), &policy, &target);
+    Ok(sink.findings)
+}
+
+/// Lints one input file's text: detects what it is and runs every enabled rule on it.
+pub fn lint_text(path: &str, text: &str, origin: Origin, config: &Config, options: LintOptions) -> FileReport {
+    let mut sink = Sink::new(config, path, text, options);
+    let mut report = FileReport {
+        path: path.to_string(),
+        ..FileReport::default()
+    };
+    match json::parse(text) {
+        Err(e) => {
+            let message = format!("not valid JSON: {}", e.message);
+            sink.error(Some(e.offset as u32), message);
+        }
+        Ok(root) => match crate::input::detect(&root) {
+            Some(kind) => {
+                report.kind = Some(kind);
+                crate::input::lint_input(&mut sink, text, &root, kind);
+            }
+            None if origin == Origin::Walked => report.skipped = true,
+            None => sink.error(
+                None,
+                "not an IAM policy, AWS CLI policy output or Terraform plan/state JSON \
+                 (expected a Statement, PolicyVersion, *DetailList, or format_version with planned_values/values)"
+                    .into(),
+            ),
+        },
+    }
+    report.findings = sink.findings;
+    report.errors = sink.errors;
+    report.ignored = sink.ignored;
+    report
+}
+
+/// Counts characters other than whitespace, as IAM measures policy size.
+pub fn count_non_whitespace(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// How a rule rates one finding relative to the rule's (configurable) base severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    Default,
+    /// One step below the base severity (e.g. JIT001 with a non-scoping condition).
+    Lowered,
+    /// One step above (JIT002 in front of a Lambda that can rewrite IAM or ACLs).
+    Raised,
+    /// A value unknown at plan time kept the rule from checking: always `low`.
+    Unchecked,
+}
+
+/// Where findings of a document go and what they are attributed to.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scope {
+    /// For documents embedded as strings: every finding points at the attribute.
+    pub anchor: Option<Span>,
+    /// Terraform address or IAM entity/policy name.
+    pub resource: Option<String>,
+    /// Distinguishes documents within one file for fingerprints (e.g. the attribute path).
+    pub context: String,
+}
+
+/// One finding as a rule reports it.
+#[derive(Debug, Clone)]
+pub(crate) struct Report<'a> {
+    pub rule: Rule,
+    pub level: Level,
+    pub span: Span,
+    pub statement: Option<usize>,
+    pub sid: Option<&'a str>,
+    /// What the finding is about, independent of formatting (for the fingerprint).
+    pub key: String,
+    pub message: String,
+}
+
+/// Collects findings and errors for one input.
+pub(crate) struct Sink<'a> {
+    pub config: &'a Config,
+    pub path: &'a str,
+    text: &'a str,
+    index: LineIndex,
+    options: LintOptions,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<InputError>,
+    pub ignored: usize,
+}
+
+impl<'a> Sink<'a> {
+    pub fn new(config: &'a Config, path: &'a str, text: &'a str, options: LintOptions) -> Sink<'a> {
+        Sink {
+            config,
+            path,
+            text,
+            index: LineIndex::new(text),
+            options,
+            findings: Vec::new(),
+            errors: Vec::new(),
+            ignored: 0,
+        }
+    }
+
+    pub fn enabled(&self, rule: Rule) -> bool {
+        self.config.is_enabled(rule)
+    }
+
+    pub fn make_error(&self, offset: Option<u32>, message: String) -> InputError {
+        let pos = offset.map(|o| self.index.position(self.text, o));
+        InputError {
+            path: self.path.to_string(),
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            message,
+        }
+    }
+
+    pub fn error(&mut self, offset: Option<u32>, message: String) {
+        let e = self.make_error(offset, message);
+        self.errors.push(e);
+    }
+
+    pub fn report(&mut self, scope: &Scope, r: Report<'_>) {
+        if !self.config.is_enabled(r.rule) {
+            return;
+        }
+        let base = self.config.severity(r.rule);
+        let severity = match r.level {
+            Level::Default => base,
+            Level::Lowered => base.step(-1),
+            Level::Raised => base.step(1),
+            Level::Unchecked => Severity::Low,
+        };
+        let sid = r.sid.filter(|s| !s.is_empty());
+        if self
+            .config
+            .is_ignored(r.rule, self.path, scope.resource.as_deref(), sid)
+        {
+            self.ignored += 1;
+            return;
+        }
+        let span = scope.anchor.unwrap_or(r.span);
+        let start = self.index.position(self.text, span.start);
+        let mut end = self.index.position(self.text, span.end);
+        if end.line != start.line {
+            // Underline only the first line of a multi-line value.
+            let line = self.index.line_text(self.text, start.line);
+            end = json::Position {
+                line: start.line,
+                column: line.chars().count() as u32 + 1,
+            };
+        }
+        let fingerprint = fingerprint(&[
+            r.rule.code(),
+            &normalize_path(self.path),
+            scope.resource.as_deref().unwrap_or(""),
+            &scope.context,
+            &r.key,
+        ]);
+        let end_column = end.column.max(start.column + 1);
+        let snippet = self
+            .options
+            .snippets
+            .then(|| Snippet::new(self.index.line_text(self.text, start.line), start.column, end_column, 120));
+        self.findings.push(Finding {
+            rule: r.rule,
+            severity,
+            path: self.path.to_string(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column,
+            resource: scope.resource.clone(),
+            statement: r.statement,
+            sid: sid.map(str::to_string),
+            message: r.message,
+            fingerprint,
+            snippet,
+        });
+    }
+}
+
+/// `./a//b\c` → `a/b/c`: the path part of fingerprints must not depend on how it was typed.
+fn normalize_path(path: &str) -> String {
+    let unified = path.replace('\\', "/");
+    unified
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// FNV-1a (64 bit) over the parts, as 16 hex digits: stable across versions and platforms.
+fn fingerprint(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part.as_bytes().iter().chain(&[0u8]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// How a policy document is checked.
+#[derive(Debug, Clone)]
+pub(crate) struct PolicyTarget {
+    pub kind: PolicyKind,
+    /// Characters without whitespace, when JIT008 should check this document on its own.
+    pub size: Option<usize>,
+    /// The whole document (where a size finding points when there is no anchor).
+    pub span: Span,
+    /// Why an open API resource policy is worse than usual (JIT002 raises it to critical).
+    pub escalation: Option<String>,
+}
+
+/// Runs the policy rules on one parsed policy.
+pub(crate) fn check_policy(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>, target: &PolicyTarget) {
+    rules::jit001_nacl_entry_write_unscoped::check(sink, scope, policy);
+    rules::jit002_open_api_gateway::check_policy(sink, scope, policy, target.escalation.as_deref());
+    rules::jit005_source_ip_invalid::check(sink, scope, policy);
+    rules::jit006_source_ip_too_broad::check(sink, scope, policy);
+    rules::jit007_source_ip_deny_blocks_aws_services::check(sink, scope, policy);
+    if let Some(size) = target.size {
+        rules::jit008_policy_size_limit::check_document(sink, scope, target.kind, size, target.span);
+    }
+    rules::jit009_policy_version_write_unscoped::check(sink, scope, policy);
+}
+
+/// Parses a policy embedded as a string (a plan attribute, a URL-encoded CLI document) and checks
+/// it; all findings point at `scope.anchor`. Returns whether it could be checked.
+pub(crate) fn check_embedded_policy(sink: &mut Sink<'_>, scope: &Scope, text: &str, what: &str, target: &PolicyTarget) -> bool {
+    let anchor = scope.anchor.map(|s| s.start);
+    let inner_pos = |offset: usize| {
+        let p = LineIndex::new(text).position(text, offset as u32);
+        format!(" (line {}, column {} of the document)", p.line, p.column)
+    };
+    let root: Node<'_> = match json::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let message = format!("{what} is not valid JSON: {}{}", e.message, inner_pos(e.offset));
+            sink.error(anchor, message);
+            return false;
+        }
+    };
+    match Policy::from_node(&root) {
+        Ok(policy) => {
+            check_policy(sink, scope, &policy, target);
+            true
+        }
+        Err(PolicyError { message, span }) => {
+            let message = format!("{what} is not a valid IAM policy: {message}{}", inner_pos(span.start as usize));
+            sink.error(anchor, message);
+            false
+        }
+    }
+}
+
+/// The rules that read policy documents, for reporting a document that could not be read at all.
+pub(crate) fn report_unknown_policy(sink: &mut Sink<'_>, scope: &Scope, span: Span, what: &str, reason: &str, kind: PolicyKind) {
+    let mut affected = vec![Rule::NaclEntryWriteUnscoped];
+    if kind == PolicyKind::Resource {
+        affected.push(Rule::OpenApiGateway);
+    }
+    affected.extend([Rule::SourceIpInvalid, Rule::SourceIpTooBroad, Rule::SourceIpDenyBlocksAwsServices]);
+    if kind.size_limit().is_some() {
+        affected.push(Rule::PolicySizeLimit);
+    }
+    affected.push(Rule::PolicyVersionWriteUnscoped);
+    affected.retain(|r| sink.enabled(*r));
+    let Some(&first) = affected.first() else {
+        return;
+    };
+    let codes: Vec<&str> = affected.iter().map(|r| r.code()).collect();
+    sink.report(
+        scope,
+        Report {
+            rule: first,
+            level: Level::Unchecked,
+            span,
+            statement: None,
+            sid: None,
+            key: format!("unknown:{what}"),
+            message: format!(
+                "{what} is unknown until apply ({reason}), so {} could not be checked; \
+                 run jitlint on the state after apply, or build the document from known values",
+                codes.join(", ")
+            ),
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_stable() {
+        // Pinned: baselines written by one version must keep matching in the next.
+        assert_eq!(fingerprint(&["JIT001", "a.json", "", "", "k"]), fingerprint(&["JIT001", "a.json", "", "", "k"]));
+        assert_ne!(fingerprint(&["JIT001", "a.json"]), fingerprint(&["JIT001a", ".json"]));
+        assert_eq!(fingerprint(&[""]), "af63bd4c8601b7df");
+        assert_eq!(normalize_path("./a//b\\c"), "a/b/c");
+    }
+}

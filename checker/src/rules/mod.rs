@@ -1,0 +1,254 @@
+//! The rule registry: stable codes, names, default severities, and each rule's documentation.
+//!
+//! Every rule lives in its own file whose module doc comment (*What it does / Why is this bad? /
+//! Example / Fix*) is the single source of its documentation: `jitlint explain`, `jitlint rules`
+//! and `docs/rules.md` are all produced from it.
+
+use std::fmt;
+
+use crate::finding::Severity;
+
+pub(crate) mod grants;
+pub(crate) mod jit001_nacl_entry_write_unscoped;
+pub(crate) mod jit002_open_api_gateway;
+pub(crate) mod jit003_client_vpn_handler_prefix;
+pub(crate) mod jit004_client_vpn_handler_timeout;
+pub(crate) mod jit005_source_ip_invalid;
+pub(crate) mod jit006_source_ip_too_broad;
+pub(crate) mod jit007_source_ip_deny_blocks_aws_services;
+pub(crate) mod jit008_policy_size_limit;
+pub(crate) mod jit009_policy_version_write_unscoped;
+pub(crate) mod jit010_jit_grant_too_long;
+
+/// A rule. The discriminant order is the code order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    NaclEntryWriteUnscoped,
+    OpenApiGateway,
+    ClientVpnHandlerPrefix,
+    ClientVpnHandlerTimeout,
+    SourceIpInvalid,
+    SourceIpTooBroad,
+    SourceIpDenyBlocksAwsServices,
+    PolicySizeLimit,
+    PolicyVersionWriteUnscoped,
+    JitGrantTooLong,
+}
+
+/// A rule's catalogue entry.
+#[derive(Debug)]
+pub struct RuleInfo {
+    pub rule: Rule,
+    /// `JIT001`…: never reused or renumbered.
+    pub code: &'static str,
+    /// Kebab-case name, also accepted wherever a code is.
+    pub name: &'static str,
+    pub default_severity: Severity,
+    /// One line for catalogues.
+    pub summary: &'static str,
+    source: &'static str,
+}
+
+/// All rules in code order.
+pub static RULES: [RuleInfo; 10] = [
+    RuleInfo {
+        rule: Rule::NaclEntryWriteUnscoped,
+        code: "JIT001",
+        name: "nacl-entry-write-unscoped",
+        default_severity: Severity::High,
+        summary: "An Allow lets the holder rewrite entries of every network ACL",
+        source: include_str!("jit001_nacl_entry_write_unscoped.rs"),
+    },
+    RuleInfo {
+        rule: Rule::OpenApiGateway,
+        code: "JIT002",
+        name: "open-api-gateway",
+        default_severity: Severity::High,
+        summary: "An API Gateway method, route, Lambda URL or resource policy is open to everyone",
+        source: include_str!("jit002_open_api_gateway.rs"),
+    },
+    RuleInfo {
+        rule: Rule::ClientVpnHandlerPrefix,
+        code: "JIT003",
+        name: "client-vpn-handler-prefix",
+        default_severity: Severity::Critical,
+        summary: "A Client VPN connect handler's function name lacks the AWSClientVPN- prefix",
+        source: include_str!("jit003_client_vpn_handler_prefix.rs"),
+    },
+    RuleInfo {
+        rule: Rule::ClientVpnHandlerTimeout,
+        code: "JIT004",
+        name: "client-vpn-handler-timeout",
+        default_severity: Severity::Medium,
+        summary: "A Client VPN connect handler may run longer than the 30 s the service waits",
+        source: include_str!("jit004_client_vpn_handler_timeout.rs"),
+    },
+    RuleInfo {
+        rule: Rule::SourceIpInvalid,
+        code: "JIT005",
+        name: "source-ip-invalid",
+        default_severity: Severity::High,
+        summary: "An aws:SourceIp value is not an IP address or CIDR block, or has host bits set",
+        source: include_str!("jit005_source_ip_invalid.rs"),
+    },
+    RuleInfo {
+        rule: Rule::SourceIpTooBroad,
+        code: "JIT006",
+        name: "source-ip-too-broad",
+        default_severity: Severity::High,
+        summary: "An IP allowlist admits everyone (0.0.0.0/0, ::/0 or a very short prefix)",
+        source: include_str!("jit006_source_ip_too_broad.rs"),
+    },
+    RuleInfo {
+        rule: Rule::SourceIpDenyBlocksAwsServices,
+        code: "JIT007",
+        name: "source-ip-deny-blocks-aws-services",
+        default_severity: Severity::Medium,
+        summary: "A Deny on NotIpAddress aws:SourceIp also blocks AWS services acting for the user",
+        source: include_str!("jit007_source_ip_deny_blocks_aws_services.rs"),
+    },
+    RuleInfo {
+        rule: Rule::PolicySizeLimit,
+        code: "JIT008",
+        name: "policy-size-limit",
+        default_severity: Severity::High,
+        summary: "A policy, or the inline policies of one principal, exceed IAM's size limit",
+        source: include_str!("jit008_policy_size_limit.rs"),
+    },
+    RuleInfo {
+        rule: Rule::PolicyVersionWriteUnscoped,
+        code: "JIT009",
+        name: "policy-version-write-unscoped",
+        default_severity: Severity::High,
+        summary: "iam:CreatePolicyVersion or iam:SetDefaultPolicyVersion on any policy",
+        source: include_str!("jit009_policy_version_write_unscoped.rs"),
+    },
+    RuleInfo {
+        rule: Rule::JitGrantTooLong,
+        code: "JIT010",
+        name: "jit-grant-too-long",
+        default_severity: Severity::Medium,
+        summary: "A jit grant lasts longer than the TTL cap or opens a range wider than allowed",
+        source: include_str!("jit010_jit_grant_too_long.rs"),
+    },
+];
+
+impl Rule {
+    pub const ALL: [Rule; 10] = [
+        Rule::NaclEntryWriteUnscoped,
+        Rule::OpenApiGateway,
+        Rule::ClientVpnHandlerPrefix,
+        Rule::ClientVpnHandlerTimeout,
+        Rule::SourceIpInvalid,
+        Rule::SourceIpTooBroad,
+        Rule::SourceIpDenyBlocksAwsServices,
+        Rule::PolicySizeLimit,
+        Rule::PolicyVersionWriteUnscoped,
+        Rule::JitGrantTooLong,
+    ];
+
+    pub fn info(self) -> &'static RuleInfo {
+        &RULES[self as usize]
+    }
+
+    pub fn code(self) -> &'static str {
+        self.info().code
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn default_severity(self) -> Severity {
+        self.info().default_severity
+    }
+
+    /// Looks a rule up by code (`JIT001`, any case) or name (`nacl-entry-write-unscoped`).
+    pub fn lookup(code_or_name: &str) -> Option<Rule> {
+        RULES
+            .iter()
+            .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
+            .map(|r| r.rule)
+    }
+
+    /// The rule's documentation in Markdown, taken from its file's module doc comment.
+    pub fn docs(self) -> String {
+        doc_comment(self.info().source)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The leading `//!` lines of a source file, without the markers.
+fn doc_comment(source: &str) -> String {
+    let mut out = String::new();
+    for line in source.lines() {
+        let Some(rest) = line.strip_prefix("//!") else {
+            break;
+        };
+        out.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+/// The rule catalogue as Markdown: the content of `docs/rules.md`.
+pub fn catalogue_markdown() -> String {
+    let mut out = String::from(
+        "# jitlint rules\n\n\
+         <!-- Generated from the doc comments in checker/src/rules/ by `jitlint rules --format markdown`; \
+         the test `rule_docs_are_fresh` fails when this file is stale. -->\n\n\
+         | Code | Name | Default severity | Summary |\n|---|---|---|---|\n",
+    );
+    for r in &RULES {
+        out.push_str(&format!(
+            "| [{code}](#{anchor}) | `{name}` | {sev} | {summary} |\n",
+            code = r.code,
+            anchor = format!("{}-{}", r.code, r.name).to_ascii_lowercase(),
+            name = r.name,
+            sev = r.default_severity,
+            summary = r.summary
+        ));
+    }
+    for r in &RULES {
+        out.push_str(&format!(
+            "\n## {} {}\n\nDefault severity: **{}**.\n\n",
+            r.code, r.name, r.default_severity
+        ));
+        // Rule docs use `##` sections; nest them under the rule's heading.
+        for line in doc_comment(r.source).lines() {
+            if line.starts_with("## ") {
+                out.push('#');
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_consistent() {
+        for (i, r) in RULES.iter().enumerate() {
+            assert_eq!(r.rule as usize, i);
+            assert_eq!(Rule::ALL[i], r.rule);
+            assert_eq!(r.code, format!("JIT{:03}", i + 1));
+            assert_eq!(Rule::lookup(r.code), Some(r.rule));
+            assert_eq!(Rule::lookup(&r.code.to_lowercase()), Some(r.rule));
+            assert_eq!(Rule::lookup(r.name), Some(r.rule));
+            let docs = r.rule.docs();
+            for section in ["## What it does", "## Why is this bad?", "## Example", "## Fix"] {
+                assert!(docs.contains(section), "{} lacks {section}", r.code);
+            }
+        }
+        assert_eq!(Rule::lookup("JIT011"), None);
+    }
+}

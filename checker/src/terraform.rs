@@ -1,0 +1,306 @@
+//! Linting Terraform plans and states: the policy documents in resource attributes, and the
+//! resource-level rules (JIT002, JIT003, JIT004, JIT006, JIT008 totals, JIT010).
+
+use std::collections::HashMap;
+
+use crate::json::{Node, Span};
+use crate::lint::{check_embedded_policy, check_policy, count_non_whitespace, report_unknown_policy, PolicyKind, PolicyTarget, Scope, Sink};
+use crate::plan::{Link, Plan, Resolved, Seg};
+use crate::policy::{Condition, Effect, Item, PatternList, Policy, Principals, Statement, Term};
+use crate::rules::{
+    jit002_open_api_gateway as jit002, jit003_client_vpn_handler_prefix as jit003,
+    jit004_client_vpn_handler_timeout as jit004, jit006_source_ip_too_broad as jit006, jit008_policy_size_limit as jit008,
+    jit010_jit_grant_too_long as jit010, Rule,
+};
+
+/// Resource types whose attribute holds an IAM policy document, and which principal attribute
+/// groups inline policies for the size limit.
+const POLICY_ATTRIBUTES: &[(&str, &str, PolicyKind, Option<(&str, &str)>)] = &[
+    ("aws_iam_policy", "policy", PolicyKind::Managed, None),
+    ("aws_iam_role_policy", "policy", PolicyKind::InlineRole, Some(("role", "aws_iam_role"))),
+    ("aws_iam_user_policy", "policy", PolicyKind::InlineUser, Some(("user", "aws_iam_user"))),
+    ("aws_iam_group_policy", "policy", PolicyKind::InlineGroup, Some(("group", "aws_iam_group"))),
+    ("aws_iam_role", "assume_role_policy", PolicyKind::Trust, None),
+    ("aws_api_gateway_rest_api_policy", "policy", PolicyKind::Resource, None),
+    ("aws_api_gateway_rest_api", "policy", PolicyKind::Resource, None),
+    ("aws_s3_bucket_policy", "policy", PolicyKind::Resource, None),
+    ("aws_sqs_queue_policy", "policy", PolicyKind::Resource, None),
+    ("aws_sns_topic_policy", "policy", PolicyKind::Resource, None),
+    ("aws_vpc_endpoint", "policy", PolicyKind::Resource, None),
+    ("aws_kms_key", "policy", PolicyKind::Resource, None),
+    ("aws_ecr_repository_policy", "policy", PolicyKind::Resource, None),
+    ("aws_secretsmanager_secret_policy", "policy", PolicyKind::Resource, None),
+    ("aws_lambda_layer_version_permission", "policy", PolicyKind::Resource, None),
+    ("jit_source_ip_policy", "document", PolicyKind::Managed, None),
+];
+
+/// Display form of an attribute path: `inline_policy[0].policy`.
+pub(crate) fn path_string(path: &[Seg<'_>]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The scope of findings about an attribute: the resource address, pointing at the attribute.
+pub(crate) fn attr_scope(plan: &Plan<'_>, i: usize, path: &[Seg<'_>]) -> Scope {
+    Scope {
+        anchor: Some(plan.attr_span(i, path)),
+        resource: Some(plan.instances[i].address.clone()),
+        context: path_string(path),
+    }
+}
+
+pub(crate) fn lint_plan(sink: &mut Sink<'_>, root: &Node<'_>) {
+    let plan = Plan::new(root);
+    let exposure = sink.enabled(Rule::OpenApiGateway).then(|| jit002::Exposure::new(&plan));
+    let mut totals: Vec<((PolicyKind, Link), Vec<jit008::InlinePolicy>)> = Vec::new();
+    let mut total_index: HashMap<(PolicyKind, Link), usize> = HashMap::new();
+    for &(rtype, attr, kind, principal) in POLICY_ATTRIBUTES {
+        for i in plan.of_type(rtype) {
+            let escalation = exposure.as_ref().and_then(|e| match rtype {
+                "aws_api_gateway_rest_api" => e.api_escalation(&Link::Instance(i)),
+                "aws_api_gateway_rest_api_policy" => plan
+                    .link(i, &[Seg::Key("rest_api_id")], &["aws_api_gateway_rest_api"])
+                    .and_then(|api| e.api_escalation(&api)),
+                _ => None,
+            });
+            let mut docs: Vec<(Vec<Seg<'_>>, PolicyKind, Option<Link>)> = Vec::new();
+            let owner = principal.and_then(|(pattr, ptype)| plan.link(i, &[Seg::Key(pattr)], &[ptype]));
+            docs.push((vec![Seg::Key(attr)], kind, owner));
+            if rtype == "aws_iam_role" {
+                // Inline policies written as blocks of the role itself.
+                let blocks = plan.instances[i]
+                    .values
+                    .and_then(|v| v.get("inline_policy"))
+                    .and_then(Node::as_array)
+                    .map_or(0, <[Node<'_>]>::len);
+                for n in 0..blocks {
+                    docs.push((
+                        vec![Seg::Key("inline_policy"), Seg::Index(n), Seg::Key("policy")],
+                        PolicyKind::InlineRole,
+                        Some(Link::Instance(i)),
+                    ));
+                }
+            }
+            for (path, kind, owner) in docs {
+                let size = plan_policy(sink, &plan, i, &path, kind, escalation.clone());
+                if let (Some(size), Some(owner)) = (size, owner) {
+                    let scope = attr_scope(&plan, i, &path);
+                    let member = jit008::InlinePolicy {
+                        span: scope.anchor.unwrap_or_default(),
+                        scope,
+                        name: plan.instances[i].address.clone(),
+                        size,
+                    };
+                    let key = (kind, owner);
+                    match total_index.get(&key) {
+                        Some(&n) => totals[n].1.push(member),
+                        None => {
+                            total_index.insert(key.clone(), totals.len());
+                            totals.push((key, vec![member]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for ((kind, owner), members) in &totals {
+        let name = match owner {
+            Link::Instance(i) => plan.instances[*i].address.clone(),
+            Link::Value(v) => v.clone(),
+        };
+        jit008::check_total(sink, *kind, &name, members);
+    }
+    if let Some(exposure) = &exposure {
+        jit002::check_plan(sink, &plan, exposure);
+    }
+    let handlers = if sink.enabled(Rule::ClientVpnHandlerPrefix) || sink.enabled(Rule::ClientVpnHandlerTimeout) {
+        jit003::handlers(&plan)
+    } else {
+        Vec::new()
+    };
+    jit003::check_plan(sink, &plan, &handlers);
+    jit004::check_plan(sink, &plan, &handlers);
+    jit006::check_plan(sink, &plan);
+    jit010::check_plan(sink, &plan);
+}
+
+/// Checks the policy document in one attribute; returns its size when it is known.
+fn plan_policy(sink: &mut Sink<'_>, plan: &Plan<'_>, i: usize, path: &[Seg<'_>], kind: PolicyKind, escalation: Option<String>) -> Option<usize> {
+    let scope = attr_scope(plan, i, path);
+    let anchor = scope.anchor.unwrap_or_default();
+    let what = format!("{} of {}", path_string(path), plan.instances[i].address);
+    match plan.attr(i, path)? {
+        Resolved::Known(node) => {
+            let Some(text) = node.as_str() else {
+                sink.error(Some(anchor.start), format!("{what} must be a JSON string, found {}", node.kind()));
+                return None;
+            };
+            if text.trim().is_empty() {
+                return None;
+            }
+            let size = count_non_whitespace(text);
+            let target = PolicyTarget {
+                kind,
+                size: (kind == PolicyKind::Managed).then_some(size),
+                span: anchor,
+                escalation,
+            };
+            check_embedded_policy(sink, &scope, text, &what, &target).then_some(size)
+        }
+        Resolved::Unknown(why) => {
+            // Computed by the provider (e.g. an API's policy nobody set): nothing to check.
+            if !plan.is_configured(i, path) {
+                return None;
+            }
+            let document = plan
+                .plain_target(i, path, &["data.aws_iam_policy_document"])
+                .and_then(|d| document_from_config(plan, d, anchor));
+            match document {
+                Some(policy) => {
+                    let target = PolicyTarget {
+                        kind,
+                        size: None,
+                        span: anchor,
+                        escalation,
+                    };
+                    check_policy(sink, &scope, &policy, &target);
+                }
+                None => report_unknown_policy(sink, &scope, anchor, &what, &why, kind),
+            }
+            None
+        }
+    }
+}
+
+/// A string or list attribute as policy items (one unknown item when it is unknown).
+fn terms<'n>(plan: &Plan<'n>, i: usize, path: &[Seg<'_>], span: Span) -> Option<Vec<Item<'n>>> {
+    Some(match plan.attr(i, path)? {
+        Resolved::Known(node) => match (node.as_str(), node.as_array()) {
+            (Some(s), _) => vec![Item { term: Term::Known(s), span }],
+            (_, Some(items)) => items
+                .iter()
+                .map(|n| Item {
+                    term: n.as_str().map_or_else(|| Term::Unknown(format!("is a {}", n.kind())), Term::Known),
+                    span,
+                })
+                .collect(),
+            _ => vec![Item {
+                term: Term::Unknown(format!("is a {}", node.kind())),
+                span,
+            }],
+        },
+        Resolved::Unknown(why) => vec![Item { term: Term::Unknown(why), span }],
+    })
+}
+
+fn block_count(plan: &Plan<'_>, i: usize, path: &[Seg<'_>]) -> usize {
+    let inst = &plan.instances[i];
+    let from = |root: Option<&Node<'_>>| {
+        let mut node = root?;
+        for seg in path {
+            node = match *seg {
+                Seg::Key(k) => node.get(k)?,
+                Seg::Index(n) => node.as_array()?.get(n)?,
+            };
+        }
+        node.as_array().map(<[Node<'_>]>::len)
+    };
+    from(inst.values)
+        .into_iter()
+        .chain(from(inst.config.and_then(|c| c.get("expressions"))))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Rebuilds the statements of an `aws_iam_policy_document` data source from what the plan knows
+/// (its partially known values and its configuration), for when its `json` is unknown.
+/// `None` if it merges other documents, which cannot be reconstructed.
+pub(crate) fn document_from_config<'n>(plan: &Plan<'n>, d: usize, span: Span) -> Option<Policy<'n>> {
+    for merged in ["source_policy_documents", "override_policy_documents", "source_json", "override_json"] {
+        match plan.attr(d, &[Seg::Key(merged)]) {
+            Some(Resolved::Known(n)) if n.as_array().is_some_and(<[Node<'_>]>::is_empty) || n.as_str() == Some("") => {}
+            Some(_) => return None,
+            None => {}
+        }
+    }
+    let mut statements = Vec::new();
+    for k in 0..block_count(plan, d, &[Seg::Key("statement")]) {
+        let at = |attr: &'static str| [Seg::Key("statement"), Seg::Index(k), Seg::Key(attr)];
+        let list = |pos: &'static str, neg: &'static str| {
+            terms(plan, d, &at(pos), span)
+                .map(|items| (false, items))
+                .or_else(|| terms(plan, d, &at(neg), span).map(|items| (true, items)))
+                .map(|(negated, items)| PatternList { negated, span, items })
+        };
+        let effect = match plan.known_str(d, &at("effect")) {
+            Some("Deny") => Effect::Deny,
+            _ => Effect::Allow,
+        };
+        let mut principal = None;
+        for (block, negated) in [("principals", false), ("not_principals", true)] {
+            let base = [Seg::Key("statement"), Seg::Index(k), Seg::Key(block)];
+            let mut entries = Vec::new();
+            for m in 0..block_count(plan, d, &base) {
+                let p = [Seg::Key("statement"), Seg::Index(k), Seg::Key(block), Seg::Index(m)];
+                let kind = plan.known_str(d, &[p[0], p[1], p[2], p[3], Seg::Key("type")]).unwrap_or("?");
+                for item in terms(plan, d, &[p[0], p[1], p[2], p[3], Seg::Key("identifiers")], span).unwrap_or_default() {
+                    entries.push((kind, item));
+                }
+            }
+            if !entries.is_empty() {
+                principal = Some(Principals { negated, span, entries });
+            }
+        }
+        let mut conditions = Vec::new();
+        let base = [Seg::Key("statement"), Seg::Index(k), Seg::Key("condition")];
+        for m in 0..block_count(plan, d, &base) {
+            let c = |attr| [base[0], base[1], base[2], Seg::Index(m), Seg::Key(attr)];
+            conditions.push(Condition {
+                operator: plan.known_str(d, &c("test")).unwrap_or("?"),
+                operator_span: span,
+                key: plan.known_str(d, &c("variable")).unwrap_or("?"),
+                key_span: span,
+                values: terms(plan, d, &c("values"), span).unwrap_or_default(),
+            });
+        }
+        let action = list("actions", "not_actions");
+        let resource = list("resources", "not_resources");
+        let sid = plan.known_str(d, &at("sid"));
+        // Values only (no positions), so that fingerprints survive reformatting of the plan.
+        let text = |items: &[Item<'_>]| items.iter().map(|i| i.known().unwrap_or("?")).collect::<Vec<_>>().join(",");
+        let canonical = format!(
+            "{sid:?}|{effect:?}|{}|{}|{}",
+            action.as_ref().map_or(String::new(), |a| format!("{}{}", a.negated, text(&a.items))),
+            resource.as_ref().map_or(String::new(), |r| format!("{}{}", r.negated, text(&r.items))),
+            conditions.iter().map(|c| format!("{}:{}={}", c.operator, c.key, text(&c.values))).collect::<Vec<_>>().join(";")
+        );
+        statements.push(Statement {
+            index: k,
+            span,
+            canonical,
+            sid,
+            effect,
+            effect_span: span,
+            action,
+            resource,
+            principal,
+            condition_span: (!conditions.is_empty()).then_some(span),
+            conditions,
+        });
+    }
+    Some(Policy {
+        version: None,
+        statements,
+    })
+}

@@ -1,0 +1,400 @@
+//! Network ACLs: a snapshot type, the narrow API jit needs, its SDK implementation, and a
+//! per-ACL read coalescer.
+//!
+//! Terraform refreshes every grant separately, up to ten at a time. One `DescribeNetworkAcls`
+//! returns an ACL's entries *and* tags, so concurrent or near-simultaneous reads of grants on
+//! the same ACL share one call. Any write by this process invalidates that ACL's snapshot, so
+//! no read ever sees data older than this process's own last write.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ec2::types::{IcmpTypeCode, PortRange, Tag};
+use ipnet::IpNet;
+
+use crate::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction};
+
+/// One entry of a network ACL as AWS reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclEntry {
+    pub direction: Direction,
+    pub rule_number: i32,
+    pub protocol: Protocol,
+    pub action: RuleAction,
+    /// None only for malformed entries AWS should never return.
+    pub cidr: Option<IpNet>,
+    pub ports: Option<Ports>,
+}
+
+impl AclEntry {
+    /// Whether this entry is exactly what `spec` describes (so it is safe to delete as ours).
+    pub fn matches(&self, spec: &EntrySpec) -> bool {
+        self.direction == spec.direction
+            && self.rule_number == spec.rule_number
+            && self.protocol == spec.protocol
+            && self.action == spec.action
+            && self.cidr == Some(spec.cidr)
+            && (!spec.protocol.has_ports() || self.ports == spec.ports)
+    }
+
+    /// A human description, for errors that say what holds a rule number.
+    pub fn describe(&self) -> String {
+        let cidr = self.cidr.map_or_else(|| "?".into(), |c| c.to_string());
+        let mut s = format!(
+            "rule {} ({}): {} {} {}",
+            self.rule_number,
+            self.direction,
+            self.action.as_str(),
+            self.protocol,
+            cidr
+        );
+        if let Some(p) = self.ports {
+            s.push_str(&format!(" port {p}"));
+        }
+        s
+    }
+}
+
+/// A network ACL's entries and tags at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AclView {
+    pub acl_id: String,
+    pub vpc_id: Option<String>,
+    pub entries: Vec<AclEntry>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl AclView {
+    pub fn entry(&self, direction: Direction, rule_number: i32) -> Option<&AclEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.direction == direction && e.rule_number == rule_number)
+    }
+}
+
+/// Errors from AWS, with the SDK's full context for the user.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AwsError {
+    #[error("{operation} failed: {message}")]
+    Call { operation: &'static str, code: Option<String>, message: String },
+}
+
+impl AwsError {
+    fn from_sdk<E, R>(operation: &'static str, err: aws_sdk_ec2::error::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        AwsError::Call {
+            operation,
+            code: err.code().map(str::to_string),
+            message: DisplayErrorContext(&err).to_string(),
+        }
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Call { code, .. } => code.as_deref(),
+        }
+    }
+}
+
+/// The outcome of trying to create an entry.
+#[derive(Debug)]
+pub enum CreateOutcome {
+    Created,
+    /// The direction/rule number is held by another entry (AWS `NetworkAclEntryAlreadyExists`).
+    NumberTaken,
+}
+
+/// The network-ACL operations jit uses.
+#[async_trait]
+pub trait NaclApi: Send + Sync {
+    /// The ACL's entries and tags; `None` when the ACL does not exist.
+    async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError>;
+    /// All ACLs carrying at least one tag with the given key prefix (for `jitctl`).
+    async fn describe_tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError>;
+    /// Creates an entry; never replaces one.
+    async fn create_entry(&self, acl_id: &str, spec: &EntrySpec) -> Result<CreateOutcome, AwsError>;
+    async fn delete_entry(&self, acl_id: &str, direction: Direction, rule_number: i32) -> Result<(), AwsError>;
+    async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
+    async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError>;
+}
+
+/// `NaclApi` over the real SDK.
+pub struct SdkNacl(pub aws_sdk_ec2::Client);
+
+fn view_from_sdk(acl: &aws_sdk_ec2::types::NetworkAcl) -> AclView {
+    let entries = acl
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            let cidr = e
+                .cidr_block()
+                .or(e.ipv6_cidr_block())
+                .and_then(|c| c.parse::<IpNet>().ok());
+            let action = match e.rule_action()? {
+                aws_sdk_ec2::types::RuleAction::Allow => RuleAction::Allow,
+                aws_sdk_ec2::types::RuleAction::Deny => RuleAction::Deny,
+                _ => return None,
+            };
+            Some(AclEntry {
+                direction: Direction::from_egress(e.egress().unwrap_or(false)),
+                rule_number: e.rule_number()?,
+                protocol: Protocol(e.protocol()?.parse().ok()?),
+                action,
+                cidr,
+                ports: e.port_range().and_then(|p| {
+                    Some(Ports {
+                        from: u16::try_from(p.from()?).ok()?,
+                        to: u16::try_from(p.to()?).ok()?,
+                    })
+                }),
+            })
+        })
+        .collect();
+    AclView {
+        acl_id: acl.network_acl_id().unwrap_or_default().to_string(),
+        vpc_id: acl.vpc_id().map(str::to_string),
+        entries,
+        tags: acl
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .collect(),
+    }
+}
+
+#[async_trait]
+impl NaclApi for SdkNacl {
+    async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
+        match self.0.describe_network_acls().network_acl_ids(acl_id).send().await {
+            Ok(out) => Ok(out.network_acls().first().map(view_from_sdk)),
+            Err(e) if e.code() == Some("InvalidNetworkAclID.NotFound") => Ok(None),
+            Err(e) => Err(AwsError::from_sdk("DescribeNetworkAcls", e)),
+        }
+    }
+
+    async fn describe_tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
+        // EC2 filters match tag keys exactly or with wildcards; `tag-key` with a trailing `*`
+        // selects every ACL that carries at least one jit grant tag.
+        let mut pages = self
+            .0
+            .describe_network_acls()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("tag-key")
+                    .values(format!("{tag_prefix}*"))
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        let mut views = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeNetworkAcls", e))?;
+            views.extend(page.network_acls().iter().map(view_from_sdk));
+        }
+        Ok(views)
+    }
+
+    async fn create_entry(&self, acl_id: &str, spec: &EntrySpec) -> Result<CreateOutcome, AwsError> {
+        let action = match spec.action {
+            RuleAction::Allow => aws_sdk_ec2::types::RuleAction::Allow,
+            RuleAction::Deny => aws_sdk_ec2::types::RuleAction::Deny,
+        };
+        let mut req = self
+            .0
+            .create_network_acl_entry()
+            .network_acl_id(acl_id)
+            .rule_number(spec.rule_number)
+            .egress(spec.direction.is_egress())
+            .protocol(spec.protocol.aws_value())
+            .rule_action(action);
+        req = match spec.cidr {
+            IpNet::V4(c) => req.cidr_block(c.to_string()),
+            IpNet::V6(c) => req.ipv6_cidr_block(c.to_string()),
+        };
+        if let Some(p) = spec.ports {
+            req = req.port_range(PortRange::builder().from(p.from.into()).to(p.to.into()).build());
+        }
+        if spec.protocol.is_icmp() {
+            // Every ICMP type and code: jit grants reachability, not specific messages.
+            req = req.icmp_type_code(IcmpTypeCode::builder().r#type(-1).code(-1).build());
+        }
+        match req.send().await {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(e) if e.code() == Some("NetworkAclEntryAlreadyExists") => Ok(CreateOutcome::NumberTaken),
+            Err(e) => Err(AwsError::from_sdk("CreateNetworkAclEntry", e)),
+        }
+    }
+
+    async fn delete_entry(&self, acl_id: &str, direction: Direction, rule_number: i32) -> Result<(), AwsError> {
+        match self
+            .0
+            .delete_network_acl_entry()
+            .network_acl_id(acl_id)
+            .egress(direction.is_egress())
+            .rule_number(rule_number)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("InvalidNetworkAclEntry.NotFound") => Ok(()),
+            Err(e) => Err(AwsError::from_sdk("DeleteNetworkAclEntry", e)),
+        }
+    }
+
+    async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.0
+            .create_tags()
+            .resources(acl_id)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("CreateTags", e))
+    }
+
+    async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
+        self.0
+            .delete_tags()
+            .resources(acl_id)
+            .tags(Tag::builder().key(key).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteTags", e))
+    }
+}
+
+/// How long a snapshot serves reads. Long enough to cover one refresh burst of a plan, short
+/// enough that another actor's change shows up in the next command.
+pub const SNAPSHOT_MAX_AGE: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+struct SlotState {
+    /// Bumped before and after every write by this process.
+    generation: u64,
+    snapshot: Option<(Instant, u64, Option<Arc<AclView>>)>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Single flight: one describe per ACL at a time; waiters reuse its result.
+    fetch: tokio::sync::Mutex<()>,
+    /// Serialises automatic numbering on this ACL within the process.
+    allocate: Arc<tokio::sync::Mutex<()>>,
+    state: Mutex<SlotState>,
+}
+
+impl Slot {
+    fn fresh(&self, max_age: Duration) -> Option<Option<Arc<AclView>>> {
+        let st = self.state.lock().expect("slot lock");
+        match &st.snapshot {
+            Some((at, generation, view)) if *generation == st.generation && at.elapsed() <= max_age => {
+                Some(view.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn bump(&self) {
+        let mut st = self.state.lock().expect("slot lock");
+        st.generation += 1;
+        st.snapshot = None;
+    }
+}
+
+/// Network ACL access with read coalescing; the only way resources and `jitctl` reach NACLs.
+pub struct Nacls {
+    api: Arc<dyn NaclApi>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    max_age: Duration,
+}
+
+impl Nacls {
+    pub fn new(api: Arc<dyn NaclApi>) -> Self {
+        Nacls {
+            api,
+            slots: Mutex::new(HashMap::new()),
+            max_age: SNAPSHOT_MAX_AGE,
+        }
+    }
+
+    fn slot(&self, acl_id: &str) -> Arc<Slot> {
+        self.slots
+            .lock()
+            .expect("slots lock")
+            .entry(acl_id.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The ACL's entries and tags, shared with concurrent readers; `None` if it doesn't exist.
+    pub async fn view(&self, acl_id: &str) -> Result<Option<Arc<AclView>>, AwsError> {
+        let slot = self.slot(acl_id);
+        if let Some(v) = slot.fresh(self.max_age) {
+            return Ok(v);
+        }
+        let _flight = slot.fetch.lock().await;
+        if let Some(v) = slot.fresh(self.max_age) {
+            return Ok(v);
+        }
+        let generation = slot.state.lock().expect("slot lock").generation;
+        let view = self.api.describe(acl_id).await?.map(Arc::new);
+        let mut st = slot.state.lock().expect("slot lock");
+        // A write that began while we were fetching makes this snapshot stale: return it to
+        // this (concurrent) reader, but don't keep it for later ones.
+        if st.generation == generation {
+            st.snapshot = Some((Instant::now(), generation, view.clone()));
+        }
+        Ok(view)
+    }
+
+    /// A fresh, uncached view (for decisions right before a write).
+    pub async fn view_uncached(&self, acl_id: &str) -> Result<Option<Arc<AclView>>, AwsError> {
+        self.slot(acl_id).bump();
+        self.view(acl_id).await
+    }
+
+    /// ACLs carrying jit tags; not cached (used by `jitctl` once per run).
+    pub async fn tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
+        self.api.describe_tagged(tag_prefix).await
+    }
+
+    /// Holds the ACL's numbering lock for the duration of an automatic allocation.
+    pub async fn allocation_lock(&self, acl_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.slot(acl_id).allocate.clone().lock_owned().await
+    }
+
+    async fn write<T>(
+        &self,
+        acl_id: &str,
+        op: impl Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, AwsError> {
+        let slot = self.slot(acl_id);
+        slot.bump();
+        let out = op.await;
+        slot.bump();
+        out
+    }
+
+    pub async fn create_entry(&self, acl_id: &str, spec: &EntrySpec) -> Result<CreateOutcome, AwsError> {
+        self.write(acl_id, self.api.create_entry(acl_id, spec)).await
+    }
+
+    pub async fn delete_entry(&self, acl_id: &str, direction: Direction, rule_number: i32) -> Result<(), AwsError> {
+        self.write(acl_id, self.api.delete_entry(acl_id, direction, rule_number)).await
+    }
+
+    pub async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.write(acl_id, self.api.put_tag(acl_id, key, value)).await
+    }
+
+    pub async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
+        self.write(acl_id, self.api.delete_tag(acl_id, key)).await
+    }
+}

@@ -1,0 +1,478 @@
+//! `tfplugin6.Provider`: decodes requests, dispatches to resources, encodes responses.
+//!
+//! Kept thin on purpose: everything about a resource lives in its own file, everything about
+//! values and diagnostics in `tf`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::aws;
+use crate::aws::nacl::{Nacls, SdkNacl};
+use crate::clock::Clock;
+use crate::config;
+use crate::proto::tfplugin6 as pb;
+use crate::resource::{ApplyRequest, Env, PlanRequest, Resource};
+use crate::resources;
+use crate::tf::schema::{AttrType, Mode, Nesting};
+use crate::tf::{AttrPath, Block, Diagnostic, Diagnostics, Schema, Severity, Value, diag::Step};
+
+/// The provider as Terraform sees it.
+pub struct JitProvider {
+    resources: BTreeMap<&'static str, Arc<dyn Resource>>,
+    clock: Arc<dyn Clock>,
+    env: RwLock<Option<Arc<Env>>>,
+    /// Cancelled by `StopProvider`; replaced afterwards so the server keeps serving.
+    stop: Mutex<CancellationToken>,
+}
+
+impl JitProvider {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        let list: Vec<Arc<dyn Resource>> = vec![Arc::new(resources::access_rule::AccessRule)];
+        JitProvider {
+            resources: list.into_iter().map(|r| (r.type_name(), r)).collect(),
+            clock,
+            env: RwLock::new(None),
+            stop: Mutex::new(CancellationToken::new()),
+        }
+    }
+
+    /// Every resource, for the docs generator.
+    pub fn resources(&self) -> impl Iterator<Item = &Arc<dyn Resource>> {
+        self.resources.values()
+    }
+
+    fn resource(&self, type_name: &str) -> Result<Arc<dyn Resource>, Status> {
+        self.resources
+            .get(type_name)
+            .cloned()
+            .ok_or_else(|| Status::invalid_argument(format!("unknown resource type {type_name:?}")))
+    }
+
+    fn env(&self) -> Result<Arc<Env>, Diagnostics> {
+        self.env.read().expect("env lock").clone().ok_or_else(|| {
+            Diagnostic::error("Provider not configured", "Terraform called the provider before configuring it").into()
+        })
+    }
+
+    /// Runs `work` unless and until Terraform asks the provider to stop.
+    async fn cancellable<T>(&self, operation: &str, work: impl Future<Output = T>, on_stop: T) -> T {
+        let token = self.stop.lock().expect("stop lock").clone();
+        tokio::select! {
+            out = aws::accounted(operation, work) => out,
+            () = token.cancelled() => on_stop,
+        }
+    }
+}
+
+fn stopped() -> Diagnostics {
+    Diagnostic::error("Stopped", "Terraform asked the provider to stop; the operation was cancelled").into()
+}
+
+fn decode(v: Option<&pb::DynamicValue>) -> Result<Value, Status> {
+    let Some(v) = v else { return Ok(Value::Null) };
+    let out = if !v.msgpack.is_empty() {
+        Value::from_msgpack(&v.msgpack)
+    } else if !v.json.is_empty() {
+        Value::from_json(&v.json)
+    } else {
+        Ok(Value::Null)
+    };
+    out.map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+fn encode(v: &Value) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: v.to_msgpack(),
+        json: Vec::new(),
+    })
+}
+
+fn path_to_pb(p: &AttrPath) -> pb::AttributePath {
+    use pb::attribute_path::step::Selector;
+    pb::AttributePath {
+        steps: p
+            .0
+            .iter()
+            .map(|s| pb::attribute_path::Step {
+                selector: Some(match s {
+                    Step::Attr(n) => Selector::AttributeName(n.clone()),
+                    Step::Key(k) => Selector::ElementKeyString(k.clone()),
+                    Step::Index(i) => Selector::ElementKeyInt(*i),
+                }),
+            })
+            .collect(),
+    }
+}
+
+fn diags_to_pb(d: &Diagnostics) -> Vec<pb::Diagnostic> {
+    d.0.iter()
+        .map(|d| pb::Diagnostic {
+            severity: match d.severity {
+                Severity::Error => pb::diagnostic::Severity::Error,
+                Severity::Warning => pb::diagnostic::Severity::Warning,
+            } as i32,
+            summary: d.summary.clone(),
+            detail: d.detail.clone(),
+            attribute: d.path.as_ref().map(path_to_pb),
+        })
+        .collect()
+}
+
+fn attribute_to_pb(a: &crate::tf::Attribute) -> pb::schema::Attribute {
+    let (ty, nested_type) = match &a.ty {
+        AttrType::Plain(t) => (t.to_json().to_string().into_bytes(), None),
+        AttrType::Nested { nesting, attributes } => (
+            Vec::new(),
+            Some(pb::schema::Object {
+                attributes: attributes.iter().map(attribute_to_pb).collect(),
+                nesting: match nesting {
+                    Nesting::Single => pb::schema::object::NestingMode::Single,
+                    Nesting::Map => pb::schema::object::NestingMode::Map,
+                } as i32,
+                ..Default::default()
+            }),
+        ),
+    };
+    pb::schema::Attribute {
+        name: a.name.to_string(),
+        r#type: ty,
+        nested_type,
+        description: a.description.clone(),
+        required: a.mode == Mode::Required,
+        optional: matches!(a.mode, Mode::Optional | Mode::OptionalComputed),
+        computed: matches!(a.mode, Mode::Computed | Mode::OptionalComputed),
+        sensitive: a.sensitive,
+        description_kind: pb::StringKind::Markdown as i32,
+        ..Default::default()
+    }
+}
+
+fn block_to_pb(b: &Block) -> pb::schema::Block {
+    pb::schema::Block {
+        attributes: b.attributes.iter().map(attribute_to_pb).collect(),
+        block_types: b
+            .blocks
+            .iter()
+            .map(|nb| pb::schema::NestedBlock {
+                type_name: nb.name.to_string(),
+                block: Some(block_to_pb(&nb.block)),
+                nesting: pb::schema::nested_block::NestingMode::Single as i32,
+                min_items: 0,
+                max_items: 1,
+            })
+            .collect(),
+        description: b.description.clone(),
+        description_kind: pb::StringKind::Markdown as i32,
+        ..Default::default()
+    }
+}
+
+fn schema_to_pb(s: &Schema) -> pb::Schema {
+    pb::Schema {
+        version: s.version,
+        block: Some(block_to_pb(&s.block)),
+    }
+}
+
+fn capabilities() -> Option<pb::ServerCapabilities> {
+    Some(pb::ServerCapabilities {
+        plan_destroy: true,
+        get_provider_schema_optional: true,
+        move_resource_state: false,
+    })
+}
+
+#[tonic::async_trait]
+impl pb::provider_server::Provider for JitProvider {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: capabilities(),
+            resources: self
+                .resources
+                .keys()
+                .map(|n| pb::get_metadata::ResourceMetadata { type_name: n.to_string() })
+                .collect(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
+        Ok(Response::new(pb::get_provider_schema::Response {
+            provider: Some(schema_to_pb(&Schema { version: 0, block: config::schema() })),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(n, r)| (n.to_string(), schema_to_pb(&r.schema())))
+                .collect(),
+            server_capabilities: capabilities(),
+            ..Default::default()
+        }))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        req: Request<pb::validate_provider_config::Request>,
+    ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
+        let cfg = decode(req.get_ref().config.as_ref())?;
+        // Unknown values are fine at validate time; they are refused when configuring.
+        let diags = match config::parse(&cfg) {
+            Ok(_) => Diagnostics::default(),
+            Err(d) => Diagnostics(d.0.into_iter().filter(|d| !d.detail.starts_with("must be known")).collect()),
+        };
+        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags_to_pb(&diags) }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        req: Request<pb::validate_resource_config::Request>,
+    ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
+        let r = self.resource(&req.get_ref().type_name)?;
+        let cfg = decode(req.get_ref().config.as_ref())?;
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags_to_pb(&r.validate(&cfg)),
+        }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        req: Request<pb::validate_data_resource_config::Request>,
+    ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
+        Err(Status::invalid_argument(format!("jit has no data source {:?}", req.get_ref().type_name)))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
+        let r = self.resource(&req.get_ref().type_name)?;
+        let raw = req.get_ref().raw_state.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
+        let mut diags = Diagnostics::default();
+        let version = req.get_ref().version;
+        if version > r.schema().version {
+            diags.push(Diagnostic::error(
+                "State from a newer provider",
+                format!("the state was written by a newer jit (schema version {version}); upgrade the provider"),
+            ));
+        }
+        let value = if raw.is_empty() { Value::Null } else { Value::from_json(raw).map_err(|e| Status::invalid_argument(e.to_string()))? };
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state: encode(&value),
+            diagnostics: diags_to_pb(&diags),
+        }))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
+        Ok(Response::new(pb::get_resource_identity_schemas::Response::default()))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        _: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        Err(Status::unimplemented("jit resources have no identity schema"))
+    }
+
+    async fn configure_provider(
+        &self,
+        req: Request<pb::configure_provider::Request>,
+    ) -> Result<Response<pb::configure_provider::Response>, Status> {
+        let cfg = decode(req.get_ref().config.as_ref())?;
+        let diags = match config::parse(&cfg) {
+            Ok(settings) => {
+                let clients = settings.connection.clients().await;
+                let env = Env {
+                    nacls: Nacls::new(Arc::new(SdkNacl(clients.ec2))),
+                    settings,
+                    clock: self.clock.clone(),
+                };
+                *self.env.write().expect("env lock") = Some(Arc::new(env));
+                Diagnostics::default()
+            }
+            Err(d) => d,
+        };
+        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags_to_pb(&diags) }))
+    }
+
+    async fn read_resource(
+        &self,
+        req: Request<pb::read_resource::Request>,
+    ) -> Result<Response<pb::read_resource::Response>, Status> {
+        let req = req.into_inner();
+        let r = self.resource(&req.type_name)?;
+        let current = decode(req.current_state.as_ref())?;
+        let (state, diags) = match self.env() {
+            Ok(env) => {
+                let fallback = (current.clone(), stopped());
+                self.cancellable("ReadResource", r.read(&env, current), fallback).await
+            }
+            Err(d) => (current, d),
+        };
+        Ok(Response::new(pb::read_resource::Response {
+            new_state: encode(&state),
+            diagnostics: diags_to_pb(&diags),
+            private: req.private,
+            ..Default::default()
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
+        let req = req.into_inner();
+        let r = self.resource(&req.type_name)?;
+        let plan_req = PlanRequest {
+            prior: decode(req.prior_state.as_ref())?,
+            proposed: decode(req.proposed_new_state.as_ref())?,
+            config: decode(req.config.as_ref())?,
+        };
+        let plan = match self.env() {
+            Ok(env) => {
+                let fallback = crate::resource::Plan { diags: stopped(), ..Default::default() };
+                self.cancellable("PlanResourceChange", r.plan(&env, plan_req), fallback).await
+            }
+            Err(d) => crate::resource::Plan { diags: d, ..Default::default() },
+        };
+        Ok(Response::new(pb::plan_resource_change::Response {
+            planned_state: encode(&plan.planned),
+            requires_replace: plan.requires_replace.iter().map(path_to_pb).collect(),
+            planned_private: req.prior_private,
+            diagnostics: diags_to_pb(&plan.diags),
+            ..Default::default()
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
+        let req = req.into_inner();
+        let r = self.resource(&req.type_name)?;
+        let apply_req = ApplyRequest {
+            prior: decode(req.prior_state.as_ref())?,
+            planned: decode(req.planned_state.as_ref())?,
+            config: decode(req.config.as_ref())?,
+        };
+        // Apply is not cancellable mid-way: a grant is written as entry + tag, and stopping
+        // between the two would leave an entry nobody expires. Stop is honoured before it starts.
+        let token = self.stop.lock().expect("stop lock").clone();
+        let (state, diags) = match self.env() {
+            Ok(_) if token.is_cancelled() => (apply_req.prior, stopped()),
+            Ok(env) => aws::accounted("ApplyResourceChange", r.apply(&env, apply_req)).await,
+            Err(d) => (apply_req.prior, d),
+        };
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state: encode(&state),
+            private: req.planned_private,
+            diagnostics: diags_to_pb(&diags),
+            ..Default::default()
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> Result<Response<pb::import_resource_state::Response>, Status> {
+        let req = req.into_inner();
+        let r = self.resource(&req.type_name)?;
+        let result = match self.env() {
+            Ok(env) => self.cancellable("ImportResourceState", r.import(&env, &req.id), Err(stopped())).await,
+            Err(d) => Err(d),
+        };
+        let (imported, diags) = match result {
+            Ok(state) => (
+                vec![pb::import_resource_state::ImportedResource {
+                    type_name: req.type_name.clone(),
+                    state: encode(&state),
+                    ..Default::default()
+                }],
+                Diagnostics::default(),
+            ),
+            Err(d) => (vec![], d),
+        };
+        Ok(Response::new(pb::import_resource_state::Response {
+            imported_resources: imported,
+            diagnostics: diags_to_pb(&diags),
+            ..Default::default()
+        }))
+    }
+
+    async fn move_resource_state(
+        &self,
+        _: Request<pb::move_resource_state::Request>,
+    ) -> Result<Response<pb::move_resource_state::Response>, Status> {
+        Err(Status::unimplemented("jit does not support moving state between resource types"))
+    }
+
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
+        Err(Status::invalid_argument(format!("jit has no data source {:?}", req.get_ref().type_name)))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        req: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
+        Err(Status::invalid_argument(format!("jit has no ephemeral resource {:?}", req.get_ref().type_name)))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        _: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented("jit has no ephemeral resources"))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        _: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented("jit has no ephemeral resources"))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        _: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
+        Err(Status::unimplemented("jit has no ephemeral resources"))
+    }
+
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> Result<Response<pb::get_functions::Response>, Status> {
+        Ok(Response::new(pb::get_functions::Response::default()))
+    }
+
+    async fn call_function(
+        &self,
+        _: Request<pb::call_function::Request>,
+    ) -> Result<Response<pb::call_function::Response>, Status> {
+        Err(Status::unimplemented("jit has no functions"))
+    }
+
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Result<Response<pb::stop_provider::Response>, Status> {
+        let mut token = self.stop.lock().expect("stop lock");
+        token.cancel();
+        *token = CancellationToken::new();
+        tracing::info!("StopProvider: in-flight operations cancelled");
+        Ok(Response::new(pb::stop_provider::Response::default()))
+    }
+}

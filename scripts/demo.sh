@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The jit demo, entirely local: starts a private moto server (a local AWS), creates a VPC with a network ACL in
+# it, and runs examples/vpn-ike with the locally built provider: plan, check the plan with jitlint, apply, show
+# the grant as terraform and as AWS see it, then destroy it.
+#
+# Needs terraform (1.11+), cargo and python3. Writes only to a temporary directory (removed at the end) and to
+# the cache directory ${JIT_CACHE:-$HOME/.cache/jit} (the moto venv and the cargo target directory).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${JIT_CACHE:-$HOME/.cache/jit}/target}"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+if ! command -v terraform >/dev/null 2>&1; then
+    echo "error: terraform is not on PATH; install terraform 1.11 or later (https://developer.hashicorp.com/terraform/install)" >&2
+    exit 1
+fi
+
+step "Installing moto, the local AWS (once; cached in ${JIT_CACHE:-$HOME/.cache/jit})"
+MOTO_SERVER=$("$ROOT/scripts/moto-venv.sh")
+PYTHON="$(dirname "$MOTO_SERVER")/python"
+
+step "Building terraform-provider-jit and jitlint"
+cargo build --manifest-path "$ROOT/Cargo.toml" -p terraform-provider-jit --bins
+cargo build --manifest-path "$ROOT/Cargo.toml" -p jitlint
+PROVIDER_DIR="$CARGO_TARGET_DIR/debug"
+JITLINT="$CARGO_TARGET_DIR/debug/jitlint"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/jit-demo.XXXXXX")
+MOTO_PID=""
+cleanup() {
+    local status=$?
+    if [[ -n "$MOTO_PID" ]]; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+    if [[ $status -ne 0 && -f "$WORK/moto.log" ]]; then
+        echo "demo failed; the last lines moto logged:" >&2
+        tail -n 20 "$WORK/moto.log" >&2
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+step "Starting moto on a free port"
+"$MOTO_SERVER" -H 127.0.0.1 -p 0 >"$WORK/moto.log" 2>&1 &
+MOTO_PID=$!
+PORT=""
+for _ in $(seq 300); do
+    PORT=$(grep -o 'Running on http://127.0.0.1:[0-9]*' "$WORK/moto.log" | grep -o '[0-9]*$' || true)
+    [[ -n "$PORT" ]] && break
+    kill -0 "$MOTO_PID" 2>/dev/null || { echo "error: moto exited" >&2; exit 1; }
+    sleep 0.1
+done
+[[ -n "$PORT" ]] || { echo "error: moto did not report its port" >&2; exit 1; }
+ENDPOINT="http://127.0.0.1:$PORT"
+echo "moto is listening on $ENDPOINT"
+
+step "Creating a VPC and a network ACL in moto"
+ACL=$("$PYTHON" "$ROOT/scripts/demo_aws.py" setup "$ENDPOINT")
+echo "network ACL: $ACL"
+
+# Terraform finds the local provider build through dev_overrides, so no `terraform init` is needed (terraform
+# warns that overrides are in effect: expected). Everything AWS-related points at moto with dummy credentials.
+cat >"$WORK/cli.tfrc" <<HCL
+provider_installation {
+  dev_overrides {
+    "registry.terraform.io/jit-access/jit" = "$PROVIDER_DIR"
+  }
+  direct {}
+}
+HCL
+export TF_CLI_CONFIG_FILE="$WORK/cli.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+export AWS_ENDPOINT_URL="$ENDPOINT" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
+cp -R "$ROOT/examples/vpn-ike" "$WORK/vpn-ike"
+cd "$WORK/vpn-ike"
+
+step "terraform plan: UDP 500 and 4500 from 203.0.113.7 for 2 hours (examples/vpn-ike)"
+terraform plan -input=false -out=tfplan -var "network_acl_id=$ACL"
+
+step "jitlint check: the plan against jit's safety rules"
+terraform show -json tfplan | "$JITLINT" check -
+
+step "terraform apply"
+terraform apply -input=false tfplan
+
+step "The grant, as terraform sees it"
+terraform output grants
+
+step "The grant, as AWS sees it (network ACL entries, and the tags that record each grant)"
+"$PYTHON" "$ROOT/scripts/demo_aws.py" show "$ENDPOINT" "$ACL"
+
+step "terraform plan again: nothing to do until the grant expires"
+if ! terraform plan -input=false -detailed-exitcode -var "network_acl_id=$ACL"; then
+    echo "error: the plan right after apply is not empty (or failed): a provider bug" >&2
+    exit 1
+fi
+
+step "terraform destroy: revoke the grant now"
+terraform destroy -input=false -auto-approve -var "network_acl_id=$ACL"
+"$PYTHON" "$ROOT/scripts/demo_aws.py" show "$ENDPOINT" "$ACL"
+
+step "Done: moto is stopped and the temporary directory removed"

@@ -1,0 +1,1004 @@
+//! Support library for jit's end-to-end tests.
+//!
+//! The tests drive the real `terraform` binary, with the locally built `terraform-provider-jit` installed through
+//! a `dev_overrides` CLI configuration, against a local AWS (moto), and check what happened in "AWS" through the
+//! AWS SDK, never only through terraform's own output.
+//!
+//! - [`Moto`] starts a private moto server per test: every test gets its own AWS account, so tests are independent
+//!   and terraform (through the provider) and the SDK checks in the test see the same state.
+//! - [`Aws`] holds SDK clients pointed at that server, with blocking helpers for the few calls the tests need.
+//! - [`Terraform`] is a temporary working directory plus the environment to run terraform in it.
+//!
+//! Everything is synchronous so that a test reads as the sequence of commands a user would type.
+
+#![warn(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ec2::types::{Filter, NetworkAclEntry, PortRange, RuleAction};
+use serde_json::Value;
+
+/// The region every test uses, for the SDK and for terraform (`AWS_REGION`).
+pub const REGION: &str = "us-east-1";
+
+/// The source address the provider is installed under through `dev_overrides`.
+pub const PROVIDER_SOURCE: &str = "registry.terraform.io/jit-access/jit";
+
+/// The environment variable the provider reads its clock from, in tests only (RFC 3339).
+pub const TEST_NOW_ENV: &str = "JIT_TEST_NOW";
+
+/// How long moto may take to print its port and answer `GET /moto-api/` (the first start after an install is slow).
+const MOTO_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The workspace root (the parent of this crate), for the repository's scripts and examples.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent directory")
+        .to_path_buf()
+}
+
+/// Runs `scripts/moto-venv.sh`, which installs the pinned moto into a cached virtualenv when it is missing (and is
+/// a fast no-op otherwise), and returns the path of `moto_server` that it prints.
+pub fn moto_server_path() -> PathBuf {
+    let script = workspace_root().join("scripts/moto-venv.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} failed ({}); it installs moto, the local AWS the end-to-end tests need",
+        script.display(),
+        out.status
+    );
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!path.is_empty(), "{} printed no path", script.display());
+    PathBuf::from(path)
+}
+
+/// A private moto server (the local AWS) on a free port of 127.0.0.1, killed when dropped.
+///
+/// One process per test rather than one shared process with an account per test: the provider finds AWS through
+/// `AWS_ENDPOINT_URL` and plain credentials, so it cannot send moto's `x-moto-account-id` header, and assuming a
+/// role per test would add an STS step to every test. A process starts in about 0.6 s, which is small next to the
+/// terraform runs of a test.
+pub struct Moto {
+    child: Child,
+    port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Moto {
+    /// Starts `moto_server -H 127.0.0.1 -p 0` from the project's venv (installing it if needed), reads the port it
+    /// picked from its output, and waits until `GET /moto-api/` answers 200.
+    ///
+    /// Panics with moto's output when it does not come up.
+    pub fn start() -> Moto {
+        let server = moto_server_path();
+        let mut child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+
+        // moto (werkzeug) announces its port on stderr and logs every request there; both streams are drained
+        // for the whole life of the process so that a full pipe never blocks it, and kept for failure messages.
+        let log = Arc::new(Mutex::new(String::new()));
+        let (port_tx, port_rx) = mpsc::channel();
+        drain(
+            child.stdout.take().expect("piped stdout"),
+            Arc::clone(&log),
+            None,
+        );
+        drain(
+            child.stderr.take().expect("piped stderr"),
+            Arc::clone(&log),
+            Some(port_tx),
+        );
+
+        let mut moto = Moto {
+            child,
+            port: 0,
+            log,
+        };
+        moto.port = match port_rx.recv_timeout(MOTO_START_TIMEOUT) {
+            Ok(port) => port,
+            Err(_) => panic!(
+                "moto did not print its port within {MOTO_START_TIMEOUT:?}; its output:\n{}",
+                moto.log()
+            ),
+        };
+        let deadline = Instant::now() + MOTO_START_TIMEOUT;
+        while http_get_status(moto.port, "/moto-api/") != Some(200) {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!(
+                    "moto exited ({status}) before it was ready; its output:\n{}",
+                    moto.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto on port {} did not answer GET /moto-api/ within {MOTO_START_TIMEOUT:?}; its output:\n{}",
+                moto.port,
+                moto.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    /// The port moto listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The endpoint URL for SDK clients and `AWS_ENDPOINT_URL`, e.g. `http://127.0.0.1:40123`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything moto printed so far, including one line per request: useful in failure messages.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // Errors here mean the process is already gone, which is what we want.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies a child's output stream into `log` on a background thread; when `port_tx` is given, sends the port of
+/// the first `Running on http://127.0.0.1:PORT` line through it.
+fn drain(
+    stream: impl Read + Send + 'static,
+    log: Arc<Mutex<String>>,
+    mut port_tx: Option<mpsc::Sender<u16>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if let Some(tx) = &port_tx
+                && let Some(port) = parse_moto_port(&line)
+            {
+                // The receiver may have given up already; the port is then of no use to anyone.
+                let _ = tx.send(port);
+                port_tx = None;
+            }
+            if let Ok(mut log) = log.lock() {
+                log.push_str(&line);
+                log.push('\n');
+            }
+        }
+    });
+}
+
+/// Extracts the port from moto's ` * Running on http://127.0.0.1:40123` line (which may carry colour codes).
+fn parse_moto_port(line: &str) -> Option<u16> {
+    let rest =
+        &line[line.find("Running on http://127.0.0.1:")? + "Running on http://127.0.0.1:".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A minimal HTTP/1.0 GET against 127.0.0.1, returning the status code, or `None` when nothing answers yet.
+fn http_get_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .ok()?;
+    let mut status_line = String::new();
+    BufReader::new(stream).read_line(&mut status_line).ok()?;
+    // "HTTP/1.1 200 OK"
+    status_line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// AWS SDK clients pointed at a [`Moto`], with blocking helpers for what the tests set up and check.
+///
+/// The clients use region [`REGION`], static dummy credentials (so the credential chain, and with it the EC2
+/// instance metadata service, is never consulted) and no retries: moto's HTTP 500s would otherwise be retried
+/// three times and hide the first error.
+pub struct Aws {
+    runtime: tokio::runtime::Runtime,
+    ec2: aws_sdk_ec2::Client,
+    iam: aws_sdk_iam::Client,
+}
+
+/// A network ACL entry the test creates by hand, to stand for rules jit does not own.
+#[derive(Clone, Debug)]
+pub struct HandEntry<'a> {
+    /// Egress (true) or ingress (false).
+    pub egress: bool,
+    /// The entry's rule number.
+    pub rule_number: i32,
+    /// An IPv4 CIDR.
+    pub cidr: &'a str,
+    /// AWS's protocol number as a string: "-1" (all), "6" (tcp), "17" (udp).
+    pub protocol: &'a str,
+    /// Allow (true) or deny (false).
+    pub allow: bool,
+    /// The port range for tcp/udp.
+    pub ports: Option<(i32, i32)>,
+}
+
+impl Aws {
+    /// Builds EC2 and IAM clients for `moto`.
+    pub fn new(moto: &Moto) -> Aws {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let credentials = Credentials::new("testing", "testing", None, None, "jit-e2e");
+        let ec2 = aws_sdk_ec2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .credentials_provider(credentials.clone())
+            .endpoint_url(moto.endpoint())
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let iam = aws_sdk_iam::Config::builder()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new(REGION))
+            .credentials_provider(credentials)
+            .endpoint_url(moto.endpoint())
+            .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled())
+            .build();
+        Aws {
+            runtime,
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            iam: aws_sdk_iam::Client::from_conf(iam),
+        }
+    }
+
+    /// The EC2 client, for calls the helpers do not cover (run them with [`Aws::block_on`]).
+    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
+        &self.ec2
+    }
+
+    /// The IAM client (run its calls with [`Aws::block_on`]).
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.iam
+    }
+
+    /// Runs an SDK future to completion.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Creates a VPC with `cidr` and returns its id.
+    pub fn create_vpc(&self, cidr: &str) -> String {
+        let out = self
+            .block_on(self.ec2.create_vpc().cidr_block(cidr).send())
+            .unwrap_or_else(|e| panic!("CreateVpc {cidr}: {e:?}"));
+        out.vpc()
+            .and_then(|v| v.vpc_id())
+            .expect("CreateVpc returned a VPC id")
+            .to_string()
+    }
+
+    /// Creates a custom network ACL in `vpc_id` and returns its id. (moto's new ACLs have no entries at all, not
+    /// even AWS's rule-32767 denies.)
+    pub fn create_network_acl(&self, vpc_id: &str) -> String {
+        let out = self
+            .block_on(self.ec2.create_network_acl().vpc_id(vpc_id).send())
+            .unwrap_or_else(|e| panic!("CreateNetworkAcl in {vpc_id}: {e:?}"));
+        out.network_acl()
+            .and_then(|a| a.network_acl_id())
+            .expect("CreateNetworkAcl returned an ACL id")
+            .to_string()
+    }
+
+    /// Creates a VPC (10.0.0.0/16) with one custom network ACL, and returns the ACL's id.
+    pub fn new_network_acl(&self) -> String {
+        let vpc = self.create_vpc("10.0.0.0/16");
+        self.create_network_acl(&vpc)
+    }
+
+    /// All entries of the ACL, both directions.
+    pub fn entries(&self, acl_id: &str) -> Vec<NetworkAclEntry> {
+        let out = self
+            .block_on(
+                self.ec2
+                    .describe_network_acls()
+                    .network_acl_ids(acl_id)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("DescribeNetworkAcls {acl_id}: {e:?}"));
+        let acl = out
+            .network_acls()
+            .first()
+            .unwrap_or_else(|| panic!("network ACL {acl_id} does not exist"));
+        acl.entries().to_vec()
+    }
+
+    /// The entry with `rule_number` in the given direction, if there is one.
+    pub fn entry(&self, acl_id: &str, egress: bool, rule_number: i32) -> Option<NetworkAclEntry> {
+        self.entries(acl_id)
+            .into_iter()
+            .find(|e| e.egress() == Some(egress) && e.rule_number() == Some(rule_number))
+    }
+
+    /// The rule numbers in use in one direction, ascending.
+    pub fn rule_numbers(&self, acl_id: &str, egress: bool) -> Vec<i32> {
+        let mut numbers: Vec<i32> = self
+            .entries(acl_id)
+            .iter()
+            .filter(|e| e.egress() == Some(egress))
+            .filter_map(NetworkAclEntry::rule_number)
+            .collect();
+        numbers.sort_unstable();
+        numbers
+    }
+
+    /// Creates an entry by hand (as another tool or a person would), and panics if AWS refuses it.
+    pub fn create_entry(&self, acl_id: &str, entry: &HandEntry<'_>) {
+        let mut req = self
+            .ec2
+            .create_network_acl_entry()
+            .network_acl_id(acl_id)
+            .egress(entry.egress)
+            .rule_number(entry.rule_number)
+            .cidr_block(entry.cidr)
+            .protocol(entry.protocol)
+            .rule_action(if entry.allow {
+                RuleAction::Allow
+            } else {
+                RuleAction::Deny
+            });
+        if let Some((from, to)) = entry.ports {
+            req = req.port_range(PortRange::builder().from(from).to(to).build());
+        }
+        self.block_on(req.send())
+            .unwrap_or_else(|e| panic!("CreateNetworkAclEntry {acl_id} {entry:?}: {e:?}"));
+    }
+
+    /// Deletes an entry by hand (drift), and panics if AWS refuses.
+    pub fn delete_entry(&self, acl_id: &str, egress: bool, rule_number: i32) {
+        self.block_on(
+            self.ec2
+                .delete_network_acl_entry()
+                .network_acl_id(acl_id)
+                .egress(egress)
+                .rule_number(rule_number)
+                .send(),
+        )
+        .unwrap_or_else(|e| {
+            panic!("DeleteNetworkAclEntry {acl_id} egress={egress} {rule_number}: {e:?}")
+        });
+    }
+
+    /// All tags on a resource (read with DescribeTags, independently of what the provider reads).
+    pub fn tags(&self, resource_id: &str) -> BTreeMap<String, String> {
+        let out = self
+            .block_on(
+                self.ec2
+                    .describe_tags()
+                    .filters(
+                        Filter::builder()
+                            .name("resource-id")
+                            .values(resource_id)
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("DescribeTags {resource_id}: {e:?}"));
+        out.tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The tags whose key starts with `jit:`: the grants' metadata jit keeps on the ACL.
+    pub fn jit_tags(&self, resource_id: &str) -> BTreeMap<String, String> {
+        let mut tags = self.tags(resource_id);
+        tags.retain(|k, _| k.starts_with("jit:"));
+        tags
+    }
+
+    /// Puts one tag on a resource by hand.
+    pub fn tag(&self, resource_id: &str, key: &str, value: &str) {
+        self.block_on(
+            self.ec2
+                .create_tags()
+                .resources(resource_id)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key(key)
+                        .value(value)
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("CreateTags {resource_id} {key}: {e:?}"));
+    }
+}
+
+/// Text for `main.tf`: `required_providers` for `jit-access/jit`, a `provider "jit"` block with region
+/// [`REGION`] plus `provider_extra` (more arguments, one per line), then `rest` (resources and the like).
+pub fn jit_config(provider_extra: &str, rest: &str) -> String {
+    format!(
+        r#"terraform {{
+  required_providers {{
+    jit = {{ source = "jit-access/jit" }}
+  }}
+}}
+
+provider "jit" {{
+  region = "{REGION}"
+{provider_extra}
+}}
+
+{rest}
+"#
+    )
+}
+
+/// Where the locally built provider binary lives: the directory `dev_overrides` must point at.
+///
+/// The provider is a different package, so `env!("CARGO_BIN_EXE_...")` is not available here. A test binary lives
+/// in `<target dir>/<profile>/deps/`, and `cargo build -p terraform-provider-jit` puts the provider in
+/// `<target dir>/<profile>/`, so the provider is looked up next to the test binary's `deps/`; this follows
+/// `CARGO_TARGET_DIR`, `build.target-dir` and the profile without guessing. A test binary run from elsewhere falls
+/// back to `$CARGO_TARGET_DIR/debug`, or `target/debug` in the workspace.
+pub fn provider_dir() -> Result<PathBuf, String> {
+    let from_exe = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .filter(|dir| dir.ends_with("deps"))
+        .and_then(|deps| deps.parent().map(Path::to_path_buf));
+    let dir = from_exe.unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"))
+            .join("debug")
+    });
+    let binary = dir.join("terraform-provider-jit");
+    if binary.is_file() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "the provider binary {} does not exist. Build it first, with the same CARGO_TARGET_DIR as the tests: \
+             `cargo build -p terraform-provider-jit --bins` (scripts/test.sh does this, then runs the tests)",
+            binary.display()
+        ))
+    }
+}
+
+/// The outcome of one terraform command.
+#[derive(Debug)]
+pub struct Run {
+    /// The command line, for failure messages.
+    pub command: String,
+    /// The exit code (`None` if terraform was killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output (JSON lines for commands run with `-json`).
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// One diagnostic from a command run with `-json`.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    /// `error` or `warning`.
+    pub severity: String,
+    /// The one-line summary.
+    pub summary: String,
+    /// The detail text (may be empty).
+    pub detail: String,
+    /// The resource address the diagnostic is about, if any.
+    pub address: Option<String>,
+    /// The configuration line(s) terraform points at. When the provider gives an attribute path that exists in the
+    /// configuration, this is the attribute's line (e.g. `  cidr_block = "1.2.3.4/24"`); otherwise it is the
+    /// enclosing block's first line, or nothing.
+    pub snippet: Option<String>,
+}
+
+impl Diagnostic {
+    /// Summary and detail in one line with whitespace collapsed, for substring checks.
+    pub fn text(&self) -> String {
+        normalize(&format!("{} {}", self.summary, self.detail))
+    }
+
+    /// Whether terraform points at the configuration line of `attribute` (an `attribute = ...` line).
+    pub fn points_at(&self, attribute: &str) -> bool {
+        self.snippet.as_deref().is_some_and(|code| {
+            code.lines().any(|line| {
+                line.trim_start()
+                    .strip_prefix(attribute)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+        })
+    }
+
+    /// Terraform's own warning about `dev_overrides`, present in every run of these tests.
+    pub fn is_dev_overrides_warning(&self) -> bool {
+        self.summary.contains("development overrides")
+    }
+}
+
+/// Collapses whitespace and drops terraform's box-drawing margin, so that text wrapped at 78 columns can be
+/// searched for phrases.
+pub fn normalize(text: &str) -> String {
+    text.replace(['│', '╷', '╵'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Run {
+    /// Exit code 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// Panics with the full output unless the exit code is 0.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        assert!(
+            self.success(),
+            "expected `{}` to succeed:\n{}",
+            self.command,
+            self.report()
+        );
+        self
+    }
+
+    /// Panics with the full output unless terraform failed (exit code 1).
+    #[track_caller]
+    pub fn assert_failure(&self) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(1),
+            "expected `{}` to fail:\n{}",
+            self.command,
+            self.report()
+        );
+        self
+    }
+
+    /// The command, exit code, stdout and stderr, for failure messages.
+    pub fn report(&self) -> String {
+        format!(
+            "$ {}\nexit code: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Stdout and stderr in one line with whitespace collapsed (for commands without `-json`, such as import).
+    pub fn text(&self) -> String {
+        normalize(&format!("{}\n{}", self.stdout, self.stderr))
+    }
+
+    /// The diagnostics of a command run with `-json`.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|msg| msg["type"] == "diagnostic")
+            .map(|msg| {
+                let d = &msg["diagnostic"];
+                let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                Diagnostic {
+                    severity: s(&d["severity"]),
+                    summary: s(&d["summary"]),
+                    detail: s(&d["detail"]),
+                    address: d["address"].as_str().map(str::to_string),
+                    snippet: d["snippet"]["code"].as_str().map(str::to_string),
+                }
+            })
+            .collect()
+    }
+
+    /// The error diagnostics.
+    pub fn errors(&self) -> Vec<Diagnostic> {
+        self.diagnostics()
+            .into_iter()
+            .filter(|d| d.severity == "error")
+            .collect()
+    }
+
+    /// The warning diagnostics, without terraform's own `dev_overrides` warning.
+    pub fn warnings(&self) -> Vec<Diagnostic> {
+        self.diagnostics()
+            .into_iter()
+            .filter(|d| d.severity == "warning" && !d.is_dev_overrides_warning())
+            .collect()
+    }
+}
+
+/// A plan that terraform produced, saved, and rendered with `terraform show -json`.
+pub struct Plan {
+    /// The `terraform plan -json -detailed-exitcode` run (exit code 0: no changes, 2: changes).
+    pub run: Run,
+    /// The plan as `terraform show -json` renders it.
+    pub json: Value,
+}
+
+impl Plan {
+    /// Whether terraform found changes to make (exit code 2 of `-detailed-exitcode`).
+    pub fn has_changes(&self) -> bool {
+        self.run.code == Some(2)
+    }
+
+    /// The planned change of one resource instance (`resource_changes[].change`), or `Null`.
+    pub fn change(&self, address: &str) -> &Value {
+        self.json["resource_changes"]
+            .as_array()
+            .and_then(|changes| changes.iter().find(|c| c["address"] == address))
+            .map_or(&Value::Null, |c| &c["change"])
+    }
+
+    /// The planned actions for one resource instance, e.g. `["update"]` or `["delete", "create"]` (empty when the
+    /// resource is not in the plan).
+    pub fn actions(&self, address: &str) -> Vec<String> {
+        self.change(address)["actions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The addresses terraform reports as changed outside terraform (`resource_drift`).
+    pub fn drift(&self) -> Vec<String> {
+        self.json["resource_drift"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .filter_map(|c| c["address"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A terraform working directory (temporary, deleted on drop) with its own CLI configuration that installs the
+/// locally built provider through `dev_overrides`, and an environment that points the AWS SDK at a [`Moto`].
+pub struct Terraform {
+    dir: tempfile::TempDir,
+    env: BTreeMap<String, String>,
+}
+
+impl Terraform {
+    /// A working directory using the provider binary that [`provider_dir`] finds; panics with how to build it
+    /// when it is missing.
+    pub fn new(moto: &Moto) -> Terraform {
+        let provider = provider_dir().unwrap_or_else(|e| panic!("{e}"));
+        Terraform::with_provider_dir(moto, &provider)
+    }
+
+    /// A working directory whose `dev_overrides` point at `provider_dir`.
+    pub fn with_provider_dir(moto: &Moto, provider_dir: &Path) -> Terraform {
+        let dir = tempfile::Builder::new()
+            .prefix("jit-e2e-")
+            .tempdir()
+            .expect("temporary directory");
+        let cli_config = dir.path().join("cli.tfrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    {:?} = {:?}\n  }}\n  direct {{}}\n}}\n",
+                PROVIDER_SOURCE,
+                provider_dir.display().to_string()
+            ),
+        )
+        .expect("write the CLI configuration");
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).expect("create the working directory");
+        // Nonexistent shared config files keep the provider away from the developer's real ~/.aws.
+        let no_aws_files = dir.path().join("no-aws-config");
+        let env = [
+            ("TF_CLI_CONFIG_FILE", cli_config.display().to_string()),
+            ("CHECKPOINT_DISABLE", "1".to_string()),
+            ("TF_IN_AUTOMATION", "1".to_string()),
+            ("AWS_ENDPOINT_URL", moto.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+            ("AWS_REGION", REGION.to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+            ("AWS_CONFIG_FILE", no_aws_files.display().to_string()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                no_aws_files.display().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Terraform { dir, env }
+    }
+
+    /// The working directory (where `main.tf` and the state live).
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// Sets an extra environment variable for every later command, e.g. [`TEST_NOW_ENV`].
+    pub fn set_env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Removes an environment variable set with [`Terraform::set_env`].
+    pub fn remove_env(&mut self, key: &str) -> &mut Self {
+        self.env.remove(key);
+        self
+    }
+
+    /// Writes `main.tf` (replacing the previous one).
+    pub fn write_main_tf(&self, text: &str) -> &Self {
+        std::fs::write(self.dir().join("main.tf"), text).expect("write main.tf");
+        self
+    }
+
+    /// Copies the `*.tf` files of `dir` (e.g. one of the repository's examples) into the working directory.
+    pub fn copy_tf_files(&self, dir: &Path) -> &Self {
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.extension().is_some_and(|ext| ext == "tf") {
+                let name = path.file_name().expect("file name");
+                std::fs::copy(&path, self.dir().join(name))
+                    .unwrap_or_else(|e| panic!("cannot copy {}: {e}", path.display()));
+            }
+        }
+        self
+    }
+
+    /// Runs `terraform ARGS` in the working directory with the test environment. Inherited `AWS_*` variables
+    /// (profiles, service-specific endpoints) and `TF_*` variables that change behaviour (`TF_CLI_ARGS*`, `TF_VAR_*`,
+    /// `TF_WORKSPACE`, `TF_DATA_DIR`) are removed so that the developer's shell cannot leak into a test;
+    /// `TF_LOG` and friends pass through for debugging.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new("terraform");
+        cmd.args(args).current_dir(self.dir()).stdin(Stdio::null());
+        for (key, _) in std::env::vars_os() {
+            let name = key.to_string_lossy();
+            if name.starts_with("AWS_")
+                || name.starts_with("TF_CLI_ARGS")
+                || name.starts_with("TF_VAR_")
+                || name == "TF_WORKSPACE"
+                || name == "TF_DATA_DIR"
+            {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd.envs(&self.env);
+        let command = format!("terraform {}", args.join(" "));
+        let out = cmd.output().unwrap_or_else(|e| {
+            panic!("cannot run `{command}`: {e}; the end-to-end tests need terraform (1.11 or later) on PATH")
+        });
+        Run {
+            command,
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `terraform plan -json -detailed-exitcode` without saving the plan, for checking diagnostics: exit code 0 is
+    /// no changes, 1 an error, 2 changes.
+    pub fn plan_run(&self) -> Run {
+        self.run(&[
+            "plan",
+            "-json",
+            "-detailed-exitcode",
+            "-input=false",
+            "-no-color",
+        ])
+    }
+
+    /// Plans, saves the plan and renders it as JSON; panics with the output if the plan fails.
+    #[track_caller]
+    pub fn plan(&self) -> Plan {
+        let run = self.run(&[
+            "plan",
+            "-json",
+            "-detailed-exitcode",
+            "-input=false",
+            "-no-color",
+            "-out=tfplan",
+        ]);
+        assert!(
+            matches!(run.code, Some(0 | 2)),
+            "expected `{}` to succeed:\n{}",
+            run.command,
+            run.report()
+        );
+        let json = self.show_json_of("tfplan");
+        Plan { run, json }
+    }
+
+    /// Whether `terraform plan -detailed-exitcode` finds nothing to do (exit code 0; 2 means changes). Panics with
+    /// the output when the plan fails.
+    #[track_caller]
+    pub fn plan_is_empty(&self) -> bool {
+        let run = self.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
+        match run.code {
+            Some(0) => true,
+            Some(2) => false,
+            _ => panic!("expected `{}` to succeed:\n{}", run.command, run.report()),
+        }
+    }
+
+    /// Panics, showing terraform's plan, unless the plan has no changes and reports no drift (a refresh that
+    /// changes the state means Read disagrees with what Apply stored).
+    #[track_caller]
+    pub fn assert_plan_empty(&self) {
+        let plan = self.plan();
+        assert!(
+            !plan.has_changes() && plan.drift().is_empty(),
+            "expected an empty plan, got changes {:?} and drift {:?}:\n{}",
+            plan.json["resource_changes"].as_array().map(|c| c
+                .iter()
+                .map(|c| format!("{} {}", c["address"], c["change"]["actions"]))
+                .collect::<Vec<_>>()),
+            plan.drift(),
+            self.run(&["show", "-no-color", "tfplan"]).stdout
+        );
+    }
+
+    /// `terraform apply -auto-approve -json` plus `extra` arguments (e.g. `-replace=ADDR`).
+    pub fn apply_with(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "apply",
+            "-auto-approve",
+            "-json",
+            "-input=false",
+            "-no-color",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// `terraform apply -auto-approve -json`.
+    pub fn apply(&self) -> Run {
+        self.apply_with(&[])
+    }
+
+    /// `terraform destroy -auto-approve -json` plus `extra` arguments (e.g. `-refresh=false`).
+    pub fn destroy_with(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "destroy",
+            "-auto-approve",
+            "-json",
+            "-input=false",
+            "-no-color",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// `terraform destroy -auto-approve -json`.
+    pub fn destroy(&self) -> Run {
+        self.destroy_with(&[])
+    }
+
+    /// `terraform import ADDRESS ID` (import has no `-json`; use [`Run::text`]).
+    pub fn import(&self, address: &str, id: &str) -> Run {
+        self.run(&["import", "-input=false", "-no-color", address, id])
+    }
+
+    /// `terraform show -json`: the current state; panics if terraform fails.
+    #[track_caller]
+    pub fn show_json(&self) -> Value {
+        let run = self.run(&["show", "-json", "-no-color"]);
+        run.assert_success();
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`terraform show -json` is not JSON ({e}):\n{}",
+                run.report()
+            )
+        })
+    }
+
+    /// `terraform show -json FILE` for a saved plan; panics if terraform fails.
+    #[track_caller]
+    fn show_json_of(&self, plan_file: &str) -> Value {
+        let run = self.run(&["show", "-json", "-no-color", plan_file]);
+        run.assert_success();
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`terraform show -json {plan_file}` is not JSON ({e}):\n{}",
+                run.report()
+            )
+        })
+    }
+
+    /// The attribute values of every managed resource instance in the state, by address (`jit_access_rule.g[3]`).
+    #[track_caller]
+    pub fn state_resources(&self) -> BTreeMap<String, Value> {
+        let state = self.show_json();
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .map(|rs| {
+                rs.iter()
+                    .filter(|r| r["mode"] == "managed")
+                    .map(|r| {
+                        (
+                            r["address"].as_str().unwrap_or_default().to_string(),
+                            r["values"].clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The attribute values of one resource instance in the state, or `None` when it is not in the state.
+    #[track_caller]
+    pub fn state_resource(&self, address: &str) -> Option<Value> {
+        self.state_resources().remove(address)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_moto_port_line_with_colour_codes() {
+        assert_eq!(
+            parse_moto_port(" * Running on http://127.0.0.1:44691"),
+            Some(44691)
+        );
+        assert_eq!(
+            parse_moto_port("\u{1b}[1m * Running on http://127.0.0.1:5000\u{1b}[0m"),
+            Some(5000)
+        );
+        assert_eq!(parse_moto_port("Press CTRL+C to quit"), None);
+    }
+
+    #[test]
+    fn normalize_joins_wrapped_diagnostics() {
+        let wrapped = "│ Error: rule number 150 is\n│ taken by 10.1.0.0/16\n╵";
+        assert_eq!(
+            normalize(wrapped),
+            "Error: rule number 150 is taken by 10.1.0.0/16"
+        );
+    }
+
+    #[test]
+    fn points_at_needs_an_assignment_of_that_attribute() {
+        let d = |code: &str| Diagnostic {
+            severity: "error".into(),
+            summary: String::new(),
+            detail: String::new(),
+            address: None,
+            snippet: Some(code.into()),
+        };
+        assert!(d("  cidr_block = \"1.2.3.4/24\"").points_at("cidr_block"));
+        assert!(d("  to_port=5").points_at("to_port"));
+        assert!(!d("  cidr_block_extra = 1").points_at("cidr_block"));
+        assert!(!d("resource \"jit_access_rule\" \"x\" {").points_at("cidr_block"));
+    }
+}
