@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::finding::Finding;
 use crate::lint::FileReport;
@@ -52,7 +52,8 @@ impl Baseline {
     }
 
     pub fn load(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
         Baseline::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -71,7 +72,12 @@ impl Baseline {
                 })
             })
             .collect();
-        entries.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()).then(a["fingerprint"].as_str().cmp(&b["fingerprint"].as_str())));
+        entries.sort_by(|a, b| {
+            a["path"]
+                .as_str()
+                .cmp(&b["path"].as_str())
+                .then(a["fingerprint"].as_str().cmp(&b["fingerprint"].as_str()))
+        });
         let doc = json!({"version": 1, "tool": "jitlint", "findings": entries});
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     }
@@ -82,13 +88,15 @@ impl Baseline {
         let mut removed = 0;
         for report in reports {
             let before = report.findings.len();
-            report.findings.retain(|f| match left.get_mut(&f.fingerprint) {
-                Some(n) if *n > 0 => {
-                    *n -= 1;
-                    false
-                }
-                _ => true,
-            });
+            report
+                .findings
+                .retain(|f| match left.get_mut(&f.fingerprint) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        false
+                    }
+                    _ => true,
+                });
             removed += before - report.findings.len();
         }
         removed

@@ -91,9 +91,18 @@ mod tests {
 
     #[test]
     fn accepts_networks_and_bare_ips() {
-        assert_eq!(parse_cidr("203.0.113.7/32").unwrap().to_string(), "203.0.113.7/32");
-        assert_eq!(parse_cidr("2001:db8::/48").unwrap().to_string(), "2001:db8::/48");
-        assert_eq!(parse_ip_or_cidr("203.0.113.7").unwrap().to_string(), "203.0.113.7/32");
+        assert_eq!(
+            parse_cidr("203.0.113.7/32").unwrap().to_string(),
+            "203.0.113.7/32"
+        );
+        assert_eq!(
+            parse_cidr("2001:db8::/48").unwrap().to_string(),
+            "2001:db8::/48"
+        );
+        assert_eq!(
+            parse_ip_or_cidr("203.0.113.7").unwrap().to_string(),
+            "203.0.113.7/32"
+        );
     }
 
     #[test]

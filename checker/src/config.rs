@@ -151,7 +151,8 @@ fn prefix(value: Option<u8>, max: u8, field: &str, default: u8) -> Result<u8, St
 impl Config {
     /// Parses the text of a `jitlint.toml`; `dir` is the directory ignore paths are relative to.
     pub fn from_toml(text: &str, dir: Option<&Path>) -> Result<Config, String> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
         let mut config = Config::default();
         if let Some(enable) = &raw.enable {
             config.enabled = [false; 10];
@@ -164,14 +165,32 @@ impl Config {
         }
         for (code, sev) in &raw.severity {
             let rule = lookup_rule(code, "severity")?;
-            config.severity[rule as usize] = sev.parse().map_err(|e| format!("severity.{code}: {e}"))?;
+            config.severity[rule as usize] =
+                sev.parse().map_err(|e| format!("severity.{code}: {e}"))?;
         }
-        config.source_ip_min_prefix_v4 = prefix(raw.source_ip.min_prefix_ipv4, 32, "source-ip.min-prefix-ipv4", 8)?;
-        config.source_ip_min_prefix_v6 = prefix(raw.source_ip.min_prefix_ipv6, 128, "source-ip.min-prefix-ipv6", 32)?;
-        config.grant_min_prefix_v4 = prefix(raw.grants.min_prefix_ipv4, 32, "grants.min-prefix-ipv4", 24)?;
-        config.grant_min_prefix_v6 = prefix(raw.grants.min_prefix_ipv6, 128, "grants.min-prefix-ipv6", 48)?;
+        config.source_ip_min_prefix_v4 = prefix(
+            raw.source_ip.min_prefix_ipv4,
+            32,
+            "source-ip.min-prefix-ipv4",
+            8,
+        )?;
+        config.source_ip_min_prefix_v6 = prefix(
+            raw.source_ip.min_prefix_ipv6,
+            128,
+            "source-ip.min-prefix-ipv6",
+            32,
+        )?;
+        config.grant_min_prefix_v4 =
+            prefix(raw.grants.min_prefix_ipv4, 32, "grants.min-prefix-ipv4", 24)?;
+        config.grant_min_prefix_v6 = prefix(
+            raw.grants.min_prefix_ipv6,
+            128,
+            "grants.min-prefix-ipv6",
+            48,
+        )?;
         if let Some(ttl) = &raw.grants.max_ttl {
-            config.grant_max_ttl_seconds = parse_duration(ttl).map_err(|e| format!("grants.max-ttl: {e}"))?;
+            config.grant_max_ttl_seconds =
+                parse_duration(ttl).map_err(|e| format!("grants.max-ttl: {e}"))?;
         }
         for (i, ig) in raw.ignore.iter().enumerate() {
             let rules = ig
@@ -242,7 +261,13 @@ impl Config {
     }
 
     /// Whether an `[[ignore]]` entry drops this finding. `path` is the input path as shown.
-    pub(crate) fn is_ignored(&self, rule: Rule, path: &str, resource: Option<&str>, sid: Option<&str>) -> bool {
+    pub(crate) fn is_ignored(
+        &self,
+        rule: Rule,
+        path: &str,
+        resource: Option<&str>,
+        sid: Option<&str>,
+    ) -> bool {
         if self.ignores.is_empty() {
             return false;
         }
@@ -304,7 +329,12 @@ mod tests {
         assert_eq!(c.source_ip_min_prefix_v6, 32);
         assert_eq!(c.grant_max_ttl_seconds, 5400);
         assert_eq!(c.grant_min_prefix_v6, 64);
-        assert!(c.is_ignored(Rule::NaclEntryWriteUnscoped, "a.json", None, Some("BreakGlass")));
+        assert!(c.is_ignored(
+            Rule::NaclEntryWriteUnscoped,
+            "a.json",
+            None,
+            Some("BreakGlass")
+        ));
         assert!(!c.is_ignored(Rule::NaclEntryWriteUnscoped, "a.json", None, Some("Other")));
         assert!(!c.is_ignored(Rule::SourceIpInvalid, "a.json", None, Some("BreakGlass")));
     }
@@ -325,17 +355,39 @@ mod tests {
         assert!(c.is_ignored(Rule::PolicySizeLimit, "legacy/x/p.json", None, None));
         assert!(c.is_ignored(Rule::PolicySizeLimit, "./legacy/p.json", None, None));
         assert!(!c.is_ignored(Rule::PolicySizeLimit, "current/p.json", None, None));
-        assert!(c.is_ignored(Rule::OpenApiGateway, "plan.json", Some("module.public.aws_lambda_function_url.u"), None));
-        assert!(!c.is_ignored(Rule::OpenApiGateway, "plan.json", Some("aws_lambda_function_url.u"), None));
+        assert!(c.is_ignored(
+            Rule::OpenApiGateway,
+            "plan.json",
+            Some("module.public.aws_lambda_function_url.u"),
+            None
+        ));
+        assert!(!c.is_ignored(
+            Rule::OpenApiGateway,
+            "plan.json",
+            Some("aws_lambda_function_url.u"),
+            None
+        ));
     }
 
     #[test]
     fn errors_say_what_is_wrong() {
         for (text, msg) in [
-            ("disable = [\"JIT099\"]", "disable: \"JIT099\" is not a jitlint rule"),
-            ("[severity]\nJIT001 = \"severe\"", "severity.JIT001: \"severe\" is not a severity"),
-            ("[grants]\nmax-ttl = \"1d\"", "grants.max-ttl: \"1d\" uses days"),
-            ("[source-ip]\nmin-prefix-ipv4 = 33", "source-ip.min-prefix-ipv4 = 33 is not a prefix length (0-32)"),
+            (
+                "disable = [\"JIT099\"]",
+                "disable: \"JIT099\" is not a jitlint rule",
+            ),
+            (
+                "[severity]\nJIT001 = \"severe\"",
+                "severity.JIT001: \"severe\" is not a severity",
+            ),
+            (
+                "[grants]\nmax-ttl = \"1d\"",
+                "grants.max-ttl: \"1d\" uses days",
+            ),
+            (
+                "[source-ip]\nmin-prefix-ipv4 = 33",
+                "source-ip.min-prefix-ipv4 = 33 is not a prefix length (0-32)",
+            ),
             ("[[ignore]]\nreason = \"x\"", "ignore[0] matches everything"),
             ("[[ignore]]\npath = \"[\"", "ignore[0].path:"),
             ("disabel = []", "unknown field `disabel`"),

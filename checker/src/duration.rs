@@ -2,7 +2,9 @@
 
 /// Parses a Go duration into whole seconds (fractions of a second are rounded down).
 pub fn parse_duration(input: &str) -> Result<u64, String> {
-    let invalid = || format!("{input:?} is not a duration; use Go syntax such as \"2h\", \"90m\" or \"1h30m\"");
+    let invalid = || {
+        format!("{input:?} is not a duration; use Go syntax such as \"2h\", \"90m\" or \"1h30m\"")
+    };
     let s = input.trim();
     if s.starts_with('-') {
         return Err(format!("{input:?} is negative"));
@@ -31,15 +33,27 @@ pub fn parse_duration(input: &str) -> Result<u64, String> {
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
-            "d" => return Err(format!("{input:?} uses days, which Go durations don't have; write hours")),
-            "" => return Err(format!("{input:?} lacks a unit; did you mean \"{num}m\" or \"{num}h\"?")),
+            "d" => {
+                return Err(format!(
+                    "{input:?} uses days, which Go durations don't have; write hours"
+                ));
+            }
+            "" => {
+                return Err(format!(
+                    "{input:?} lacks a unit; did you mean \"{num}m\" or \"{num}h\"?"
+                ));
+            }
             _ => return Err(invalid()),
         };
         let (int, frac) = num.split_once('.').unwrap_or((num, ""));
         if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
             return Err(invalid());
         }
-        let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| invalid())? };
+        let int: u128 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| invalid())?
+        };
         let mut value = int.checked_mul(unit_nanos).ok_or_else(invalid)?;
         if !frac.is_empty() {
             let digits = frac.len().min(18);
@@ -73,7 +87,15 @@ mod tests {
 
     #[test]
     fn parses_go_durations() {
-        for (s, secs) in [("2h", 7200), ("90m", 5400), ("1h30m", 5400), ("1.5h", 5400), ("45s", 45), ("0", 0), ("1500ms", 1)] {
+        for (s, secs) in [
+            ("2h", 7200),
+            ("90m", 5400),
+            ("1h30m", 5400),
+            ("1.5h", 5400),
+            ("45s", 45),
+            ("0", 0),
+            ("1500ms", 1),
+        ] {
             assert_eq!(parse_duration(s), Ok(secs), "{s}");
         }
         for (s, msg) in [

@@ -53,7 +53,12 @@ impl Severity {
 
     pub(crate) fn step(self, delta: i8) -> Severity {
         let i = (self as i8 + delta).clamp(0, 3);
-        [Severity::Low, Severity::Medium, Severity::High, Severity::Critical][i as usize]
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ][i as usize]
     }
 }
 
@@ -121,9 +126,14 @@ impl Snippet {
     /// Cuts `line` to at most about `width` characters around the columns `start..end`
     /// (1-based, end exclusive).
     pub fn new(line: &str, start: u32, end: u32, width: usize) -> Snippet {
-        let chars: Vec<char> = line.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+        let chars: Vec<char> = line
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .collect();
         let s = (start as usize).saturating_sub(1).min(chars.len());
-        let e = (end as usize).saturating_sub(1).clamp(s + 1, chars.len().max(s + 1));
+        let e = (end as usize)
+            .saturating_sub(1)
+            .clamp(s + 1, chars.len().max(s + 1));
         if chars.len() <= width {
             return Snippet {
                 text: chars.iter().collect(),
@@ -157,7 +167,10 @@ mod tests {
     #[test]
     fn snippets_cut_long_lines_around_the_value() {
         let short = Snippet::new("  \"Resource\": \"*\"", 15, 18, 100);
-        assert_eq!((short.text.as_str(), short.start, short.len), ("  \"Resource\": \"*\"", 14, 3));
+        assert_eq!(
+            (short.text.as_str(), short.start, short.len),
+            ("  \"Resource\": \"*\"", 14, 3)
+        );
         let long = format!("{}\"*\"{}", "a".repeat(500), "b".repeat(500));
         let s = Snippet::new(&long, 501, 504, 40);
         assert_eq!(s.text.chars().nth(s.start), Some('"'));

@@ -6,10 +6,11 @@ use percent_encoding::percent_decode_str;
 
 use crate::json::Node;
 use crate::lint::{
-    check_embedded_policy, check_policy, count_non_whitespace, InputKind, PolicyKind, PolicyTarget, Scope, Sink,
+    InputKind, PolicyKind, PolicyTarget, Scope, Sink, check_embedded_policy, check_policy,
+    count_non_whitespace,
 };
 use crate::policy::Policy;
-use crate::rules::jit008_policy_size_limit::{check_total, InlinePolicy};
+use crate::rules::jit008_policy_size_limit::{InlinePolicy, check_total};
 
 /// What a parsed JSON document is, if jitlint knows it.
 pub fn detect(root: &Node<'_>) -> Option<InputKind> {
@@ -17,11 +18,17 @@ pub fn detect(root: &Node<'_>) -> Option<InputKind> {
     if root.get("Statement").is_some() {
         return Some(InputKind::Policy);
     }
-    if root.get("PolicyVersion").and_then(|v| v.get("Document")).is_some() {
+    if root
+        .get("PolicyVersion")
+        .and_then(|v| v.get("Document"))
+        .is_some()
+    {
         return Some(InputKind::PolicyVersion);
     }
     let detail_lists = ["UserDetailList", "GroupDetailList", "RoleDetailList"];
-    if detail_lists.iter().any(|k| root.get(k).is_some_and(|v| v.as_array().is_some()))
+    if detail_lists
+        .iter()
+        .any(|k| root.get(k).is_some_and(|v| v.as_array().is_some()))
         || root
             .get("Policies")
             .and_then(Node::as_array)
@@ -33,7 +40,12 @@ pub fn detect(root: &Node<'_>) -> Option<InputKind> {
         return Some(InputKind::InlinePolicy);
     }
     if root.get("format_version").and_then(Node::as_str).is_some() {
-        let plan_keys = ["planned_values", "resource_changes", "prior_state", "configuration"];
+        let plan_keys = [
+            "planned_values",
+            "resource_changes",
+            "prior_state",
+            "configuration",
+        ];
         if plan_keys.iter().any(|k| root.get(k).is_some()) {
             return Some(InputKind::Plan);
         }
@@ -48,11 +60,27 @@ pub fn detect(root: &Node<'_>) -> Option<InputKind> {
 pub(crate) fn lint_input(sink: &mut Sink<'_>, text: &str, root: &Node<'_>, kind: InputKind) {
     match kind {
         InputKind::Policy => {
-            document(sink, text, Scope::default(), root, PolicyKind::Managed, "the policy", true);
+            document(
+                sink,
+                text,
+                Scope::default(),
+                root,
+                PolicyKind::Managed,
+                "the policy",
+                true,
+            );
         }
         InputKind::PolicyVersion => {
             if let Some(doc) = root.get("PolicyVersion").and_then(|v| v.get("Document")) {
-                document(sink, text, Scope::default(), doc, PolicyKind::Managed, "PolicyVersion.Document", true);
+                document(
+                    sink,
+                    text,
+                    Scope::default(),
+                    doc,
+                    PolicyKind::Managed,
+                    "PolicyVersion.Document",
+                    true,
+                );
             }
         }
         InputKind::InlinePolicy => inline_policy(sink, text, root),
@@ -103,7 +131,8 @@ fn document(
     }
     match Policy::from_node(node) {
         Ok(policy) => {
-            let size = count_non_whitespace(&text[node.span.start as usize..node.span.end as usize]);
+            let size =
+                count_non_whitespace(&text[node.span.start as usize..node.span.end as usize]);
             let target = PolicyTarget {
                 kind,
                 size: check_size.then_some(size),
@@ -153,14 +182,33 @@ fn inline_policy(sink: &mut Sink<'_>, text: &str, root: &Node<'_>) {
 /// managed policy's default version, each finding naming where it came from.
 fn authorization_details(sink: &mut Sink<'_>, text: &str, root: &Node<'_>) {
     let entities = [
-        ("UserDetailList", "UserName", "UserPolicyList", PolicyKind::InlineUser, "user"),
-        ("GroupDetailList", "GroupName", "GroupPolicyList", PolicyKind::InlineGroup, "group"),
-        ("RoleDetailList", "RoleName", "RolePolicyList", PolicyKind::InlineRole, "role"),
+        (
+            "UserDetailList",
+            "UserName",
+            "UserPolicyList",
+            PolicyKind::InlineUser,
+            "user",
+        ),
+        (
+            "GroupDetailList",
+            "GroupName",
+            "GroupPolicyList",
+            PolicyKind::InlineGroup,
+            "group",
+        ),
+        (
+            "RoleDetailList",
+            "RoleName",
+            "RolePolicyList",
+            PolicyKind::InlineRole,
+            "role",
+        ),
     ];
     for (list, name_key, policies_key, kind, noun) in entities {
         for entity in root.get(list).and_then(Node::as_array).unwrap_or(&[]) {
             let name = str_field(entity, name_key).unwrap_or("?");
-            let id = str_field(entity, "Arn").map_or_else(|| format!("{noun}/{name}"), str::to_string);
+            let id =
+                str_field(entity, "Arn").map_or_else(|| format!("{noun}/{name}"), str::to_string);
             let mut members = Vec::new();
             for (i, p) in entity
                 .get(policies_key)
@@ -169,7 +217,9 @@ fn authorization_details(sink: &mut Sink<'_>, text: &str, root: &Node<'_>) {
                 .iter()
                 .enumerate()
             {
-                let Some(doc) = p.get("PolicyDocument") else { continue };
+                let Some(doc) = p.get("PolicyDocument") else {
+                    continue;
+                };
                 let pname = str_field(p, "PolicyName").unwrap_or("?");
                 let scope = Scope {
                     resource: Some(format!("{id} (inline policy {pname})")),
@@ -199,14 +249,21 @@ fn authorization_details(sink: &mut Sink<'_>, text: &str, root: &Node<'_>) {
     for policy in root.get("Policies").and_then(Node::as_array).unwrap_or(&[]) {
         let name = str_field(policy, "PolicyName").unwrap_or("?");
         let id = str_field(policy, "Arn").map_or_else(|| format!("policy/{name}"), str::to_string);
-        let versions = policy.get("PolicyVersionList").and_then(Node::as_array).unwrap_or(&[]);
+        let versions = policy
+            .get("PolicyVersionList")
+            .and_then(Node::as_array)
+            .unwrap_or(&[]);
         // Only the default version is in effect; without the flag, check them all.
-        let any_default = versions.iter().any(|v| v.get("IsDefaultVersion").and_then(Node::as_bool) == Some(true));
+        let any_default = versions
+            .iter()
+            .any(|v| v.get("IsDefaultVersion").and_then(Node::as_bool) == Some(true));
         for v in versions {
             if any_default && v.get("IsDefaultVersion").and_then(Node::as_bool) != Some(true) {
                 continue;
             }
-            let Some(doc) = v.get("Document") else { continue };
+            let Some(doc) = v.get("Document") else {
+                continue;
+            };
             let version = str_field(v, "VersionId").unwrap_or("?");
             let scope = Scope {
                 resource: Some(format!("{id} ({version})")),
@@ -224,7 +281,10 @@ mod tests {
 
     #[test]
     fn decodes_url_encoded_documents_without_form_decoding() {
-        assert_eq!(decode_document("%7B%22a%22%3A%22x+y%22%7D").unwrap(), "{\"a\":\"x+y\"}");
+        assert_eq!(
+            decode_document("%7B%22a%22%3A%22x+y%22%7D").unwrap(),
+            "{\"a\":\"x+y\"}"
+        );
         assert_eq!(decode_document(" {\"a\":1}").unwrap(), " {\"a\":1}");
         assert!(decode_document("%FF%FE").is_err());
     }
@@ -232,12 +292,30 @@ mod tests {
     #[test]
     fn detects_by_content() {
         let kind = |t: &str| detect(&crate::json::parse(t).unwrap());
-        assert_eq!(kind(r#"{"Version":"2012-10-17","Statement":[]}"#), Some(InputKind::Policy));
-        assert_eq!(kind(r#"{"PolicyVersion":{"Document":"%7B%7D"}}"#), Some(InputKind::PolicyVersion));
-        assert_eq!(kind(r#"{"RoleDetailList":[]}"#), Some(InputKind::AuthorizationDetails));
-        assert_eq!(kind(r#"{"RoleName":"r","PolicyName":"p","PolicyDocument":{}}"#), Some(InputKind::InlinePolicy));
-        assert_eq!(kind(r#"{"format_version":"1.2","planned_values":{}}"#), Some(InputKind::Plan));
-        assert_eq!(kind(r#"{"format_version":"1.0","terraform_version":"1.11.4"}"#), Some(InputKind::State));
+        assert_eq!(
+            kind(r#"{"Version":"2012-10-17","Statement":[]}"#),
+            Some(InputKind::Policy)
+        );
+        assert_eq!(
+            kind(r#"{"PolicyVersion":{"Document":"%7B%7D"}}"#),
+            Some(InputKind::PolicyVersion)
+        );
+        assert_eq!(
+            kind(r#"{"RoleDetailList":[]}"#),
+            Some(InputKind::AuthorizationDetails)
+        );
+        assert_eq!(
+            kind(r#"{"RoleName":"r","PolicyName":"p","PolicyDocument":{}}"#),
+            Some(InputKind::InlinePolicy)
+        );
+        assert_eq!(
+            kind(r#"{"format_version":"1.2","planned_values":{}}"#),
+            Some(InputKind::Plan)
+        );
+        assert_eq!(
+            kind(r#"{"format_version":"1.0","terraform_version":"1.11.4"}"#),
+            Some(InputKind::State)
+        );
         assert_eq!(kind(r#"{"Policies":[{"PolicyName":"x"}]}"#), None);
         assert_eq!(kind(r#"{"name":"package.json"}"#), None);
         assert_eq!(kind(r#"[1]"#), None);

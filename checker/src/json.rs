@@ -318,24 +318,21 @@ impl<'a> Parser<'a> {
     fn unicode_escape(&mut self, esc: usize) -> Result<char, ParseError> {
         let hi = self.hex4(esc)?;
         if (0xD800..0xDC00).contains(&hi) {
-            if self.bytes.get(self.pos) == Some(&b'\\') && self.bytes.get(self.pos + 1) == Some(&b'u') {
+            if self.bytes.get(self.pos) == Some(&b'\\')
+                && self.bytes.get(self.pos + 1) == Some(&b'u')
+            {
                 self.pos += 2;
                 let lo = self.hex4(esc)?;
                 if (0xDC00..0xE000).contains(&lo) {
                     let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                    return char::from_u32(c).ok_or_else(|| self.err(esc, "invalid unicode escape"));
+                    return char::from_u32(c)
+                        .ok_or_else(|| self.err(esc, "invalid unicode escape"));
                 }
             }
-            return Err(self.err(
-                esc,
-                format!("unpaired surrogate \\u{hi:04x} in a string"),
-            ));
+            return Err(self.err(esc, format!("unpaired surrogate \\u{hi:04x} in a string")));
         }
         if (0xDC00..0xE000).contains(&hi) {
-            return Err(self.err(
-                esc,
-                format!("unpaired surrogate \\u{hi:04x} in a string"),
-            ));
+            return Err(self.err(esc, format!("unpaired surrogate \\u{hi:04x} in a string")));
         }
         char::from_u32(hi).ok_or_else(|| self.err(esc, "invalid unicode escape"))
     }
@@ -585,7 +582,10 @@ mod tests {
         let m = root.member("Action").unwrap();
         assert_eq!(pos(text, m.key_span.start), (2, 3));
         assert_eq!(pos(text, m.value.span.start), (2, 13));
-        assert_eq!(&text[m.value.span.start as usize..m.value.span.end as usize], "\"ec2:*\"");
+        assert_eq!(
+            &text[m.value.span.start as usize..m.value.span.end as usize],
+            "\"ec2:*\""
+        );
         let n = root.get("n").unwrap().as_array().unwrap();
         assert_eq!(n[1].value, Value::Number("-2.5e3"));
         assert_eq!(pos(text, n[1].span.start), (3, 12));
@@ -619,21 +619,57 @@ mod tests {
     fn rejects_invalid_json_with_positions() {
         for (text, msg, offset) in [
             ("", "expected a JSON value, found end of input", 0),
-            ("{\"a\":1,}", "expected a string key in double quotes, found '}'", 7),
-            ("[1 2]", "expected ',' or ']' after an array element, found '2'", 3),
-            ("01", "unexpected content after the JSON value, found '1'", 1),
-            ("\"a\nb\"", "control character U+000A in a string; escape it (e.g. \\n or \\u000a)", 2),
-            ("\"\\x\"", "invalid escape sequence in a string, found \\x", 1),
+            (
+                "{\"a\":1,}",
+                "expected a string key in double quotes, found '}'",
+                7,
+            ),
+            (
+                "[1 2]",
+                "expected ',' or ']' after an array element, found '2'",
+                3,
+            ),
+            (
+                "01",
+                "unexpected content after the JSON value, found '1'",
+                1,
+            ),
+            (
+                "\"a\nb\"",
+                "control character U+000A in a string; escape it (e.g. \\n or \\u000a)",
+                2,
+            ),
+            (
+                "\"\\x\"",
+                "invalid escape sequence in a string, found \\x",
+                1,
+            ),
             ("\"\\ud800\"", "unpaired surrogate \\ud800 in a string", 1),
-            ("{\"a\" 1}", "expected ':' after an object key, found '1'", 5),
+            (
+                "{\"a\" 1}",
+                "expected ':' after an object key, found '1'",
+                5,
+            ),
             ("-", "expected a digit in a number, found end of input", 1),
-            ("1.", "expected a digit after the decimal point, found end of input", 2),
+            (
+                "1.",
+                "expected a digit after the decimal point, found end of input",
+                2,
+            ),
             ("nul", "expected a JSON value, found 'n'", 0),
             ("\"abc", "unterminated string", 0),
-            ("[] x", "unexpected content after the JSON value, found 'x'", 3),
+            (
+                "[] x",
+                "unexpected content after the JSON value, found 'x'",
+                3,
+            ),
         ] {
             let err = parse(text).unwrap_err();
-            assert_eq!((err.message.as_str(), err.offset), (msg, offset), "{text:?}");
+            assert_eq!(
+                (err.message.as_str(), err.offset),
+                (msg, offset),
+                "{text:?}"
+            );
         }
     }
 
@@ -646,7 +682,11 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(100_000);
         let err = parse(&deep).unwrap_err();
-        assert!(err.message.contains("nested deeper than 256"), "{}", err.message);
+        assert!(
+            err.message.contains("nested deeper than 256"),
+            "{}",
+            err.message
+        );
         let mixed: String = "{\"a\":[".repeat(50_000);
         assert!(parse(&mixed).is_err());
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));

@@ -18,7 +18,6 @@
 //! Building blocks for other tools: [`json`] (a JSON parser that keeps positions), [`policy`]
 //! (the IAM policy model), [`pattern`] (IAM wildcard matching), [`cidr`], [`duration`].
 
-
 pub mod baseline;
 pub mod cidr;
 pub mod config;
@@ -39,7 +38,7 @@ pub use config::Config;
 pub use finding::{Finding, Severity};
 pub use input::detect;
 pub use lint::{
-    count_non_whitespace, lint_policy_document, lint_policy_document_as, lint_text, FileReport, InputError, InputKind,
-    LintOptions, Origin, PolicyKind,
+    FileReport, InputError, InputKind, LintOptions, Origin, PolicyKind, count_non_whitespace,
+    lint_policy_document, lint_policy_document_as, lint_text,
 };
 pub use rules::Rule;

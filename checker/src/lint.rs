@@ -134,8 +134,10 @@ pub fn lint_policy_document_as(
     config: &Config,
 ) -> Result<Vec<Finding>, InputError> {
     let mut sink = Sink::new(config, "<policy>", json_text, LintOptions::default());
-    let root = json::parse(json_text).map_err(|e| sink.make_error(Some(e.offset as u32), e.message))?;
-    let policy = Policy::from_node(&root).map_err(|e| sink.make_error(Some(e.span.start), e.message))?;
+    let root =
+        json::parse(json_text).map_err(|e| sink.make_error(Some(e.offset as u32), e.message))?;
+    let policy =
+        Policy::from_node(&root).map_err(|e| sink.make_error(Some(e.span.start), e.message))?;
     let target = PolicyTarget {
         kind,
         size: Some(count_non_whitespace(json_text)),
@@ -147,7 +149,13 @@ pub fn lint_policy_document_as(
 }
 
 /// Lints one input file's text: detects what it is and runs every enabled rule on it.
-pub fn lint_text(path: &str, text: &str, origin: Origin, config: &Config, options: LintOptions) -> FileReport {
+pub fn lint_text(
+    path: &str,
+    text: &str,
+    origin: Origin,
+    config: &Config,
+    options: LintOptions,
+) -> FileReport {
     let mut sink = Sink::new(config, path, text, options);
     let mut report = FileReport {
         path: path.to_string(),
@@ -302,10 +310,14 @@ impl<'a> Sink<'a> {
             &r.key,
         ]);
         let end_column = end.column.max(start.column + 1);
-        let snippet = self
-            .options
-            .snippets
-            .then(|| Snippet::new(self.index.line_text(self.text, start.line), start.column, end_column, 120));
+        let snippet = self.options.snippets.then(|| {
+            Snippet::new(
+                self.index.line_text(self.text, start.line),
+                start.column,
+                end_column,
+                120,
+            )
+        });
         self.findings.push(Finding {
             rule: r.rule,
             severity,
@@ -359,21 +371,38 @@ pub(crate) struct PolicyTarget {
 }
 
 /// Runs the policy rules on one parsed policy.
-pub(crate) fn check_policy(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>, target: &PolicyTarget) {
+pub(crate) fn check_policy(
+    sink: &mut Sink<'_>,
+    scope: &Scope,
+    policy: &Policy<'_>,
+    target: &PolicyTarget,
+) {
     rules::jit001_nacl_entry_write_unscoped::check(sink, scope, policy);
     rules::jit002_open_api_gateway::check_policy(sink, scope, policy, target.escalation.as_deref());
     rules::jit005_source_ip_invalid::check(sink, scope, policy);
     rules::jit006_source_ip_too_broad::check(sink, scope, policy);
     rules::jit007_source_ip_deny_blocks_aws_services::check(sink, scope, policy);
     if let Some(size) = target.size {
-        rules::jit008_policy_size_limit::check_document(sink, scope, target.kind, size, target.span);
+        rules::jit008_policy_size_limit::check_document(
+            sink,
+            scope,
+            target.kind,
+            size,
+            target.span,
+        );
     }
     rules::jit009_policy_version_write_unscoped::check(sink, scope, policy);
 }
 
 /// Parses a policy embedded as a string (a plan attribute, a URL-encoded CLI document) and checks
 /// it; all findings point at `scope.anchor`. Returns whether it could be checked.
-pub(crate) fn check_embedded_policy(sink: &mut Sink<'_>, scope: &Scope, text: &str, what: &str, target: &PolicyTarget) -> bool {
+pub(crate) fn check_embedded_policy(
+    sink: &mut Sink<'_>,
+    scope: &Scope,
+    text: &str,
+    what: &str,
+    target: &PolicyTarget,
+) -> bool {
     let anchor = scope.anchor.map(|s| s.start);
     let inner_pos = |offset: usize| {
         let p = LineIndex::new(text).position(text, offset as u32);
@@ -382,7 +411,11 @@ pub(crate) fn check_embedded_policy(sink: &mut Sink<'_>, scope: &Scope, text: &s
     let root: Node<'_> = match json::parse(text) {
         Ok(root) => root,
         Err(e) => {
-            let message = format!("{what} is not valid JSON: {}{}", e.message, inner_pos(e.offset));
+            let message = format!(
+                "{what} is not valid JSON: {}{}",
+                e.message,
+                inner_pos(e.offset)
+            );
             sink.error(anchor, message);
             return false;
         }
@@ -393,7 +426,10 @@ pub(crate) fn check_embedded_policy(sink: &mut Sink<'_>, scope: &Scope, text: &s
             true
         }
         Err(PolicyError { message, span }) => {
-            let message = format!("{what} is not a valid IAM policy: {message}{}", inner_pos(span.start as usize));
+            let message = format!(
+                "{what} is not a valid IAM policy: {message}{}",
+                inner_pos(span.start as usize)
+            );
             sink.error(anchor, message);
             false
         }
@@ -401,12 +437,23 @@ pub(crate) fn check_embedded_policy(sink: &mut Sink<'_>, scope: &Scope, text: &s
 }
 
 /// The rules that read policy documents, for reporting a document that could not be read at all.
-pub(crate) fn report_unknown_policy(sink: &mut Sink<'_>, scope: &Scope, span: Span, what: &str, reason: &str, kind: PolicyKind) {
+pub(crate) fn report_unknown_policy(
+    sink: &mut Sink<'_>,
+    scope: &Scope,
+    span: Span,
+    what: &str,
+    reason: &str,
+    kind: PolicyKind,
+) {
     let mut affected = vec![Rule::NaclEntryWriteUnscoped];
     if kind == PolicyKind::Resource {
         affected.push(Rule::OpenApiGateway);
     }
-    affected.extend([Rule::SourceIpInvalid, Rule::SourceIpTooBroad, Rule::SourceIpDenyBlocksAwsServices]);
+    affected.extend([
+        Rule::SourceIpInvalid,
+        Rule::SourceIpTooBroad,
+        Rule::SourceIpDenyBlocksAwsServices,
+    ]);
     if kind.size_limit().is_some() {
         affected.push(Rule::PolicySizeLimit);
     }
@@ -441,8 +488,14 @@ mod tests {
     #[test]
     fn fingerprints_are_stable() {
         // Pinned: baselines written by one version must keep matching in the next.
-        assert_eq!(fingerprint(&["JIT001", "a.json", "", "", "k"]), fingerprint(&["JIT001", "a.json", "", "", "k"]));
-        assert_ne!(fingerprint(&["JIT001", "a.json"]), fingerprint(&["JIT001a", ".json"]));
+        assert_eq!(
+            fingerprint(&["JIT001", "a.json", "", "", "k"]),
+            fingerprint(&["JIT001", "a.json", "", "", "k"])
+        );
+        assert_ne!(
+            fingerprint(&["JIT001", "a.json"]),
+            fingerprint(&["JIT001a", ".json"])
+        );
         assert_eq!(fingerprint(&[""]), "af63bd4c8601b7df");
         assert_eq!(normalize_path("./a//b\\c"), "a/b/c");
     }

@@ -4,13 +4,13 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
-use serde_json::{json, Value};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::finding::{Finding, Severity};
 use crate::lint::{FileReport, InputError};
-use crate::rules::{Rule, RULES};
+use crate::rules::{RULES, Rule};
 
 /// Totals over a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -101,25 +101,61 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// rustc-style findings and the summary on `out`, errors on `err`. Colours only when asked
 /// (the CLI asks when the stream is a terminal).
-pub fn text(out: &mut dyn Write, err: &mut dyn Write, reports: &[FileReport], summary: &Summary, color: bool) -> io::Result<()> {
+pub fn text(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    reports: &[FileReport],
+    summary: &Summary,
+    color: bool,
+) -> io::Result<()> {
     let p = Palette { on: color };
     for f in findings(reports) {
         let head = format!("{}[{}]", f.severity, f.rule.code());
-        writeln!(out, "{}{} {}", p.severity(f.severity, &head), p.paint("1", ":"), p.paint("1", &f.message))?;
+        writeln!(
+            out,
+            "{}{} {}",
+            p.severity(f.severity, &head),
+            p.paint("1", ":"),
+            p.paint("1", &f.message)
+        )?;
         let gutter = f.line.to_string().len();
         let pad = " ".repeat(gutter);
-        writeln!(out, "{pad}{} {}:{}:{}", p.frame("-->"), f.path, f.line, f.column)?;
+        writeln!(
+            out,
+            "{pad}{} {}:{}:{}",
+            p.frame("-->"),
+            f.path,
+            f.line,
+            f.column
+        )?;
         if let Some(snippet) = &f.snippet {
             writeln!(out, "{pad} {}", p.frame("|"))?;
-            writeln!(out, "{} {} {}", p.frame(&f.line.to_string()), p.frame("|"), snippet.text)?;
+            writeln!(
+                out,
+                "{} {} {}",
+                p.frame(&f.line.to_string()),
+                p.frame("|"),
+                snippet.text
+            )?;
             let marks = format!("{} {}", "^".repeat(snippet.len.max(1)), f.rule.name());
-            writeln!(out, "{pad} {} {}{}", p.frame("|"), " ".repeat(snippet.start), p.severity(f.severity, &marks))?;
+            writeln!(
+                out,
+                "{pad} {} {}{}",
+                p.frame("|"),
+                " ".repeat(snippet.start),
+                p.severity(f.severity, &marks)
+            )?;
             writeln!(out, "{pad} {}", p.frame("|"))?;
         }
         if let Some(resource) = &f.resource {
             writeln!(out, "{pad} {} resource: {resource}", p.frame("="))?;
         }
-        writeln!(out, "{pad} {} help: `jitlint explain {}`", p.frame("="), f.rule.code())?;
+        writeln!(
+            out,
+            "{pad} {} help: `jitlint explain {}`",
+            p.frame("="),
+            f.rule.code()
+        )?;
         writeln!(out)?;
     }
     for e in errors(reports) {
@@ -143,7 +179,10 @@ pub fn text(out: &mut dyn Write, err: &mut dyn Write, reports: &[FileReport], su
     };
     let mut extra = Vec::new();
     if summary.skipped > 0 {
-        extra.push(format!("{} skipped (not a policy, CLI output or plan)", summary.skipped));
+        extra.push(format!(
+            "{} skipped (not a policy, CLI output or plan)",
+            summary.skipped
+        ));
     }
     if summary.errors > 0 {
         extra.push(plural(summary.errors, "error", "errors"));
@@ -292,7 +331,8 @@ pub fn sarif(out: &mut dyn Write, reports: &[FileReport], config: &Config) -> io
         .collect();
     let notifications: Vec<Value> = errors(reports)
         .map(|e| {
-            let mut location = json!({"physicalLocation": {"artifactLocation": {"uri": artifact_uri(&e.path)}}});
+            let mut location =
+                json!({"physicalLocation": {"artifactLocation": {"uri": artifact_uri(&e.path)}}});
             if let (Some(l), Some(c)) = (e.line, e.column) {
                 location["physicalLocation"]["region"] = json!({"startLine": l, "startColumn": c});
             }
@@ -342,7 +382,10 @@ fn xml_escape(s: &str) -> String {
 /// JUnit XML: a test suite per input, a test case per enabled rule (failed when the rule found
 /// something), an errored case for inputs that could not be read, a skipped one for skipped files.
 pub fn junit(out: &mut dyn Write, reports: &[FileReport], config: &Config) -> io::Result<()> {
-    let enabled: Vec<Rule> = Rule::ALL.into_iter().filter(|r| config.is_enabled(*r)).collect();
+    let enabled: Vec<Rule> = Rule::ALL
+        .into_iter()
+        .filter(|r| config.is_enabled(*r))
+        .collect();
     let mut body = String::new();
     let (mut tests, mut failures, mut errs, mut skipped) = (0, 0, 0, 0);
     for r in reports {
@@ -371,14 +414,32 @@ pub fn junit(out: &mut dyn Write, reports: &[FileReport], config: &Config) -> io
                 let hits: Vec<&Finding> = r.findings.iter().filter(|f| f.rule == *rule).collect();
                 let name = format!("{} {}", rule.code(), rule.name());
                 if hits.is_empty() {
-                    writeln!(suite, "    <testcase name=\"{name}\" classname=\"{path}\"/>").ok();
+                    writeln!(
+                        suite,
+                        "    <testcase name=\"{name}\" classname=\"{path}\"/>"
+                    )
+                    .ok();
                     continue;
                 }
                 s_fail += 1;
-                let worst = hits.iter().map(|f| f.severity).max().unwrap_or(Severity::Low);
+                let worst = hits
+                    .iter()
+                    .map(|f| f.severity)
+                    .max()
+                    .unwrap_or(Severity::Low);
                 let detail: Vec<String> = hits
                     .iter()
-                    .map(|f| format!("{}:{}:{}: {} {}: {}", f.path, f.line, f.column, f.severity, f.rule.code(), f.message))
+                    .map(|f| {
+                        format!(
+                            "{}:{}:{}: {} {}: {}",
+                            f.path,
+                            f.line,
+                            f.column,
+                            f.severity,
+                            f.rule.code(),
+                            f.message
+                        )
+                    })
                     .collect();
                 writeln!(
                     suite,
@@ -408,7 +469,9 @@ pub fn junit(out: &mut dyn Write, reports: &[FileReport], config: &Config) -> io
 // ---------------------------------------------------------------- github
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -442,7 +505,11 @@ pub fn github(out: &mut dyn Write, reports: &[FileReport]) -> io::Result<()> {
         if let (Some(l), Some(c)) = (e.line, e.column) {
             write!(props, ",line={l},col={c}").ok();
         }
-        writeln!(out, "::error {props},title=jitlint::{}", escape_data(&e.message))?;
+        writeln!(
+            out,
+            "::error {props},title=jitlint::{}",
+            escape_data(&e.message)
+        )?;
     }
     Ok(())
 }
@@ -453,10 +520,16 @@ mod tests {
 
     #[test]
     fn uris_and_escapes() {
-        assert_eq!(artifact_uri("./plans/my plan#1.json"), "plans/my%20plan%231.json");
+        assert_eq!(
+            artifact_uri("./plans/my plan#1.json"),
+            "plans/my%20plan%231.json"
+        );
         assert_eq!(artifact_uri("/tmp/a.json"), "file:///tmp/a.json");
         assert_eq!(artifact_uri("<stdin>"), "stdin");
         assert_eq!(escape_property("a,b:c%\n"), "a%2Cb%3Ac%25%0A");
-        assert_eq!(xml_escape("<a & \"b\">\u{1}"), "&lt;a &amp; &quot;b&quot;&gt;\u{fffd}");
+        assert_eq!(
+            xml_escape("<a & \"b\">\u{1}"),
+            "&lt;a &amp; &quot;b&quot;&gt;\u{fffd}"
+        );
     }
 }

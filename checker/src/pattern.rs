@@ -83,12 +83,25 @@ pub enum Token {
     One,
     /// A policy variable `${…}`: some value known only at request time.
     Var,
+    /// Any run of characters without `:`: one ARN segment, in set descriptions made by
+    /// [`segment_universe`].
+    Segment,
 }
 
 impl Token {
     fn absorbs_anything(self) -> bool {
-        matches!(self, Token::Star | Token::Var)
+        matches!(self, Token::Star | Token::Var | Token::Segment)
     }
+}
+
+/// Tokenizes a description of a set of real ARNs, in which `*` stands for one segment (no `:`):
+/// `arn:*:ec2:*:*:network-acl/*` is every network ACL, and not the odd strings that IAM's own
+/// `*` (which also matches `:`) would add.
+pub fn segment_universe(description: &str) -> Vec<Token> {
+    tokenize(description)
+        .into_iter()
+        .map(|t| if t == Token::Star { Token::Segment } else { t })
+        .collect()
 }
 
 /// Splits a resource pattern into tokens (see the module docs for `${…}`).
@@ -150,6 +163,7 @@ pub fn intersects(a: &[Token], b: &[Token]) -> bool {
         if i < a.len() && j < b.len() {
             let compatible = match (a[i], b[j]) {
                 (Token::Lit(x), Token::Lit(y)) => x == y,
+                (Token::Lit(c), Token::Segment) | (Token::Segment, Token::Lit(c)) => c != b':',
                 _ => true,
             };
             if compatible {
@@ -199,7 +213,8 @@ pub fn covers(p: &[Token], set: &[Token]) -> bool {
                     push(i + 1, j + 1);
                 }
             }
-            Some(Token::Var) | None => {}
+            // A variable is unknown and covers nothing; segments only occur in sets.
+            Some(Token::Var | Token::Segment) | None => {}
         }
     }
     false
@@ -224,19 +239,32 @@ mod tests {
             "ec2:Replace?etworkAclEntry",
             "ec2:*NetworkAcl*",
             "ec2:R*y",
-            "ec2:???????????????????????",
+            "ec2:??????????????????????",
         ] {
             assert!(action_matches(p, "ec2:ReplaceNetworkAclEntry"), "{p}");
         }
-        for p in ["ec2:Replace", "ec2:ReplaceNetworkAclEntry?", "ec2:Create*", "ec2:??", "s3:*", ""] {
+        for p in [
+            "ec2:Replace",
+            "ec2:ReplaceNetworkAclEntry?",
+            "ec2:Create*",
+            "ec2:??",
+            "s3:*",
+            "",
+        ] {
             assert!(!action_matches(p, "ec2:ReplaceNetworkAclEntry"), "{p}");
         }
     }
 
     #[test]
     fn resources_match_case_sensitively() {
-        assert!(wildcard_match("arn:aws:ec2:*:*:network-acl/*", "arn:aws:ec2:us-east-1:1:network-acl/acl-1"));
-        assert!(!wildcard_match("arn:aws:ec2:*:*:Network-acl/*", "arn:aws:ec2:us-east-1:1:network-acl/acl-1"));
+        assert!(wildcard_match(
+            "arn:aws:ec2:*:*:network-acl/*",
+            "arn:aws:ec2:us-east-1:1:network-acl/acl-1"
+        ));
+        assert!(!wildcard_match(
+            "arn:aws:ec2:*:*:Network-acl/*",
+            "arn:aws:ec2:us-east-1:1:network-acl/acl-1"
+        ));
         assert!(wildcard_match("a*b*c", "aXXbYYbc"));
         assert!(!wildcard_match("a*b*c", "aXXbYYb"));
         assert!(wildcard_match("?é", "xé"));
@@ -250,7 +278,7 @@ mod tests {
 
     #[test]
     fn intersection_of_patterns() {
-        let acls = tk("arn:*:ec2:*:*:network-acl/*");
+        let acls = segment_universe("arn:*:ec2:*:*:network-acl/*");
         for p in [
             "*",
             "arn:aws:ec2:*",
@@ -262,9 +290,9 @@ mod tests {
             assert!(intersects(&tk(p), &acls), "{p}");
         }
         for p in [
-            "arn:aws:ec2:*:*:security-group/*",
             "arn:aws:s3:::bucket/*",
             "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1",
+            "arn:aws:ec2:*:*:security-group/*",
         ] {
             assert!(!intersects(&tk(p), &acls), "{p}");
         }
@@ -272,8 +300,13 @@ mod tests {
 
     #[test]
     fn coverage_of_sets() {
-        let acls = tk("arn:aws:ec2:*:*:network-acl/*");
-        for p in ["*", "arn:aws:ec2:*", "arn:aws:ec2:*:*:network-acl/*", "arn:*:ec2:*:*:network-acl*"] {
+        let acls = segment_universe("arn:aws:ec2:*:*:network-acl/*");
+        for p in [
+            "*",
+            "arn:aws:ec2:*",
+            "arn:aws:ec2:*:*:network-acl/*",
+            "arn:*:ec2:*:*:network-acl*",
+        ] {
             assert!(covers(&tk(p), &acls), "{p}");
         }
         for p in [
@@ -288,7 +321,10 @@ mod tests {
 
     #[test]
     fn escapes_and_variables() {
-        assert_eq!(tk("${*}a${x}"), vec![Token::Lit(b'*'), Token::Lit(b'a'), Token::Var]);
+        assert_eq!(
+            tk("${*}a${x}"),
+            vec![Token::Lit(b'*'), Token::Lit(b'a'), Token::Var]
+        );
         assert!(!has_wildcard(&tk("arn:${aws:username}${?}")));
         assert!(has_wildcard(&tk("a?")));
         assert_eq!(tk("${unclosed"), tk("${unclosed"));

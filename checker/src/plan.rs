@@ -71,7 +71,14 @@ pub(crate) struct Plan<'n> {
 }
 
 /// Attributes that identify a resource when another resource names it by value.
-const IDENTITY_ATTRS: [&str; 6] = ["arn", "id", "name", "function_name", "invoke_arn", "qualified_arn"];
+const IDENTITY_ATTRS: [&str; 6] = [
+    "arn",
+    "id",
+    "name",
+    "function_name",
+    "invoke_arn",
+    "qualified_arn",
+];
 
 /// Follow at most this many references in a chain (configurations can be cyclic only through
 /// bugs, but the input is untrusted).
@@ -95,7 +102,11 @@ fn module_string(modules: &[(String, Option<String>)]) -> String {
 }
 
 fn config_path(modules: &[(String, Option<String>)]) -> String {
-    modules.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(".")
+    modules
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// A parsed resource address or reference.
@@ -243,7 +254,8 @@ fn plain_reference<'r>(refs: &[&'r str]) -> Option<&'r str> {
     refs.iter()
         .all(|r| {
             longest == *r
-                || (longest.starts_with(*r) && matches!(longest.as_bytes().get(r.len()), Some(b'.' | b'[')))
+                || (longest.starts_with(*r)
+                    && matches!(longest.as_bytes().get(r.len()), Some(b'.' | b'[')))
         })
         .then_some(longest)
 }
@@ -260,6 +272,13 @@ fn describe_refs(refs: &[&str]) -> String {
     } else {
         format!("depends on {}", shown.join(", "))
     }
+}
+
+/// References to things that are not resources: `local.x`, `each.key`, `count.index`, …
+fn is_special(r: &str) -> bool {
+    ["local.", "each.", "count.", "path.", "terraform.", "self."]
+        .iter()
+        .any(|p| r.starts_with(p))
 }
 
 /// Where a reference leads: a value, or an instance and the attribute path after it.
@@ -291,12 +310,16 @@ impl<'n> Plan<'n> {
         let mut seen: HashSet<String> = HashSet::new();
         if let Some(changes) = root.get("resource_changes").and_then(Node::as_array) {
             for rc in changes {
-                let Some(change) = rc.get("change") else { continue };
+                let Some(change) = rc.get("change") else {
+                    continue;
+                };
                 let deleted = change
                     .get("actions")
                     .and_then(Node::as_array)
                     .is_some_and(|a| a.len() == 1 && a[0].as_str() == Some("delete"));
-                let Some(address) = rc.get("address").and_then(Node::as_str) else { continue };
+                let Some(address) = rc.get("address").and_then(Node::as_str) else {
+                    continue;
+                };
                 if !seen.insert(address.to_string()) || deleted {
                     continue;
                 }
@@ -320,13 +343,21 @@ impl<'n> Plan<'n> {
         }
         for i in 0..plan.instances.len() {
             let inst = &plan.instances[i];
-            let rel = format!("{}{}.{}", if inst.data { "data." } else { "" }, inst.rtype, plan.instance_name(i));
-            let config = plan.module_configs.get(&config_path(&inst.modules)).and_then(|m| {
-                m.get("resources")?
-                    .as_array()?
-                    .iter()
-                    .find(|r| r.get("address").and_then(Node::as_str) == Some(rel.as_str()))
-            });
+            let rel = format!(
+                "{}{}.{}",
+                if inst.data { "data." } else { "" },
+                inst.rtype,
+                plan.instance_name(i)
+            );
+            let config = plan
+                .module_configs
+                .get(&config_path(&inst.modules))
+                .and_then(|m| {
+                    m.get("resources")?
+                        .as_array()?
+                        .iter()
+                        .find(|r| r.get("address").and_then(Node::as_str) == Some(rel.as_str()))
+                });
             plan.instances[i].config = config;
             let inst = &plan.instances[i];
             plan.groups
@@ -336,7 +367,11 @@ impl<'n> Plan<'n> {
             plan.by_type.entry(inst.rtype).or_default().push(i);
             if let Some(values) = inst.values {
                 for attr in IDENTITY_ATTRS {
-                    if let Some(v) = values.get(attr).and_then(Node::as_str).filter(|v| !v.is_empty()) {
+                    if let Some(v) = values
+                        .get(attr)
+                        .and_then(Node::as_str)
+                        .filter(|v| !v.is_empty())
+                    {
                         plan.by_value.entry(v).or_default().push(i);
                     }
                 }
@@ -351,10 +386,21 @@ impl<'n> Plan<'n> {
             .unwrap_or_default()
     }
 
-    fn add(&mut self, node: &'n Node<'n>, values: Option<&'n Node<'n>>, unknown: Option<&'n Node<'n>>) {
-        let Some(address) = node.get("address").and_then(Node::as_str) else { return };
-        let Some(parsed) = parse_address(address) else { return };
-        let Some(rtype) = node.get("type").and_then(Node::as_str) else { return };
+    fn add(
+        &mut self,
+        node: &'n Node<'n>,
+        values: Option<&'n Node<'n>>,
+        unknown: Option<&'n Node<'n>>,
+    ) {
+        let Some(address) = node.get("address").and_then(Node::as_str) else {
+            return;
+        };
+        let Some(parsed) = parse_address(address) else {
+            return;
+        };
+        let Some(rtype) = node.get("type").and_then(Node::as_str) else {
+            return;
+        };
         self.instances.push(Instance {
             address: address.to_string(),
             modules: parsed.modules,
@@ -372,14 +418,22 @@ impl<'n> Plan<'n> {
         if depth > crate::json::MAX_DEPTH {
             return;
         }
-        for r in module.get("resources").and_then(Node::as_array).unwrap_or(&[]) {
+        for r in module
+            .get("resources")
+            .and_then(Node::as_array)
+            .unwrap_or(&[])
+        {
             if let Some(address) = r.get("address").and_then(Node::as_str)
                 && seen.insert(address.to_string())
             {
                 self.add(r, r.get("values"), None);
             }
         }
-        for child in module.get("child_modules").and_then(Node::as_array).unwrap_or(&[]) {
+        for child in module
+            .get("child_modules")
+            .and_then(Node::as_array)
+            .unwrap_or(&[])
+        {
             self.add_module(child, seen, depth + 1);
         }
     }
@@ -389,7 +443,11 @@ impl<'n> Plan<'n> {
             return;
         }
         self.module_configs.insert(path.clone(), module);
-        for call in module.get("module_calls").and_then(Node::as_object).unwrap_or(&[]) {
+        for call in module
+            .get("module_calls")
+            .and_then(Node::as_object)
+            .unwrap_or(&[])
+        {
             if let Some(child) = call.value.get("module") {
                 let child_path = if path.is_empty() {
                     call.key.to_string()
@@ -506,7 +564,9 @@ impl<'n> Plan<'n> {
                 }
                 match self.attr_hops(target, &path, hops + 1) {
                     Some(Resolved::Known(v)) => Resolved::Known(v),
-                    Some(Resolved::Unknown(why)) => Resolved::Unknown(format!("depends on {r}, which {why}")),
+                    Some(Resolved::Unknown(why)) => {
+                        Resolved::Unknown(format!("depends on {r}, which {why}"))
+                    }
                     None => Resolved::Unknown(format!("depends on {r}, which is null")),
                 }
             }
@@ -516,11 +576,18 @@ impl<'n> Plan<'n> {
     /// Follows a plain reference through variables and module outputs to a value or to a
     /// resource instance (with the referenced attribute path).
     fn resolve_ref(&self, ctx: Ctx<'_>, refs: &[&str], hops: usize) -> Step<'n> {
-        let unknown = || Step::Value(Resolved::Unknown(format!("{}, unknown until apply", describe_refs(refs))));
+        let unknown = || {
+            Step::Value(Resolved::Unknown(format!(
+                "{}, unknown until apply",
+                describe_refs(refs)
+            )))
+        };
         if hops >= MAX_HOPS {
             return unknown();
         }
-        let Some(r) = plain_reference(refs) else { return unknown() };
+        let Some(r) = plain_reference(refs) else {
+            return unknown();
+        };
         if let Some(var) = r.strip_prefix("var.") {
             let Some(((call, _), parent)) = ctx.modules.split_last() else {
                 return self
@@ -529,16 +596,25 @@ impl<'n> Plan<'n> {
                     .filter(|v| !v.is_null())
                     .map_or_else(unknown, |v| Step::Value(Resolved::Known(v)));
             };
-            let expr = self
-                .module_configs
-                .get(&config_path(parent))
-                .and_then(|m| m.get("module_calls")?.get(call)?.get("expressions")?.get(var));
+            let expr = self.module_configs.get(&config_path(parent)).and_then(|m| {
+                m.get("module_calls")?
+                    .get(call)?
+                    .get("expressions")?
+                    .get(var)
+            });
             return match expr {
                 Some(e) if e.get("constant_value").is_some() => {
                     Step::Value(Resolved::Known(e.get("constant_value").unwrap_or(e)))
                 }
                 Some(e) => match references(e) {
-                    Some(inner) => self.resolve_ref(Ctx { modules: parent, key: None }, &inner, hops + 1),
+                    Some(inner) => self.resolve_ref(
+                        Ctx {
+                            modules: parent,
+                            key: None,
+                        },
+                        &inner,
+                        hops + 1,
+                    ),
                     None => unknown(),
                 },
                 None => unknown(),
@@ -547,7 +623,12 @@ impl<'n> Plan<'n> {
         if r.starts_with("module.") {
             return self.resolve_output(ctx, r, hops).unwrap_or_else(unknown);
         }
-        let Some(addr) = parse_address(r) else { return unknown() };
+        if is_special(r) {
+            return unknown();
+        }
+        let Some(addr) = parse_address(r) else {
+            return unknown();
+        };
         match self.select(ctx, &addr) {
             Some(target) => Step::Target(target, r.to_string(), addr.rest),
             None => Step::Value(Resolved::Unknown(format!(
@@ -596,7 +677,14 @@ impl<'n> Plan<'n> {
             return Some(Step::Value(Resolved::Known(c)));
         }
         let refs = references(expr)?;
-        Some(self.resolve_ref(Ctx { modules: &child, key: None }, &refs, hops + 1))
+        Some(self.resolve_ref(
+            Ctx {
+                modules: &child,
+                key: None,
+            },
+            &refs,
+            hops + 1,
+        ))
     }
 
     /// Whether the configuration sets the attribute (as opposed to the provider computing it).
@@ -625,7 +713,12 @@ impl<'n> Plan<'n> {
     fn select(&self, ctx: Ctx<'_>, addr: &Address) -> Option<usize> {
         let mut modules = ctx.modules.to_vec();
         modules.extend(addr.modules.iter().cloned());
-        let rel = format!("{}{}.{}", if addr.data { "data." } else { "" }, addr.rtype, addr.name);
+        let rel = format!(
+            "{}{}.{}",
+            if addr.data { "data." } else { "" },
+            addr.rtype,
+            addr.name
+        );
         let candidates = self.groups.get(&(module_string(&modules), rel))?;
         if let Some(key) = &addr.key {
             return candidates
@@ -635,7 +728,11 @@ impl<'n> Plan<'n> {
         }
         match candidates.as_slice() {
             [one] => Some(*one),
-            many => ctx.key.and_then(|k| many.iter().copied().find(|&c| self.instances[c].key.as_deref() == Some(k))),
+            many => ctx.key.and_then(|k| {
+                many.iter()
+                    .copied()
+                    .find(|&c| self.instances[c].key.as_deref() == Some(k))
+            }),
         }
     }
 
@@ -647,17 +744,33 @@ impl<'n> Plan<'n> {
         }
         for r in refs {
             if let Some(var) = r.strip_prefix("var.") {
-                let Some(((call, _), parent)) = ctx.modules.split_last() else { continue };
+                let Some(((call, _), parent)) = ctx.modules.split_last() else {
+                    continue;
+                };
                 let inner = self
                     .module_configs
                     .get(&config_path(parent))
-                    .and_then(|m| m.get("module_calls")?.get(call)?.get("expressions")?.get(var))
+                    .and_then(|m| {
+                        m.get("module_calls")?
+                            .get(call)?
+                            .get("expressions")?
+                            .get(var)
+                    })
                     .and_then(references);
                 if let Some(inner) = inner {
-                    self.targets(Ctx { modules: parent, key: None }, &inner, hops + 1, out);
+                    self.targets(
+                        Ctx {
+                            modules: parent,
+                            key: None,
+                        },
+                        &inner,
+                        hops + 1,
+                        out,
+                    );
                 }
             } else if let Some(addr) = parse_address(r)
                 && !r.starts_with("module.")
+                && !is_special(r)
                 && let Some(t) = self.select(ctx, &addr)
                 && !out.contains(&t)
             {
@@ -729,7 +842,7 @@ impl<'n> Plan<'n> {
 /// `arn:aws:lambda:r:1:function:NAME[:qualifier]` → `NAME`.
 pub(crate) fn arn_resource_name(arn: &str) -> Option<&str> {
     let rest = arn.strip_prefix("arn:")?;
-    let resource = rest.splitn(6, ':').nth(5)?;
+    let resource = rest.splitn(5, ':').nth(4)?;
     if let Some(f) = resource.strip_prefix("function:") {
         return f.split(':').next();
     }
@@ -743,13 +856,22 @@ mod tests {
 
     #[test]
     fn addresses() {
-        let a = parse_address(r#"module.a["x.y]"].module.b[0].data.aws_iam_policy_document.d["k"].json"#).unwrap();
+        let a = parse_address(
+            r#"module.a["x.y]"].module.b[0].data.aws_iam_policy_document.d["k"].json"#,
+        )
+        .unwrap();
         assert_eq!(
             a.modules,
-            vec![("a".into(), Some("\"x.y]\"".into())), ("b".into(), Some("0".into()))]
+            vec![
+                ("a".into(), Some("\"x.y]\"".into())),
+                ("b".into(), Some("0".into()))
+            ]
         );
         assert!(a.data);
-        assert_eq!((a.rtype.as_str(), a.name.as_str(), a.key.as_deref()), ("aws_iam_policy_document", "d", Some("\"k\"")));
+        assert_eq!(
+            (a.rtype.as_str(), a.name.as_str(), a.key.as_deref()),
+            ("aws_iam_policy_document", "d", Some("\"k\""))
+        );
         assert_eq!(a.rest, vec![("json".to_string(), None)]);
         assert_eq!(module_string(&a.modules), r#"module.a["x.y]"].module.b[0]"#);
         assert!(parse_address("aws_x").is_none());
@@ -759,17 +881,32 @@ mod tests {
 
     #[test]
     fn plain_references() {
-        assert_eq!(plain_reference(&["aws_x.y.arn", "aws_x.y"]), Some("aws_x.y.arn"));
-        assert_eq!(plain_reference(&["aws_x.y[0].arn", "aws_x.y[0]", "aws_x.y"]), Some("aws_x.y[0].arn"));
+        assert_eq!(
+            plain_reference(&["aws_x.y.arn", "aws_x.y"]),
+            Some("aws_x.y.arn")
+        );
+        assert_eq!(
+            plain_reference(&["aws_x.y[0].arn", "aws_x.y[0]", "aws_x.y"]),
+            Some("aws_x.y[0].arn")
+        );
         assert_eq!(plain_reference(&["aws_x.y.arn", "aws_x.y", "var.z"]), None);
         assert_eq!(plain_reference(&["aws_x.yy.arn", "aws_x.y"]), None);
-        assert_eq!(describe_refs(&["aws_x.y.arn", "aws_x.y", "var.z"]), "depends on aws_x.y.arn, var.z");
+        assert_eq!(
+            describe_refs(&["aws_x.y.arn", "aws_x.y", "var.z"]),
+            "depends on aws_x.y.arn, var.z"
+        );
     }
 
     #[test]
     fn arn_names() {
-        assert_eq!(arn_resource_name("arn:aws:iam::1:role/service/handler"), Some("handler"));
-        assert_eq!(arn_resource_name("arn:aws:lambda:us-east-1:1:function:AWSClientVPN-x:live"), Some("AWSClientVPN-x"));
+        assert_eq!(
+            arn_resource_name("arn:aws:iam::1:role/service/handler"),
+            Some("handler")
+        );
+        assert_eq!(
+            arn_resource_name("arn:aws:lambda:us-east-1:1:function:AWSClientVPN-x:live"),
+            Some("AWSClientVPN-x")
+        );
         assert_eq!(arn_resource_name("nope"), None);
     }
 
@@ -804,20 +941,41 @@ mod tests {
         let root = parse(text).unwrap();
         let plan = Plan::new(&root);
         let t = plan.of_type("aws_thing").next().unwrap();
-        let Some(Resolved::Known(v)) = plan.attr(t, &[Seg::Key("handler")]) else { panic!() };
+        let Some(Resolved::Known(v)) = plan.attr(t, &[Seg::Key("handler")]) else {
+            panic!()
+        };
         assert_eq!(v.as_str(), Some("vpn-handler"));
         // var.region inside the module is the call's argument, which the call does not set.
-        assert!(matches!(plan.attr(t, &[Seg::Key("region")]), Some(Resolved::Unknown(_))));
-        let Some(Resolved::Unknown(why)) = plan.attr(t, &[Seg::Key("other")]) else { panic!() };
+        assert!(matches!(
+            plan.attr(t, &[Seg::Key("region")]),
+            Some(Resolved::Unknown(_))
+        ));
+        let Some(Resolved::Unknown(why)) = plan.attr(t, &[Seg::Key("other")]) else {
+            panic!()
+        };
         assert_eq!(why, "depends on local.x, unknown until apply");
-        assert_eq!(plan.reference_target(t, &[Seg::Key("handler")], &["aws_lambda_function"]), plan.of_type("aws_lambda_function").next());
+        assert_eq!(
+            plan.reference_target(t, &[Seg::Key("handler")], &["aws_lambda_function"]),
+            plan.of_type("aws_lambda_function").next()
+        );
         // for_each chaining: `aws_each.e[each.key].v` in aws_use.u["b"] means aws_each.e["b"];
         // Terraform drops the attribute from such references, so only the instance is known.
         let u = plan.of_type("aws_use").next().unwrap();
-        let e_b = plan.instances.iter().position(|i| i.address == "aws_each.e[\"b\"]");
-        assert_eq!(plan.reference_target(u, &[Seg::Key("x")], &["aws_each"]), e_b);
-        assert!(matches!(plan.attr(u, &[Seg::Key("x")]), Some(Resolved::Unknown(_))));
-        let Some(Resolved::Known(v)) = plan.attr(u, &[Seg::Key("y")]) else { panic!() };
+        let e_b = plan
+            .instances
+            .iter()
+            .position(|i| i.address == "aws_each.e[\"b\"]");
+        assert_eq!(
+            plan.reference_target(u, &[Seg::Key("x")], &["aws_each"]),
+            e_b
+        );
+        assert!(matches!(
+            plan.attr(u, &[Seg::Key("x")]),
+            Some(Resolved::Unknown(_))
+        ));
+        let Some(Resolved::Known(v)) = plan.attr(u, &[Seg::Key("y")]) else {
+            panic!()
+        };
         assert_eq!(v.as_str(), Some("A"));
     }
 }

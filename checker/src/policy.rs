@@ -222,7 +222,10 @@ impl<'n> Statement<'n> {
     }
 
     /// The statement's conditions on `key` (case-insensitive).
-    pub fn conditions_on<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'s Condition<'n>> + 's {
+    pub fn conditions_on<'s>(
+        &'s self,
+        key: &'s str,
+    ) -> impl Iterator<Item = &'s Condition<'n>> + 's {
         self.conditions.iter().filter(move |c| c.key_is(key))
     }
 }
@@ -297,11 +300,18 @@ fn describe(node: &Node<'_>) -> String {
 fn statement<'n>(index: usize, node: &'n Node<'n>) -> Result<Statement<'n>, PolicyError> {
     let at = |what: &str| format!("Statement[{index}].{what}");
     if node.as_object().is_none() {
-        return Err(type_error(&format!("Statement[{index}]"), node, "an object"));
+        return Err(type_error(
+            &format!("Statement[{index}]"),
+            node,
+            "an object",
+        ));
     }
     let sid = match node.get("Sid") {
         None => None,
-        Some(v) => Some(v.as_str().ok_or_else(|| type_error(&at("Sid"), v, "a string"))?),
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| type_error(&at("Sid"), v, "a string"))?,
+        ),
     };
     let effect_node = node.get("Effect").ok_or_else(|| PolicyError {
         message: format!("Statement[{index}] has no Effect; add \"Effect\": \"Allow\" or \"Deny\""),
@@ -310,7 +320,13 @@ fn statement<'n>(index: usize, node: &'n Node<'n>) -> Result<Statement<'n>, Poli
     let effect = match effect_node.as_str() {
         Some("Allow") => Effect::Allow,
         Some("Deny") => Effect::Deny,
-        _ => return Err(type_error(&at("Effect"), effect_node, "\"Allow\" or \"Deny\"")),
+        _ => {
+            return Err(type_error(
+                &at("Effect"),
+                effect_node,
+                "\"Allow\" or \"Deny\"",
+            ));
+        }
     };
     let action = pair(node, index, "Action", "NotAction")?;
     let resource = pair(node, index, "Resource", "NotResource")?;
@@ -417,7 +433,13 @@ fn principals<'n>(node: &'n Node<'n>, index: usize) -> Result<Option<Principals<
             }
             entries
         }
-        _ => return Err(type_error(&what, value, "\"*\" or an object such as {\"AWS\": \"arn:…\"}")),
+        _ => {
+            return Err(type_error(
+                &what,
+                value,
+                "\"*\" or an object such as {\"AWS\": \"arn:…\"}",
+            ));
+        }
     };
     Ok(Some(Principals {
         negated,
@@ -434,7 +456,11 @@ fn conditions<'n>(node: &'n Node<'n>, index: usize) -> Result<Vec<Condition<'n>>
     let mut out = Vec::new();
     for op in operators {
         let keys = op.value.as_object().ok_or_else(|| {
-            type_error(&format!("{what}.{}", op.key), &op.value, "an object of condition keys")
+            type_error(
+                &format!("{what}.{}", op.key),
+                &op.value,
+                "an object of condition keys",
+            )
         })?;
         for key in keys {
             let path = format!("{what}.{}.{}", op.key, key.key);
@@ -444,7 +470,13 @@ fn conditions<'n>(node: &'n Node<'n>, index: usize) -> Result<Vec<Condition<'n>>
                     Value::Number(n) => n,
                     Value::Bool(true) => "true",
                     Value::Bool(false) => "false",
-                    _ => return Err(type_error(&path, v, "a string, number or boolean, or an array of them")),
+                    _ => {
+                        return Err(type_error(
+                            &path,
+                            v,
+                            "a string, number or boolean, or an array of them",
+                        ));
+                    }
                 };
                 Ok(Item {
                     term: Term::Known(text),
@@ -486,14 +518,23 @@ mod tests {
         let [a, d] = &p.statements[..] else { panic!() };
         assert_eq!(a.sid, Some("A"));
         assert_eq!(a.grants_action("ec2:ReplaceNetworkAclEntry"), Tri::Yes);
-        assert_eq!(a.applies_to_resource("arn:aws:ec2:eu-west-1:1:network-acl/acl-9"), Tri::Yes);
+        assert_eq!(
+            a.applies_to_resource("arn:aws:ec2:eu-west-1:1:network-acl/acl-9"),
+            Tri::Yes
+        );
         assert_eq!(d.effect, Effect::Deny);
         assert_eq!(d.grants_action("s3:GetObject"), Tri::No);
         assert_eq!(d.grants_action("ec2:DescribeVpcs"), Tri::Yes);
-        assert_eq!(d.applies_to_resource("arn:aws:ec2:x:1:network-acl/acl-1"), Tri::No);
+        assert_eq!(
+            d.applies_to_resource("arn:aws:ec2:x:1:network-acl/acl-1"),
+            Tri::No
+        );
         assert!(d.principal.as_ref().unwrap().is_everyone());
         let c = &d.conditions[0];
-        assert_eq!((c.base_operator(), c.key, c.values.len()), ("NotIpAddress", "aws:SourceIp", 3));
+        assert_eq!(
+            (c.base_operator(), c.key, c.values.len()),
+            ("NotIpAddress", "aws:SourceIp", 3)
+        );
         assert!(c.is_negated());
         assert_eq!(c.values[2].known(), Some("true"));
     }
@@ -506,23 +547,56 @@ mod tests {
         assert_eq!(c.base_operator(), "StringNotEquals");
         assert!(c.if_exists() && c.is_negated());
         // No Resource element: a trust-policy-like statement covers no resource.
-        assert_eq!(p.statements[0].applies_to_resource("arn:aws:s3:::b"), Tri::No);
+        assert_eq!(
+            p.statements[0].applies_to_resource("arn:aws:s3:::b"),
+            Tri::No
+        );
     }
 
     #[test]
     fn grammar_errors_name_the_element() {
         for (text, msg) in [
-            (r#"[]"#, "the policy document must be an object, found an array"),
+            (
+                r#"[]"#,
+                "the policy document must be an object, found an array",
+            ),
             (r#"{}"#, "the policy document has no Statement element"),
-            (r#"{"Statement":"x"}"#, "Statement must be an object or an array of objects, found the string \"x\""),
-            (r#"{"Statement":[{"Effect":"allow"}]}"#, "Statement[0].Effect must be \"Allow\" or \"Deny\", found the string \"allow\""),
-            (r#"{"Statement":[{"Action":"*"}]}"#, "Statement[0] has no Effect; add \"Effect\": \"Allow\" or \"Deny\""),
-            (r#"{"Statement":[{"Effect":"Allow","Action":"*","NotAction":"s3:*"}]}"#, "Statement[0] has both Action and NotAction; IAM allows only one of them"),
-            (r#"{"Statement":[{"Effect":"Allow","Action":["*",1]}]}"#, "Statement[0].Action[1] must be a string, found the number 1"),
-            (r#"{"Statement":[{"Effect":"Allow","Resource":{}}]}"#, "Statement[0].Resource must be a string or an array of strings, found an object"),
-            (r#"{"Statement":[{"Effect":"Allow","Condition":{"Bool":{"k":{"a":1}}}}]}"#, "Statement[0].Condition.Bool.k must be a string, number or boolean, or an array of them, found an object"),
-            (r#"{"Statement":[{"Effect":"Allow","Principal":"arn:aws:iam::1:root"}]}"#, "Statement[0].Principal must be \"*\" or an object such as {\"AWS\": \"arn:…\"}, found the string \"arn:aws:iam::1:root\""),
-            (r#"{"Version":2012,"Statement":[]}"#, "Version must be a string such as \"2012-10-17\", found the number 2012"),
+            (
+                r#"{"Statement":"x"}"#,
+                "Statement must be an object or an array of objects, found the string \"x\"",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"allow"}]}"#,
+                "Statement[0].Effect must be \"Allow\" or \"Deny\", found the string \"allow\"",
+            ),
+            (
+                r#"{"Statement":[{"Action":"*"}]}"#,
+                "Statement[0] has no Effect; add \"Effect\": \"Allow\" or \"Deny\"",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":"*","NotAction":"s3:*"}]}"#,
+                "Statement[0] has both Action and NotAction; IAM allows only one of them",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Action":["*",1]}]}"#,
+                "Statement[0].Action[1] must be a string, found the number 1",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Resource":{}}]}"#,
+                "Statement[0].Resource must be a string or an array of strings, found an object",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Condition":{"Bool":{"k":{"a":1}}}}]}"#,
+                "Statement[0].Condition.Bool.k must be a string, number or boolean, or an array of them, found an object",
+            ),
+            (
+                r#"{"Statement":[{"Effect":"Allow","Principal":"arn:aws:iam::1:root"}]}"#,
+                "Statement[0].Principal must be \"*\" or an object such as {\"AWS\": \"arn:…\"}, found the string \"arn:aws:iam::1:root\"",
+            ),
+            (
+                r#"{"Version":2012,"Statement":[]}"#,
+                "Version must be a string such as \"2012-10-17\", found the number 2012",
+            ),
         ] {
             let doc = parse(text).unwrap();
             assert_eq!(Policy::from_node(&doc).unwrap_err().message, msg, "{text}");

@@ -4,34 +4,87 @@
 use std::collections::HashMap;
 
 use crate::json::{Node, Span};
-use crate::lint::{check_embedded_policy, check_policy, count_non_whitespace, report_unknown_policy, PolicyKind, PolicyTarget, Scope, Sink};
+use crate::lint::{
+    PolicyKind, PolicyTarget, Scope, Sink, check_embedded_policy, check_policy,
+    count_non_whitespace, report_unknown_policy,
+};
 use crate::plan::{Link, Plan, Resolved, Seg};
 use crate::policy::{Condition, Effect, Item, PatternList, Policy, Principals, Statement, Term};
 use crate::rules::{
-    jit002_open_api_gateway as jit002, jit003_client_vpn_handler_prefix as jit003,
-    jit004_client_vpn_handler_timeout as jit004, jit006_source_ip_too_broad as jit006, jit008_policy_size_limit as jit008,
-    jit010_jit_grant_too_long as jit010, Rule,
+    Rule, jit002_open_api_gateway as jit002, jit003_client_vpn_handler_prefix as jit003,
+    jit004_client_vpn_handler_timeout as jit004, jit006_source_ip_too_broad as jit006,
+    jit008_policy_size_limit as jit008, jit010_jit_grant_too_long as jit010,
 };
 
 /// Resource types whose attribute holds an IAM policy document, and which principal attribute
 /// groups inline policies for the size limit.
 const POLICY_ATTRIBUTES: &[(&str, &str, PolicyKind, Option<(&str, &str)>)] = &[
     ("aws_iam_policy", "policy", PolicyKind::Managed, None),
-    ("aws_iam_role_policy", "policy", PolicyKind::InlineRole, Some(("role", "aws_iam_role"))),
-    ("aws_iam_user_policy", "policy", PolicyKind::InlineUser, Some(("user", "aws_iam_user"))),
-    ("aws_iam_group_policy", "policy", PolicyKind::InlineGroup, Some(("group", "aws_iam_group"))),
-    ("aws_iam_role", "assume_role_policy", PolicyKind::Trust, None),
-    ("aws_api_gateway_rest_api_policy", "policy", PolicyKind::Resource, None),
-    ("aws_api_gateway_rest_api", "policy", PolicyKind::Resource, None),
+    (
+        "aws_iam_role_policy",
+        "policy",
+        PolicyKind::InlineRole,
+        Some(("role", "aws_iam_role")),
+    ),
+    (
+        "aws_iam_user_policy",
+        "policy",
+        PolicyKind::InlineUser,
+        Some(("user", "aws_iam_user")),
+    ),
+    (
+        "aws_iam_group_policy",
+        "policy",
+        PolicyKind::InlineGroup,
+        Some(("group", "aws_iam_group")),
+    ),
+    (
+        "aws_iam_role",
+        "assume_role_policy",
+        PolicyKind::Trust,
+        None,
+    ),
+    (
+        "aws_api_gateway_rest_api_policy",
+        "policy",
+        PolicyKind::Resource,
+        None,
+    ),
+    (
+        "aws_api_gateway_rest_api",
+        "policy",
+        PolicyKind::Resource,
+        None,
+    ),
     ("aws_s3_bucket_policy", "policy", PolicyKind::Resource, None),
     ("aws_sqs_queue_policy", "policy", PolicyKind::Resource, None),
     ("aws_sns_topic_policy", "policy", PolicyKind::Resource, None),
     ("aws_vpc_endpoint", "policy", PolicyKind::Resource, None),
     ("aws_kms_key", "policy", PolicyKind::Resource, None),
-    ("aws_ecr_repository_policy", "policy", PolicyKind::Resource, None),
-    ("aws_secretsmanager_secret_policy", "policy", PolicyKind::Resource, None),
-    ("aws_lambda_layer_version_permission", "policy", PolicyKind::Resource, None),
-    ("jit_source_ip_policy", "document", PolicyKind::Managed, None),
+    (
+        "aws_ecr_repository_policy",
+        "policy",
+        PolicyKind::Resource,
+        None,
+    ),
+    (
+        "aws_secretsmanager_secret_policy",
+        "policy",
+        PolicyKind::Resource,
+        None,
+    ),
+    (
+        "aws_lambda_layer_version_permission",
+        "policy",
+        PolicyKind::Resource,
+        None,
+    ),
+    (
+        "jit_source_ip_policy",
+        "document",
+        PolicyKind::Managed,
+        None,
+    ),
 ];
 
 /// Display form of an attribute path: `inline_policy[0].policy`.
@@ -62,7 +115,9 @@ pub(crate) fn attr_scope(plan: &Plan<'_>, i: usize, path: &[Seg<'_>]) -> Scope {
 
 pub(crate) fn lint_plan(sink: &mut Sink<'_>, root: &Node<'_>) {
     let plan = Plan::new(root);
-    let exposure = sink.enabled(Rule::OpenApiGateway).then(|| jit002::Exposure::new(&plan));
+    let exposure = sink
+        .enabled(Rule::OpenApiGateway)
+        .then(|| jit002::Exposure::new(&plan));
     let mut totals: Vec<((PolicyKind, Link), Vec<jit008::InlinePolicy>)> = Vec::new();
     let mut total_index: HashMap<(PolicyKind, Link), usize> = HashMap::new();
     for &(rtype, attr, kind, principal) in POLICY_ATTRIBUTES {
@@ -75,7 +130,8 @@ pub(crate) fn lint_plan(sink: &mut Sink<'_>, root: &Node<'_>) {
                 _ => None,
             });
             let mut docs: Vec<(Vec<Seg<'_>>, PolicyKind, Option<Link>)> = Vec::new();
-            let owner = principal.and_then(|(pattr, ptype)| plan.link(i, &[Seg::Key(pattr)], &[ptype]));
+            let owner =
+                principal.and_then(|(pattr, ptype)| plan.link(i, &[Seg::Key(pattr)], &[ptype]));
             docs.push((vec![Seg::Key(attr)], kind, owner));
             if rtype == "aws_iam_role" {
                 // Inline policies written as blocks of the role itself.
@@ -124,7 +180,9 @@ pub(crate) fn lint_plan(sink: &mut Sink<'_>, root: &Node<'_>) {
     if let Some(exposure) = &exposure {
         jit002::check_plan(sink, &plan, exposure);
     }
-    let handlers = if sink.enabled(Rule::ClientVpnHandlerPrefix) || sink.enabled(Rule::ClientVpnHandlerTimeout) {
+    let handlers = if sink.enabled(Rule::ClientVpnHandlerPrefix)
+        || sink.enabled(Rule::ClientVpnHandlerTimeout)
+    {
         jit003::handlers(&plan)
     } else {
         Vec::new()
@@ -136,14 +194,24 @@ pub(crate) fn lint_plan(sink: &mut Sink<'_>, root: &Node<'_>) {
 }
 
 /// Checks the policy document in one attribute; returns its size when it is known.
-fn plan_policy(sink: &mut Sink<'_>, plan: &Plan<'_>, i: usize, path: &[Seg<'_>], kind: PolicyKind, escalation: Option<String>) -> Option<usize> {
+fn plan_policy(
+    sink: &mut Sink<'_>,
+    plan: &Plan<'_>,
+    i: usize,
+    path: &[Seg<'_>],
+    kind: PolicyKind,
+    escalation: Option<String>,
+) -> Option<usize> {
     let scope = attr_scope(plan, i, path);
     let anchor = scope.anchor.unwrap_or_default();
     let what = format!("{} of {}", path_string(path), plan.instances[i].address);
     match plan.attr(i, path)? {
         Resolved::Known(node) => {
             let Some(text) = node.as_str() else {
-                sink.error(Some(anchor.start), format!("{what} must be a JSON string, found {}", node.kind()));
+                sink.error(
+                    Some(anchor.start),
+                    format!("{what} must be a JSON string, found {}", node.kind()),
+                );
                 return None;
             };
             if text.trim().is_empty() {
@@ -187,11 +255,16 @@ fn plan_policy(sink: &mut Sink<'_>, plan: &Plan<'_>, i: usize, path: &[Seg<'_>],
 fn terms<'n>(plan: &Plan<'n>, i: usize, path: &[Seg<'_>], span: Span) -> Option<Vec<Item<'n>>> {
     Some(match plan.attr(i, path)? {
         Resolved::Known(node) => match (node.as_str(), node.as_array()) {
-            (Some(s), _) => vec![Item { term: Term::Known(s), span }],
+            (Some(s), _) => vec![Item {
+                term: Term::Known(s),
+                span,
+            }],
             (_, Some(items)) => items
                 .iter()
                 .map(|n| Item {
-                    term: n.as_str().map_or_else(|| Term::Unknown(format!("is a {}", n.kind())), Term::Known),
+                    term: n
+                        .as_str()
+                        .map_or_else(|| Term::Unknown(format!("is a {}", n.kind())), Term::Known),
                     span,
                 })
                 .collect(),
@@ -200,7 +273,10 @@ fn terms<'n>(plan: &Plan<'n>, i: usize, path: &[Seg<'_>], span: Span) -> Option<
                 span,
             }],
         },
-        Resolved::Unknown(why) => vec![Item { term: Term::Unknown(why), span }],
+        Resolved::Unknown(why) => vec![Item {
+            term: Term::Unknown(why),
+            span,
+        }],
     })
 }
 
@@ -226,10 +302,20 @@ fn block_count(plan: &Plan<'_>, i: usize, path: &[Seg<'_>]) -> usize {
 /// Rebuilds the statements of an `aws_iam_policy_document` data source from what the plan knows
 /// (its partially known values and its configuration), for when its `json` is unknown.
 /// `None` if it merges other documents, which cannot be reconstructed.
-pub(crate) fn document_from_config<'n>(plan: &Plan<'n>, d: usize, span: Span) -> Option<Policy<'n>> {
-    for merged in ["source_policy_documents", "override_policy_documents", "source_json", "override_json"] {
+pub(crate) fn document_from_config<'n>(
+    plan: &Plan<'n>,
+    d: usize,
+    span: Span,
+) -> Option<Policy<'n>> {
+    for merged in [
+        "source_policy_documents",
+        "override_policy_documents",
+        "source_json",
+        "override_json",
+    ] {
         match plan.attr(d, &[Seg::Key(merged)]) {
-            Some(Resolved::Known(n)) if n.as_array().is_some_and(<[Node<'_>]>::is_empty) || n.as_str() == Some("") => {}
+            Some(Resolved::Known(n))
+                if n.as_array().is_some_and(<[Node<'_>]>::is_empty) || n.as_str() == Some("") => {}
             Some(_) => return None,
             None => {}
         }
@@ -241,7 +327,11 @@ pub(crate) fn document_from_config<'n>(plan: &Plan<'n>, d: usize, span: Span) ->
             terms(plan, d, &at(pos), span)
                 .map(|items| (false, items))
                 .or_else(|| terms(plan, d, &at(neg), span).map(|items| (true, items)))
-                .map(|(negated, items)| PatternList { negated, span, items })
+                .map(|(negated, items)| PatternList {
+                    negated,
+                    span,
+                    items,
+                })
         };
         let effect = match plan.known_str(d, &at("effect")) {
             Some("Deny") => Effect::Deny,
@@ -252,14 +342,32 @@ pub(crate) fn document_from_config<'n>(plan: &Plan<'n>, d: usize, span: Span) ->
             let base = [Seg::Key("statement"), Seg::Index(k), Seg::Key(block)];
             let mut entries = Vec::new();
             for m in 0..block_count(plan, d, &base) {
-                let p = [Seg::Key("statement"), Seg::Index(k), Seg::Key(block), Seg::Index(m)];
-                let kind = plan.known_str(d, &[p[0], p[1], p[2], p[3], Seg::Key("type")]).unwrap_or("?");
-                for item in terms(plan, d, &[p[0], p[1], p[2], p[3], Seg::Key("identifiers")], span).unwrap_or_default() {
+                let p = [
+                    Seg::Key("statement"),
+                    Seg::Index(k),
+                    Seg::Key(block),
+                    Seg::Index(m),
+                ];
+                let kind = plan
+                    .known_str(d, &[p[0], p[1], p[2], p[3], Seg::Key("type")])
+                    .unwrap_or("?");
+                for item in terms(
+                    plan,
+                    d,
+                    &[p[0], p[1], p[2], p[3], Seg::Key("identifiers")],
+                    span,
+                )
+                .unwrap_or_default()
+                {
                     entries.push((kind, item));
                 }
             }
             if !entries.is_empty() {
-                principal = Some(Principals { negated, span, entries });
+                principal = Some(Principals {
+                    negated,
+                    span,
+                    entries,
+                });
             }
         }
         let mut conditions = Vec::new();
@@ -278,12 +386,30 @@ pub(crate) fn document_from_config<'n>(plan: &Plan<'n>, d: usize, span: Span) ->
         let resource = list("resources", "not_resources");
         let sid = plan.known_str(d, &at("sid"));
         // Values only (no positions), so that fingerprints survive reformatting of the plan.
-        let text = |items: &[Item<'_>]| items.iter().map(|i| i.known().unwrap_or("?")).collect::<Vec<_>>().join(",");
+        let text = |items: &[Item<'_>]| {
+            items
+                .iter()
+                .map(|i| i.known().unwrap_or("?"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let canonical = format!(
             "{sid:?}|{effect:?}|{}|{}|{}",
-            action.as_ref().map_or(String::new(), |a| format!("{}{}", a.negated, text(&a.items))),
-            resource.as_ref().map_or(String::new(), |r| format!("{}{}", r.negated, text(&r.items))),
-            conditions.iter().map(|c| format!("{}:{}={}", c.operator, c.key, text(&c.values))).collect::<Vec<_>>().join(";")
+            action.as_ref().map_or(String::new(), |a| format!(
+                "{}{}",
+                a.negated,
+                text(&a.items)
+            )),
+            resource.as_ref().map_or(String::new(), |r| format!(
+                "{}{}",
+                r.negated,
+                text(&r.items)
+            )),
+            conditions
+                .iter()
+                .map(|c| format!("{}:{}={}", c.operator, c.key, text(&c.values)))
+                .collect::<Vec<_>>()
+                .join(";")
         );
         statements.push(Statement {
             index: k,

@@ -2,7 +2,10 @@
 
 use crate::aws::Connection;
 use crate::duration::{Ttl, parse_ttl};
-use crate::tf::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Mode, Nesting, SingleBlock, Type, Value};
+use crate::tf::{
+    AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Mode, Nesting, SingleBlock, Type,
+    Value,
+};
 
 pub const DEFAULT_MAX_TTL: &str = "12h";
 pub const DEFAULT_RULE_NUMBERS: (i32, i32) = (100, 199);
@@ -122,7 +125,10 @@ pub fn parse(config: &Value) -> Result<Settings, Diagnostics> {
     s.connection.region = string(&mut diags, "region");
     s.connection.profile = string(&mut diags, "profile");
     let endpoints = AttrPath::root("endpoints");
-    for (svc, slot) in [("ec2", &mut s.connection.ec2_endpoint), ("iam", &mut s.connection.iam_endpoint)] {
+    for (svc, slot) in [
+        ("ec2", &mut s.connection.ec2_endpoint),
+        ("iam", &mut s.connection.iam_endpoint),
+    ] {
         let path = endpoints.attr(svc);
         match diags.take(config.attr::<String>(&path)) {
             Some(Known::Value(url)) => {
@@ -142,7 +148,10 @@ pub fn parse(config: &Value) -> Result<Settings, Diagnostics> {
     if let Some(raw) = string(&mut diags, "max_ttl") {
         match parse_ttl(&raw) {
             Ok(t) if t.seconds() > 0 => s.max_ttl = t,
-            Ok(_) => diags.push(Diagnostic::invalid(AttrPath::root("max_ttl"), "max_ttl must be positive")),
+            Ok(_) => diags.push(Diagnostic::invalid(
+                AttrPath::root("max_ttl"),
+                "max_ttl must be positive",
+            )),
             Err(e) => diags.push(Diagnostic::invalid(AttrPath::root("max_ttl"), e)),
         }
     }
@@ -156,13 +165,23 @@ pub fn parse(config: &Value) -> Result<Settings, Diagnostics> {
         let from = diags.take(config.attr::<i64>(&range.attr("from")));
         let to = diags.take(config.attr::<i64>(&range.attr("to")));
         if let (Some(Known::Value(from)), Some(Known::Value(to))) = (from, to) {
-            let ok = |n: i64| (i64::from(RULE_NUMBER_MIN)..=i64::from(RULE_NUMBER_MAX)).contains(&n);
+            let ok =
+                |n: i64| (i64::from(RULE_NUMBER_MIN)..=i64::from(RULE_NUMBER_MAX)).contains(&n);
             if !ok(from) {
-                diags.push(Diagnostic::invalid(range.attr("from"), format!("{from} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}")));
+                diags.push(Diagnostic::invalid(
+                    range.attr("from"),
+                    format!("{from} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}"),
+                ));
             } else if !ok(to) {
-                diags.push(Diagnostic::invalid(range.attr("to"), format!("{to} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}")));
+                diags.push(Diagnostic::invalid(
+                    range.attr("to"),
+                    format!("{to} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}"),
+                ));
             } else if from > to {
-                diags.push(Diagnostic::invalid(range.clone(), format!("from ({from}) is greater than to ({to})")));
+                diags.push(Diagnostic::invalid(
+                    range.clone(),
+                    format!("from ({from}) is greater than to ({to})"),
+                ));
             } else {
                 s.rule_numbers = (from as i32, to as i32);
             }
@@ -177,16 +196,25 @@ pub fn parse(config: &Value) -> Result<Settings, Diagnostics> {
         let path = AttrPath::root(name);
         match diags.take(config.attr::<i64>(&path)) {
             Some(Known::Value(n)) if (0..=max).contains(&n) => *slot = n as u8,
-            Some(Known::Value(n)) => diags.push(Diagnostic::invalid(path, format!("{n} is outside 0-{max}"))),
+            Some(Known::Value(n)) => {
+                diags.push(Diagnostic::invalid(path, format!("{n} is outside 0-{max}")))
+            }
             Some(Known::Unknown) => diags.push(unknown(path)),
             _ => {}
         }
     }
-    if diags.has_errors() { Err(diags) } else { Ok(s) }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(s)
+    }
 }
 
 fn unknown(path: AttrPath) -> Diagnostic {
-    Diagnostic::invalid(path, "must be known before the provider is configured (it can't depend on a resource)")
+    Diagnostic::invalid(
+        path,
+        "must be known before the provider is configured (it can't depend on a resource)",
+    )
 }
 
 #[cfg(test)]
@@ -204,11 +232,18 @@ mod tests {
     fn errors_carry_paths() {
         let cfg = Value::object([
             ("max_ttl", Value::from("forever")),
-            ("rule_numbers", Value::object([("from", Value::from(300i64)), ("to", Value::from(200i64))])),
+            (
+                "rule_numbers",
+                Value::object([("from", Value::from(300i64)), ("to", Value::from(200i64))]),
+            ),
             ("min_prefix_length_ipv4", Value::from(33i64)),
         ]);
         let diags = parse(&cfg).unwrap_err();
-        let paths: Vec<String> = diags.0.iter().map(|d| d.path.as_ref().unwrap().to_string()).collect();
+        let paths: Vec<String> = diags
+            .0
+            .iter()
+            .map(|d| d.path.as_ref().unwrap().to_string())
+            .collect();
         assert_eq!(paths, ["max_ttl", "rule_numbers", "min_prefix_length_ipv4"]);
     }
 

@@ -71,7 +71,11 @@ pub fn parse_ttl(input: &str) -> Result<Ttl, String> {
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
-            "" => return Err(format!("{input:?} lacks a unit; did you mean \"{num}m\" or \"{num}h\"?")),
+            "" => {
+                return Err(format!(
+                    "{input:?} lacks a unit; did you mean \"{num}m\" or \"{num}h\"?"
+                ));
+            }
             "d" => {
                 return Err(format!(
                     "{input:?} uses days, which Go durations don't have; write hours, e.g. \"{}h\"",
@@ -81,18 +85,26 @@ pub fn parse_ttl(input: &str) -> Result<Ttl, String> {
             _ => return Err(invalid(input)),
         };
         let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-        let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| invalid(input))? };
+        let int: u128 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| invalid(input))?
+        };
         let mut value = int.checked_mul(unit_nanos).ok_or_else(|| too_long(input))?;
         if !frac.is_empty() {
             let digits = frac.len().min(18) as u32;
-            let frac_val: u128 = frac[..digits as usize].parse().map_err(|_| invalid(input))?;
+            let frac_val: u128 = frac[..digits as usize]
+                .parse()
+                .map_err(|_| invalid(input))?;
             value += frac_val * unit_nanos / 10u128.pow(digits);
         }
         nanos = nanos.checked_add(value).ok_or_else(|| too_long(input))?;
         rest = next;
     }
-    if nanos % 1_000_000_000 != 0 {
-        return Err(format!("{input:?} has a fraction of a second; use whole seconds"));
+    if !nanos.is_multiple_of(1_000_000_000) {
+        return Err(format!(
+            "{input:?} has a fraction of a second; use whole seconds"
+        ));
     }
     let secs = i64::try_from(nanos / 1_000_000_000).map_err(|_| too_long(input))?;
     Ok(Ttl(secs))
@@ -117,14 +129,21 @@ mod tests {
         assert_eq!(parse_ttl("1h30m").unwrap(), Ttl(5400));
         assert_eq!(parse_ttl("1.5h").unwrap(), Ttl(5400));
         assert_eq!(parse_ttl("45s").unwrap(), Ttl(45));
-        assert_eq!(parse_ttl("1500ms").unwrap_err(), "\"1500ms\" has a fraction of a second; use whole seconds");
+        assert_eq!(
+            parse_ttl("1500ms").unwrap_err(),
+            "\"1500ms\" has a fraction of a second; use whole seconds"
+        );
         assert_eq!(parse_ttl("0").unwrap(), Ttl(0));
     }
 
     #[test]
     fn rejects_garbage_with_a_hint() {
         assert!(parse_ttl("-1h").unwrap_err().contains("negative"));
-        assert!(parse_ttl("2").unwrap_err().contains("did you mean \"2m\" or \"2h\""));
+        assert!(
+            parse_ttl("2")
+                .unwrap_err()
+                .contains("did you mean \"2m\" or \"2h\"")
+        );
         assert!(parse_ttl("1d").unwrap_err().contains("\"24h\""));
         assert!(parse_ttl("abc").unwrap_err().contains("not a duration"));
         assert!(parse_ttl("").is_err());

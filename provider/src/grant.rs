@@ -41,7 +41,11 @@ pub enum Direction {
 
 impl Direction {
     pub fn from_egress(egress: bool) -> Self {
-        if egress { Direction::Egress } else { Direction::Ingress }
+        if egress {
+            Direction::Egress
+        } else {
+            Direction::Ingress
+        }
     }
 
     pub fn is_egress(self) -> bool {
@@ -281,18 +285,22 @@ impl Grant {
             key: key.to_string(),
             reason: reason.to_string(),
         };
-        let (direction, rule_number) =
-            parse_tag_key(key).ok_or_else(|| err("the key is not jit:grant:<direction>:<number>"))?;
+        let (direction, rule_number) = parse_tag_key(key)
+            .ok_or_else(|| err("the key is not jit:grant:<direction>:<number>"))?;
         let mut fields = std::collections::HashMap::new();
         for part in value.split(';') {
-            let (k, v) = part.split_once('=').ok_or_else(|| err("a field has no '='"))?;
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| err("a field has no '='"))?;
             fields.insert(k, v);
         }
         if fields.get("v") != Some(&"1") {
             return Err(err("unknown format version"));
         }
         let time = |name: &str| -> Result<OffsetDateTime, TagError> {
-            let raw = fields.get(name).ok_or_else(|| err(&format!("missing {name}")))?;
+            let raw = fields
+                .get(name)
+                .ok_or_else(|| err(&format!("missing {name}")))?;
             raw.parse::<i64>()
                 .ok()
                 .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
@@ -423,7 +431,11 @@ mod tests {
         assert_eq!(Protocol::parse("UDP").unwrap(), Protocol::UDP);
         assert_eq!(Protocol::parse("all").unwrap(), Protocol::ALL);
         assert_eq!(Protocol::parse("47").unwrap(), Protocol(47));
-        assert!(Protocol::parse("bogus").unwrap_err().contains("\"bogus\" is not a protocol"));
+        assert!(
+            Protocol::parse("bogus")
+                .unwrap_err()
+                .contains("\"bogus\" is not a protocol")
+        );
         assert!(Protocol::parse("256").is_err());
     }
 }

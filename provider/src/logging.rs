@@ -13,13 +13,27 @@ struct Fields(serde_json::Map<String, serde_json::Value>);
 
 impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let name = if field.name() == "message" { "@message" } else { field.name() };
-        self.0.insert(name.to_string(), serde_json::Value::String(format!("{value:?}")));
+        let name = if field.name() == "message" {
+            "@message"
+        } else {
+            field.name()
+        };
+        self.0.insert(
+            name.to_string(),
+            serde_json::Value::String(format!("{value:?}")),
+        );
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        let name = if field.name() == "message" { "@message" } else { field.name() };
-        self.0.insert(name.to_string(), serde_json::Value::String(value.to_string()));
+        let name = if field.name() == "message" {
+            "@message"
+        } else {
+            field.name()
+        };
+        self.0.insert(
+            name.to_string(),
+            serde_json::Value::String(value.to_string()),
+        );
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
@@ -36,7 +50,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> std::fmt::Result {
+    fn format_event(
+        &self,
+        _: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let level = match *event.metadata().level() {
@@ -82,7 +101,11 @@ pub fn init() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().event_format(Hclog).with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .event_format(Hclog)
+                .with_writer(std::io::stderr),
+        )
         .with(filter)
         .try_init();
 }

@@ -53,12 +53,21 @@ impl JitProvider {
 
     fn env(&self) -> Result<Arc<Env>, Diagnostics> {
         self.env.read().expect("env lock").clone().ok_or_else(|| {
-            Diagnostic::error("Provider not configured", "Terraform called the provider before configuring it").into()
+            Diagnostic::error(
+                "Provider not configured",
+                "Terraform called the provider before configuring it",
+            )
+            .into()
         })
     }
 
     /// Runs `work` unless and until Terraform asks the provider to stop.
-    async fn cancellable<T>(&self, operation: &str, work: impl Future<Output = T>, on_stop: T) -> T {
+    async fn cancellable<T>(
+        &self,
+        operation: &str,
+        work: impl Future<Output = T>,
+        on_stop: T,
+    ) -> T {
         let token = self.stop.lock().expect("stop lock").clone();
         tokio::select! {
             out = aws::accounted(operation, work) => out,
@@ -68,7 +77,11 @@ impl JitProvider {
 }
 
 fn stopped() -> Diagnostics {
-    Diagnostic::error("Stopped", "Terraform asked the provider to stop; the operation was cancelled").into()
+    Diagnostic::error(
+        "Stopped",
+        "Terraform asked the provider to stop; the operation was cancelled",
+    )
+    .into()
 }
 
 fn decode(v: Option<&pb::DynamicValue>) -> Result<Value, Status> {
@@ -124,7 +137,10 @@ fn diags_to_pb(d: &Diagnostics) -> Vec<pb::Diagnostic> {
 fn attribute_to_pb(a: &crate::tf::Attribute) -> pb::schema::Attribute {
     let (ty, nested_type) = match &a.ty {
         AttrType::Plain(t) => (t.to_json().to_string().into_bytes(), None),
-        AttrType::Nested { nesting, attributes } => (
+        AttrType::Nested {
+            nesting,
+            attributes,
+        } => (
             Vec::new(),
             Some(pb::schema::Object {
                 attributes: attributes.iter().map(attribute_to_pb).collect(),
@@ -196,7 +212,9 @@ impl pb::provider_server::Provider for JitProvider {
             resources: self
                 .resources
                 .keys()
-                .map(|n| pb::get_metadata::ResourceMetadata { type_name: n.to_string() })
+                .map(|n| pb::get_metadata::ResourceMetadata {
+                    type_name: n.to_string(),
+                })
                 .collect(),
             ..Default::default()
         }))
@@ -207,7 +225,10 @@ impl pb::provider_server::Provider for JitProvider {
         _: Request<pb::get_provider_schema::Request>,
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(schema_to_pb(&Schema { version: 0, block: config::schema() })),
+            provider: Some(schema_to_pb(&Schema {
+                version: 0,
+                block: config::schema(),
+            })),
             resource_schemas: self
                 .resources
                 .iter()
@@ -226,9 +247,15 @@ impl pb::provider_server::Provider for JitProvider {
         // Unknown values are fine at validate time; they are refused when configuring.
         let diags = match config::parse(&cfg) {
             Ok(_) => Diagnostics::default(),
-            Err(d) => Diagnostics(d.0.into_iter().filter(|d| !d.detail.starts_with("must be known")).collect()),
+            Err(d) => Diagnostics(
+                d.0.into_iter()
+                    .filter(|d| !d.detail.starts_with("must be known"))
+                    .collect(),
+            ),
         };
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags_to_pb(&diags) }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
     }
 
     async fn validate_resource_config(
@@ -246,7 +273,10 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         req: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
-        Err(Status::invalid_argument(format!("jit has no data source {:?}", req.get_ref().type_name)))
+        Err(Status::invalid_argument(format!(
+            "jit has no data source {:?}",
+            req.get_ref().type_name
+        )))
     }
 
     async fn upgrade_resource_state(
@@ -254,7 +284,12 @@ impl pb::provider_server::Provider for JitProvider {
         req: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let r = self.resource(&req.get_ref().type_name)?;
-        let raw = req.get_ref().raw_state.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
+        let raw = req
+            .get_ref()
+            .raw_state
+            .as_ref()
+            .map(|s| s.json.as_slice())
+            .unwrap_or_default();
         let mut diags = Diagnostics::default();
         let version = req.get_ref().version;
         if version > r.schema().version {
@@ -263,7 +298,11 @@ impl pb::provider_server::Provider for JitProvider {
                 format!("the state was written by a newer jit (schema version {version}); upgrade the provider"),
             ));
         }
-        let value = if raw.is_empty() { Value::Null } else { Value::from_json(raw).map_err(|e| Status::invalid_argument(e.to_string()))? };
+        let value = if raw.is_empty() {
+            Value::Null
+        } else {
+            Value::from_json(raw).map_err(|e| Status::invalid_argument(e.to_string()))?
+        };
         Ok(Response::new(pb::upgrade_resource_state::Response {
             upgraded_state: encode(&value),
             diagnostics: diags_to_pb(&diags),
@@ -274,14 +313,18 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
-        Ok(Response::new(pb::get_resource_identity_schemas::Response::default()))
+        Ok(Response::new(
+            pb::get_resource_identity_schemas::Response::default(),
+        ))
     }
 
     async fn upgrade_resource_identity(
         &self,
         _: Request<pb::upgrade_resource_identity::Request>,
     ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
-        Err(Status::unimplemented("jit resources have no identity schema"))
+        Err(Status::unimplemented(
+            "jit resources have no identity schema",
+        ))
     }
 
     async fn configure_provider(
@@ -302,7 +345,9 @@ impl pb::provider_server::Provider for JitProvider {
             }
             Err(d) => d,
         };
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags_to_pb(&diags) }))
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diags_to_pb(&diags),
+        }))
     }
 
     async fn read_resource(
@@ -315,7 +360,8 @@ impl pb::provider_server::Provider for JitProvider {
         let (state, diags) = match self.env() {
             Ok(env) => {
                 let fallback = (current.clone(), stopped());
-                self.cancellable("ReadResource", r.read(&env, current), fallback).await
+                self.cancellable("ReadResource", r.read(&env, current), fallback)
+                    .await
             }
             Err(d) => (current, d),
         };
@@ -340,10 +386,17 @@ impl pb::provider_server::Provider for JitProvider {
         };
         let plan = match self.env() {
             Ok(env) => {
-                let fallback = crate::resource::Plan { diags: stopped(), ..Default::default() };
-                self.cancellable("PlanResourceChange", r.plan(&env, plan_req), fallback).await
+                let fallback = crate::resource::Plan {
+                    diags: stopped(),
+                    ..Default::default()
+                };
+                self.cancellable("PlanResourceChange", r.plan(&env, plan_req), fallback)
+                    .await
             }
-            Err(d) => crate::resource::Plan { diags: d, ..Default::default() },
+            Err(d) => crate::resource::Plan {
+                diags: d,
+                ..Default::default()
+            },
         };
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: encode(&plan.planned),
@@ -388,7 +441,14 @@ impl pb::provider_server::Provider for JitProvider {
         let req = req.into_inner();
         let r = self.resource(&req.type_name)?;
         let result = match self.env() {
-            Ok(env) => self.cancellable("ImportResourceState", r.import(&env, &req.id), Err(stopped())).await,
+            Ok(env) => {
+                self.cancellable(
+                    "ImportResourceState",
+                    r.import(&env, &req.id),
+                    Err(stopped()),
+                )
+                .await
+            }
             Err(d) => Err(d),
         };
         let (imported, diags) = match result {
@@ -413,21 +473,29 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         _: Request<pb::move_resource_state::Request>,
     ) -> Result<Response<pb::move_resource_state::Response>, Status> {
-        Err(Status::unimplemented("jit does not support moving state between resource types"))
+        Err(Status::unimplemented(
+            "jit does not support moving state between resource types",
+        ))
     }
 
     async fn read_data_source(
         &self,
         req: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
-        Err(Status::invalid_argument(format!("jit has no data source {:?}", req.get_ref().type_name)))
+        Err(Status::invalid_argument(format!(
+            "jit has no data source {:?}",
+            req.get_ref().type_name
+        )))
     }
 
     async fn validate_ephemeral_resource_config(
         &self,
         req: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        Err(Status::invalid_argument(format!("jit has no ephemeral resource {:?}", req.get_ref().type_name)))
+        Err(Status::invalid_argument(format!(
+            "jit has no ephemeral resource {:?}",
+            req.get_ref().type_name
+        )))
     }
 
     async fn open_ephemeral_resource(

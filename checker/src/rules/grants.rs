@@ -3,7 +3,7 @@
 
 use crate::json::Span;
 use crate::lint::Level;
-use crate::pattern::{covers, has_wildcard, intersects, tokenize, Token};
+use crate::pattern::{Token, covers, has_wildcard, intersects, tokenize};
 use crate::policy::{Condition, Effect, Policy, Statement, Term, Tri};
 
 /// A family of write actions on one kind of resource.
@@ -34,7 +34,9 @@ pub(crate) enum Reach {
 impl Reach {
     pub fn span(&self) -> Span {
         match self {
-            Reach::Pattern { span, .. } | Reach::NotResource { span } | Reach::Unknown { span, .. } => *span,
+            Reach::Pattern { span, .. }
+            | Reach::NotResource { span }
+            | Reach::Unknown { span, .. } => *span,
         }
     }
 }
@@ -82,8 +84,8 @@ fn is_broad(pattern: &str, universe: &[Token]) -> bool {
 /// Whether an unconditional Deny in the same policy takes `action` away on every resource of
 /// the kind.
 fn denied_everywhere(policy: &Policy<'_>, action: &str, target: &WriteTarget) -> bool {
-    let universe = tokenize(target.universe);
-    let cover = tokenize(target.cover_universe);
+    let universe = segment_universe(target.universe);
+    let cover = segment_universe(target.cover_universe);
     policy.statements.iter().any(|s| {
         s.effect == Effect::Deny
             && s.conditions.is_empty()
@@ -104,7 +106,11 @@ fn denied_everywhere(policy: &Policy<'_>, action: &str, target: &WriteTarget) ->
 }
 
 /// Analyses one statement against a write target; `None` when it is fine.
-pub(crate) fn unscoped_grant(policy: &Policy<'_>, stmt: &Statement<'_>, target: &WriteTarget) -> Option<UnscopedGrant> {
+pub(crate) fn unscoped_grant(
+    policy: &Policy<'_>,
+    stmt: &Statement<'_>,
+    target: &WriteTarget,
+) -> Option<UnscopedGrant> {
     if stmt.effect != Effect::Allow {
         return None;
     }
@@ -121,7 +127,7 @@ pub(crate) fn unscoped_grant(policy: &Policy<'_>, stmt: &Statement<'_>, target: 
         return None;
     }
     let resource = stmt.resource.as_ref()?;
-    let universe = tokenize(target.universe);
+    let universe = segment_universe(target.universe);
     let reach = if !resource.negated {
         let broad = resource.items.iter().find_map(|i| {
             i.known()
@@ -140,7 +146,7 @@ pub(crate) fn unscoped_grant(policy: &Policy<'_>, stmt: &Statement<'_>, target: 
             (None, None) => return None,
         }
     } else {
-        let cover = tokenize(target.cover_universe);
+        let cover = segment_universe(target.cover_universe);
         if resource
             .items
             .iter()
@@ -153,10 +159,16 @@ pub(crate) fn unscoped_grant(policy: &Policy<'_>, stmt: &Statement<'_>, target: 
                 reason: why.to_string(),
                 span,
             },
-            None => Reach::NotResource { span: resource.span },
+            None => Reach::NotResource {
+                span: resource.span,
+            },
         }
     };
-    if stmt.conditions.iter().any(|c| is_scoping(c, target.scoping_keys)) {
+    if stmt
+        .conditions
+        .iter()
+        .any(|c| is_scoping(c, target.scoping_keys))
+    {
         return None;
     }
     let other_conditions: Vec<String> = stmt.conditions.iter().map(|c| c.key.to_string()).collect();
@@ -223,7 +235,10 @@ pub(crate) fn dangerous_managed_policy(arn: &str) -> Option<&'static str> {
         ("PowerUserAccess", "ec2:*"),
         ("AmazonEC2FullAccess", "ec2:*"),
         ("AmazonVPCFullAccess", "ec2:ReplaceNetworkAclEntry"),
-        ("job-function/NetworkAdministrator", "ec2:ReplaceNetworkAclEntry"),
+        (
+            "job-function/NetworkAdministrator",
+            "ec2:ReplaceNetworkAclEntry",
+        ),
     ];
     let name = arn.strip_prefix("arn:aws:iam::aws:policy/")?;
     POLICIES.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
@@ -251,7 +266,7 @@ mod tests {
 
     #[test]
     fn broad_patterns() {
-        let u = tokenize(ACL.universe);
+        let u = segment_universe(ACL.universe);
         for p in [
             "*",
             "arn:aws:ec2:*:*:network-acl/*",
@@ -285,16 +300,26 @@ mod tests {
             r#"{"Null":{"aws:ResourceTag/jit":"false"}}"#,
             r#"{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}"#,
         ] {
-            let g = check(&format!(r#"{{"Effect":"Allow","Action":"ec2:*","Resource":"*","Condition":{cond}}}"#)).unwrap();
+            let g = check(&format!(
+                r#"{{"Effect":"Allow","Action":"ec2:*","Resource":"*","Condition":{cond}}}"#
+            ))
+            .unwrap();
             assert_eq!(g.level, Level::Lowered, "{cond}");
         }
     }
 
     #[test]
     fn not_resource_and_deny() {
-        assert!(check(r#"{"Effect":"Allow","Action":"*","NotResource":"arn:aws:ec2:*:*:network-acl/*"}"#).is_none());
+        assert!(
+            check(
+                r#"{"Effect":"Allow","Action":"*","NotResource":"arn:aws:ec2:*:*:network-acl/*"}"#
+            )
+            .is_none()
+        );
         assert!(matches!(
-            check(r#"{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::*"}"#).unwrap().reach,
+            check(r#"{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::*"}"#)
+                .unwrap()
+                .reach,
             Reach::NotResource { .. }
         ));
         assert!(check(r#"{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"ec2:*NetworkAcl*","Resource":"*"}"#).is_none());
@@ -306,8 +331,17 @@ mod tests {
     #[test]
     fn dangerous_writes() {
         let root = parse(r#"{"Statement":[{"Effect":"Allow","Action":"IAM:createpolicyversion","Resource":"arn:aws:iam::1:policy/p"}]}"#).unwrap();
-        assert_eq!(dangerous_write(&Policy::from_node(&root).unwrap()), Some("iam:CreatePolicyVersion"));
-        assert_eq!(dangerous_managed_policy("arn:aws:iam::aws:policy/AdministratorAccess"), Some("*"));
-        assert_eq!(dangerous_managed_policy("arn:aws:iam::aws:policy/ReadOnlyAccess"), None);
+        assert_eq!(
+            dangerous_write(&Policy::from_node(&root).unwrap()),
+            Some("iam:CreatePolicyVersion")
+        );
+        assert_eq!(
+            dangerous_managed_policy("arn:aws:iam::aws:policy/AdministratorAccess"),
+            Some("*")
+        );
+        assert_eq!(
+            dangerous_managed_policy("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            None
+        );
     }
 }

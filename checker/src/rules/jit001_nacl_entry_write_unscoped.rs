@@ -48,7 +48,7 @@
 //! ```
 //! or `"Condition": {"StringEquals": {"aws:ResourceTag/jit-managed": "true"}}`.
 
-use super::grants::{unscoped_grant, Reach, WriteTarget};
+use super::grants::{Reach, WriteTarget, unscoped_grant};
 use crate::lint::{Report, Scope, Sink};
 use crate::policy::Policy;
 use crate::rules::Rule;
@@ -66,7 +66,14 @@ pub(crate) const TARGET: WriteTarget = WriteTarget {
 };
 
 pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {
-    report_unscoped(sink, scope, policy, Rule::NaclEntryWriteUnscoped, &TARGET, "can rewrite any entry of any network ACL in the account");
+    report_unscoped(
+        sink,
+        scope,
+        policy,
+        Rule::NaclEntryWriteUnscoped,
+        &TARGET,
+        "can rewrite any entry of any network ACL in the account",
+    );
 }
 
 /// Shared with JIT009: reports every statement that grants the target's writes unscoped.
@@ -91,9 +98,14 @@ pub(crate) fn report_unscoped(
             grant.actions.join(", ")
         };
         let where_ = match &grant.reach {
-            Reach::Pattern { text, .. } if text == "*" => "on every resource (Resource \"*\")".to_string(),
+            Reach::Pattern { text, .. } if text == "*" => {
+                "on every resource (Resource \"*\")".to_string()
+            }
             Reach::Pattern { text, .. } => format!("on every {} matching {text:?}", target.noun),
-            Reach::NotResource { .. } => format!("through a NotResource that does not exclude {}s", target.noun),
+            Reach::NotResource { .. } => format!(
+                "through a NotResource that does not exclude {}s",
+                target.noun
+            ),
             Reach::Unknown { .. } => format!("on {}s that are unknown until apply", target.noun),
         };
         let message = match (&grant.unknown, grant.other_conditions.is_empty()) {
@@ -116,7 +128,13 @@ pub(crate) fn report_unscoped(
                 span: grant.reach.span(),
                 statement: Some(stmt.index),
                 sid: stmt.sid,
-                key: format!("{}|{}", stmt.sid.filter(|s| !s.is_empty()).unwrap_or(&stmt.canonical), what),
+                key: format!(
+                    "{}|{}",
+                    stmt.sid
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or(&stmt.canonical),
+                    what
+                ),
                 message,
             },
         );

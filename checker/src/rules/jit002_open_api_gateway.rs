@@ -46,13 +46,17 @@ use std::collections::HashMap;
 
 use crate::json::Span;
 use crate::lint::{Level, Report, Scope, Sink};
-use crate::plan::{arn_resource_name, Link, Plan, Resolved, Seg};
+use crate::plan::{Link, Plan, Resolved, Seg, arn_resource_name};
 use crate::policy::{Effect, Policy, Tri};
-use crate::rules::grants::{dangerous_managed_policy, dangerous_write};
 use crate::rules::Rule;
+use crate::rules::grants::{dangerous_managed_policy, dangerous_write};
 use crate::terraform::{attr_scope, document_from_config};
 
-const INVOKE_ACTIONS: [&str; 3] = ["execute-api:Invoke", "lambda:InvokeFunction", "lambda:InvokeFunctionUrl"];
+const INVOKE_ACTIONS: [&str; 3] = [
+    "execute-api:Invoke",
+    "lambda:InvokeFunction",
+    "lambda:InvokeFunctionUrl",
+];
 
 const NARROWING_KEYS: [&str; 8] = [
     "aws:SourceIp",
@@ -70,7 +74,12 @@ fn narrowing(key: &str) -> bool {
 }
 
 /// Resource-policy part: statements that let everyone invoke.
-pub(crate) fn check_policy(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>, escalation: Option<&str>) {
+pub(crate) fn check_policy(
+    sink: &mut Sink<'_>,
+    scope: &Scope,
+    policy: &Policy<'_>,
+    escalation: Option<&str>,
+) {
     if !sink.enabled(Rule::OpenApiGateway) {
         return;
     }
@@ -81,18 +90,22 @@ pub(crate) fn check_policy(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'
         if stmt.effect != Effect::Allow {
             continue;
         }
-        let Some(action) = INVOKE_ACTIONS.into_iter().find(|a| stmt.grants_action(a) == Tri::Yes) else {
+        let Some(action) = INVOKE_ACTIONS
+            .into_iter()
+            .find(|a| stmt.grants_action(a) == Tri::Yes)
+        else {
             continue;
         };
-        let narrowed_here = stmt
-            .conditions
-            .iter()
-            .any(|c| narrowing(c.key) && !c.is_negated() && !c.if_exists() && c.base_operator() != "Null");
+        let narrowed_here = stmt.conditions.iter().any(|c| {
+            narrowing(c.key) && !c.is_negated() && !c.if_exists() && c.base_operator() != "Null"
+        });
         let narrowed_by_deny = policy.statements.iter().any(|d| {
             d.effect == Effect::Deny
                 && d.grants_action(action) == Tri::Yes
                 && d.principal.as_ref().is_none_or(|p| p.is_everyone())
-                && d.conditions.iter().any(|c| narrowing(c.key) && c.is_negated())
+                && d.conditions
+                    .iter()
+                    .any(|c| narrowing(c.key) && c.is_negated())
         });
         if narrowed_here || narrowed_by_deny {
             continue;
@@ -108,11 +121,20 @@ pub(crate) fn check_policy(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'
             scope,
             Report {
                 rule: Rule::OpenApiGateway,
-                level: if escalation.is_some() { Level::Raised } else { Level::Default },
+                level: if escalation.is_some() {
+                    Level::Raised
+                } else {
+                    Level::Default
+                },
                 span: principal.span,
                 statement: Some(stmt.index),
                 sid: stmt.sid,
-                key: format!("{}|{action}", stmt.sid.filter(|s| !s.is_empty()).unwrap_or(&stmt.canonical)),
+                key: format!(
+                    "{}|{action}",
+                    stmt.sid
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or(&stmt.canonical)
+                ),
                 message,
             },
         );
@@ -132,7 +154,11 @@ pub(crate) struct Exposure {
     integrations_by_key: HashMap<(Link, Link, String), Vec<usize>>,
 }
 
-const LAMBDA_TYPES: [&str; 3] = ["aws_lambda_function", "aws_lambda_alias", "data.aws_lambda_function"];
+const LAMBDA_TYPES: [&str; 3] = [
+    "aws_lambda_function",
+    "aws_lambda_alias",
+    "data.aws_lambda_function",
+];
 
 /// The Lambda function an attribute (a function name, ARN, invoke ARN or integration URI) means.
 fn lambda_of(plan: &Plan<'_>, i: usize, path: &[Seg<'_>], hops: usize) -> Option<usize> {
@@ -176,7 +202,10 @@ impl Exposure {
             role_danger.entry(r).or_insert(why);
         };
         for p in plan.of_type("aws_iam_role_policy") {
-            if let (Some(r), Some(a)) = (role(p, "role"), policy_write(plan, p, &[Seg::Key("policy")])) {
+            if let (Some(r), Some(a)) = (
+                role(p, "role"),
+                policy_write(plan, p, &[Seg::Key("policy")]),
+            ) {
                 note(r, format!("{a} ({})", plan.instances[p].address));
             }
         }
@@ -194,14 +223,20 @@ impl Exposure {
         }
         for r in plan.of_type("aws_iam_role") {
             let values = plan.instances[r].values;
-            let blocks = values.and_then(|v| v.get("inline_policy")).and_then(|b| b.as_array()).map_or(0, <[_]>::len);
+            let blocks = values
+                .and_then(|v| v.get("inline_policy"))
+                .and_then(|b| b.as_array())
+                .map_or(0, <[_]>::len);
             for n in 0..blocks {
                 let path = [Seg::Key("inline_policy"), Seg::Index(n), Seg::Key("policy")];
                 if let Some(a) = policy_write(plan, r, &path) {
                     note(r, format!("{a} (inline policy)"));
                 }
             }
-            let arns = values.and_then(|v| v.get("managed_policy_arns")).and_then(|b| b.as_array()).map_or(0, <[_]>::len);
+            let arns = values
+                .and_then(|v| v.get("managed_policy_arns"))
+                .and_then(|b| b.as_array())
+                .map_or(0, <[_]>::len);
             for n in 0..arns {
                 if let Some(why) = managed(r, &[Seg::Key("managed_policy_arns"), Seg::Index(n)]) {
                     note(r, why);
@@ -229,12 +264,26 @@ impl Exposure {
             integrations_by_key: HashMap::new(),
         };
         for ig in plan.of_type("aws_api_gateway_integration") {
-            let api = plan.link(ig, &[Seg::Key("rest_api_id")], &["aws_api_gateway_rest_api"]);
-            if let Some(method) = plan.reference_target(ig, &[Seg::Key("http_method")], &["aws_api_gateway_method"]) {
-                exposure.integrations_by_method.entry(method).or_default().push(ig);
+            let api = plan.link(
+                ig,
+                &[Seg::Key("rest_api_id")],
+                &["aws_api_gateway_rest_api"],
+            );
+            if let Some(method) =
+                plan.reference_target(ig, &[Seg::Key("http_method")], &["aws_api_gateway_method"])
+            {
+                exposure
+                    .integrations_by_method
+                    .entry(method)
+                    .or_default()
+                    .push(ig);
             }
             if let Some(key) = method_key(plan, ig) {
-                exposure.integrations_by_key.entry(key).or_default().push(ig);
+                exposure
+                    .integrations_by_key
+                    .entry(key)
+                    .or_default()
+                    .push(ig);
             }
             if let (Some(api), Some(why)) = (api, exposure.integration_danger(plan, ig)) {
                 exposure.api_danger.entry(api).or_insert(why);
@@ -255,12 +304,18 @@ impl Exposure {
     }
 
     fn method_escalation(&self, plan: &Plan<'_>, method: usize) -> Option<String> {
-        let by_ref = self.integrations_by_method.get(&method).into_iter().flatten();
+        let by_ref = self
+            .integrations_by_method
+            .get(&method)
+            .into_iter()
+            .flatten();
         let by_key = method_key(plan, method)
             .and_then(|k| self.integrations_by_key.get(&k))
             .into_iter()
             .flatten();
-        by_ref.chain(by_key).find_map(|&ig| self.integration_danger(plan, ig))
+        by_ref
+            .chain(by_key)
+            .find_map(|&ig| self.integration_danger(plan, ig))
     }
 }
 
@@ -268,8 +323,13 @@ impl Exposure {
 fn method_key(plan: &Plan<'_>, i: usize) -> Option<(Link, Link, String)> {
     Some((
         plan.link(i, &[Seg::Key("rest_api_id")], &["aws_api_gateway_rest_api"])?,
-        plan.link(i, &[Seg::Key("resource_id")], &["aws_api_gateway_resource", "aws_api_gateway_rest_api"])?,
-        plan.known_str(i, &[Seg::Key("http_method")])?.to_ascii_uppercase(),
+        plan.link(
+            i,
+            &[Seg::Key("resource_id")],
+            &["aws_api_gateway_resource", "aws_api_gateway_rest_api"],
+        )?,
+        plan.known_str(i, &[Seg::Key("http_method")])?
+            .to_ascii_uppercase(),
     ))
 }
 
@@ -284,17 +344,35 @@ fn equals(plan: &Plan<'_>, i: usize, attr: &str, expected: &str, default: bool) 
     match plan.attr(i, &[Seg::Key(attr)]) {
         None if default => Open::Yes,
         None => Open::No,
-        Some(Resolved::Known(n)) if n.as_str().is_some_and(|s| s.eq_ignore_ascii_case(expected)) => Open::Yes,
+        Some(Resolved::Known(n))
+            if n.as_str().is_some_and(|s| s.eq_ignore_ascii_case(expected)) =>
+        {
+            Open::Yes
+        }
         Some(Resolved::Known(_)) => Open::No,
         Some(Resolved::Unknown(why)) => Open::Unknown(format!("{attr} {why}")),
     }
 }
 
-fn report(sink: &mut Sink<'_>, plan: &Plan<'_>, i: usize, attr: &str, open: Open, what: String, escalation: Option<String>) {
+fn report(
+    sink: &mut Sink<'_>,
+    plan: &Plan<'_>,
+    i: usize,
+    attr: &str,
+    open: Open,
+    what: String,
+    escalation: Option<String>,
+) {
     let (level, message) = match (open, escalation) {
         (Open::No, _) => return,
-        (Open::Unknown(why), _) => (Level::Unchecked, format!("could not check whether {what}: {why}")),
-        (Open::Yes, None) => (Level::Default, format!("{what}: anyone on the internet can call it")),
+        (Open::Unknown(why), _) => (
+            Level::Unchecked,
+            format!("could not check whether {what}: {why}"),
+        ),
+        (Open::Yes, None) => (
+            Level::Default,
+            format!("{what}: anyone on the internet can call it"),
+        ),
         (Open::Yes, Some(e)) => (
             Level::Raised,
             format!("{what}: anyone on the internet can call it, and it reaches {e}"),
@@ -331,11 +409,21 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>, exposure: &Exposu
             plan.attr(m, &[Seg::Key("api_key_required")]),
         ) {
             (Open::Yes, Some(Resolved::Known(k))) if k.as_bool() == Some(true) => Open::No,
-            (Open::Yes, Some(Resolved::Unknown(why))) => Open::Unknown(format!("api_key_required {why}")),
+            (Open::Yes, Some(Resolved::Unknown(why))) => {
+                Open::Unknown(format!("api_key_required {why}"))
+            }
             (open, _) => open,
         };
         let what = format!("{http} method has authorization \"NONE\" and no API key");
-        report(sink, plan, m, "authorization", open, what, exposure.method_escalation(plan, m));
+        report(
+            sink,
+            plan,
+            m,
+            "authorization",
+            open,
+            what,
+            exposure.method_escalation(plan, m),
+        );
     }
     for r in plan.of_type("aws_apigatewayv2_route") {
         let key = plan.known_str(r, &[Seg::Key("route_key")]).unwrap_or("?");
@@ -357,15 +445,31 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>, exposure: &Exposu
         report(sink, plan, r, "authorization_type", open, what, escalation);
     }
     for u in plan.of_type("aws_lambda_function_url") {
-        let escalation = lambda_of(plan, u, &[Seg::Key("function_name")], 0).and_then(|l| exposure.lambda_danger.get(&l).cloned());
+        let escalation = lambda_of(plan, u, &[Seg::Key("function_name")], 0)
+            .and_then(|l| exposure.lambda_danger.get(&l).cloned());
         let open = equals(plan, u, "authorization_type", "NONE", false);
-        report(sink, plan, u, "authorization_type", open, "function URL has authorization_type \"NONE\"".into(), escalation);
+        report(
+            sink,
+            plan,
+            u,
+            "authorization_type",
+            open,
+            "function URL has authorization_type \"NONE\"".into(),
+            escalation,
+        );
     }
     for p in plan.of_type("aws_lambda_permission") {
         let narrowed = ["source_arn", "source_account", "principal_org_id"]
             .iter()
-            .any(|a| plan.attr(p, &[Seg::Key(a)]).is_some_and(|v| !matches!(v, Resolved::Known(n) if n.as_str() == Some(""))));
-        let open = if narrowed { Open::No } else { equals(plan, p, "principal", "*", false) };
+            .any(|a| {
+                plan.attr(p, &[Seg::Key(a)])
+                    .is_some_and(|v| !matches!(v, Resolved::Known(n) if n.as_str() == Some("")))
+            });
+        let open = if narrowed {
+            Open::No
+        } else {
+            equals(plan, p, "principal", "*", false)
+        };
         let function = plan
             .known_str(p, &[Seg::Key("function_name")])
             .map(|f| arn_resource_name(f).unwrap_or(f).to_string());
@@ -374,7 +478,9 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>, exposure: &Exposu
             .map(|l| plan.instances[l].address.clone())
             .or(function)
             .unwrap_or_else(|| "the function".into());
-        let what = format!("permission lets principal \"*\" invoke {name} without source_arn, source_account or principal_org_id");
+        let what = format!(
+            "permission lets principal \"*\" invoke {name} without source_arn, source_account or principal_org_id"
+        );
         let escalation = lambda.and_then(|l| exposure.lambda_danger.get(&l).cloned());
         report(sink, plan, p, "principal", open, what, escalation);
     }

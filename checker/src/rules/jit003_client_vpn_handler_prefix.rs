@@ -31,7 +31,7 @@
 
 use crate::json::Span;
 use crate::lint::{Level, Report, Scope, Sink};
-use crate::plan::{arn_resource_name, Plan, Resolved, Seg};
+use crate::plan::{Plan, Resolved, Seg, arn_resource_name};
 use crate::rules::Rule;
 use crate::terraform::attr_scope;
 
@@ -49,9 +49,17 @@ pub(crate) struct Handler {
     pub lambda: Option<usize>,
 }
 
-const PATH: [Seg<'static>; 3] = [Seg::Key("client_connect_options"), Seg::Index(0), Seg::Key("lambda_function_arn")];
+const PATH: [Seg<'static>; 3] = [
+    Seg::Key("client_connect_options"),
+    Seg::Index(0),
+    Seg::Key("lambda_function_arn"),
+];
 
-const LAMBDA_TYPES: [&str; 3] = ["aws_lambda_function", "aws_lambda_alias", "data.aws_lambda_function"];
+const LAMBDA_TYPES: [&str; 3] = [
+    "aws_lambda_function",
+    "aws_lambda_alias",
+    "data.aws_lambda_function",
+];
 
 fn name_of(value: &str) -> String {
     arn_resource_name(value).unwrap_or(value).to_string()
@@ -62,7 +70,14 @@ pub(crate) fn handlers(plan: &Plan<'_>) -> Vec<Handler> {
     let mut out = Vec::new();
     for e in plan.of_type("aws_ec2_client_vpn_endpoint") {
         // An unknown `enabled` may well be true: check the handler anyway.
-        let enabled = match plan.attr(e, &[Seg::Key("client_connect_options"), Seg::Index(0), Seg::Key("enabled")]) {
+        let enabled = match plan.attr(
+            e,
+            &[
+                Seg::Key("client_connect_options"),
+                Seg::Index(0),
+                Seg::Key("enabled"),
+            ],
+        ) {
             Some(Resolved::Known(n)) => n.as_bool() == Some(true),
             Some(Resolved::Unknown(_)) => true,
             None => false,
@@ -75,7 +90,10 @@ pub(crate) fn handlers(plan: &Plan<'_>) -> Vec<Handler> {
             None => continue,
             Some(Resolved::Known(v)) => {
                 let Some(arn) = v.as_str() else { continue };
-                (Ok(name_of(arn)), plan.find_by_value(&["aws_lambda_function"], arn))
+                (
+                    Ok(name_of(arn)),
+                    plan.find_by_value(&["aws_lambda_function"], arn),
+                )
             }
             Some(Resolved::Unknown(why)) => match plan.reference_target(e, &PATH, &LAMBDA_TYPES) {
                 None => (Err(format!("lambda_function_arn {why}")), None),
@@ -86,22 +104,46 @@ pub(crate) fn handlers(plan: &Plan<'_>) -> Vec<Handler> {
                         match f.and_then(|f| plan.find_by_value(&["aws_lambda_function"], f)) {
                             Some(t) => target = t,
                             None => {
-                                let name = f.map(name_of).ok_or_else(|| format!("the function of {} is unknown until apply", plan.instances[target].address));
-                                out.push(Handler { endpoint: e, span, name, lambda: None });
+                                let name = f.map(name_of).ok_or_else(|| {
+                                    format!(
+                                        "the function of {} is unknown until apply",
+                                        plan.instances[target].address
+                                    )
+                                });
+                                out.push(Handler {
+                                    endpoint: e,
+                                    span,
+                                    name,
+                                    lambda: None,
+                                });
                                 continue;
                             }
                         }
                     }
                     let name = match plan.attr(target, &[Seg::Key("function_name")]) {
-                        Some(Resolved::Known(n)) => n.as_str().map(name_of).ok_or_else(|| "function_name is not a string".to_string()),
-                        Some(Resolved::Unknown(w)) => Err(format!("function_name of {} {w}", plan.instances[target].address)),
-                        None => Err(format!("{} has no function_name", plan.instances[target].address)),
+                        Some(Resolved::Known(n)) => n
+                            .as_str()
+                            .map(name_of)
+                            .ok_or_else(|| "function_name is not a string".to_string()),
+                        Some(Resolved::Unknown(w)) => Err(format!(
+                            "function_name of {} {w}",
+                            plan.instances[target].address
+                        )),
+                        None => Err(format!(
+                            "{} has no function_name",
+                            plan.instances[target].address
+                        )),
                     };
                     (name, (!plan.instances[target].data).then_some(target))
                 }
             },
         };
-        out.push(Handler { endpoint: e, span, name, lambda });
+        out.push(Handler {
+            endpoint: e,
+            span,
+            name,
+            lambda,
+        });
     }
     out
 }
@@ -117,10 +159,15 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>, handlers: &[Handl
                 Level::Default,
                 format!(
                     "client connect handler {name:?}{} does not start with \"{PREFIX}\", so AWS refuses it; rename the function to \"{PREFIX}{name}\"",
-                    h.lambda.map(|l| format!(" ({})", plan.instances[l].address)).unwrap_or_default()
+                    h.lambda
+                        .map(|l| format!(" ({})", plan.instances[l].address))
+                        .unwrap_or_default()
                 ),
             ),
-            Err(why) => (Level::Unchecked, format!("could not check the client connect handler's name: {why}")),
+            Err(why) => (
+                Level::Unchecked,
+                format!("could not check the client connect handler's name: {why}"),
+            ),
         };
         let scope = Scope {
             anchor: None,

@@ -39,7 +39,9 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>, handlers: &[Handl
     }
     let mut seen = HashSet::new();
     for h in handlers {
-        let Some(l) = h.lambda.filter(|l| seen.insert(*l)) else { continue };
+        let Some(l) = h.lambda.filter(|l| seen.insert(*l)) else {
+            continue;
+        };
         let endpoint = &plan.instances[h.endpoint].address;
         let path = [Seg::Key("timeout")];
         let (level, message) = match plan.attr(l, &path) {
@@ -57,7 +59,9 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>, handlers: &[Handl
             },
             Some(Resolved::Unknown(why)) => (
                 Level::Unchecked,
-                format!("could not check the timeout of the client connect handler of {endpoint}: timeout {why}"),
+                format!(
+                    "could not check the timeout of the client connect handler of {endpoint}: timeout {why}"
+                ),
             ),
         };
         let mut scope = attr_scope(plan, l, &path);

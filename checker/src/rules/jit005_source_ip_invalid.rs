@@ -25,7 +25,7 @@
 //! Write real addresses, with the host bits cleared:
 //! `"aws:SourceIp": ["198.51.100.0/24", "203.0.113.0/24"]`.
 
-use crate::cidr::{parse_ip_or_cidr, CidrError};
+use crate::cidr::{CidrError, parse_ip_or_cidr};
 use crate::lint::{Level, Report, Scope, Sink};
 use crate::policy::{Policy, Term};
 use crate::rules::Rule;
@@ -51,11 +51,16 @@ pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {
                 let (level, message) = match &value.term {
                     Term::Unknown(why) => (
                         Level::Unchecked,
-                        format!("could not check the {} values of {}: {why}", cond.key, cond.operator),
+                        format!(
+                            "could not check the {} values of {}: {why}",
+                            cond.key, cond.operator
+                        ),
                     ),
                     Term::Known(text) => match parse_ip_or_cidr(text) {
                         Ok(_) => continue,
-                        Err(e @ CidrError::HostBitsSet { .. }) => (Level::Lowered, format!("{} value {e}", cond.key)),
+                        Err(e @ CidrError::HostBitsSet { .. }) => {
+                            (Level::Lowered, format!("{} value {e}", cond.key))
+                        }
                         Err(_) => (
                             Level::Default,
                             format!(
@@ -73,7 +78,12 @@ pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {
                         span: value.span,
                         statement: Some(stmt.index),
                         sid: stmt.sid,
-                        key: format!("{}|{}|{}", cond.operator, cond.key, value.known().unwrap_or("?")),
+                        key: format!(
+                            "{}|{}|{}",
+                            cond.operator,
+                            cond.key,
+                            value.known().unwrap_or("?")
+                        ),
                         message,
                     },
                 );

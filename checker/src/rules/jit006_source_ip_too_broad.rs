@@ -26,15 +26,15 @@
 
 use ipnet::IpNet;
 
-use super::jit005_source_ip_invalid::{is_ip_operator, IP_KEYS};
-use crate::cidr::{parse_ip_or_cidr, CidrError};
+use super::jit005_source_ip_invalid::{IP_KEYS, is_ip_operator};
+use crate::cidr::{CidrError, parse_ip_or_cidr};
 use crate::config::Config;
 use crate::json::Span;
 use crate::lint::{Level, Report, Scope, Sink};
 use crate::plan::{Plan, Resolved, Seg};
 use crate::policy::{Effect, Policy};
-use crate::terraform::attr_scope;
 use crate::rules::Rule;
+use crate::terraform::attr_scope;
 
 /// Parses an allowlist entry, taking the network of a value with host bits set.
 pub(crate) fn allowlist_net(text: &str) -> Option<IpNet> {
@@ -84,14 +84,28 @@ pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {
                     Effect::Allow => "this Allow is open to (nearly) everyone",
                 };
                 let message = format!("{} allowlist entry {why}: {consequence}", cond.key);
-                report(sink, scope, value.span, Some((stmt.index, stmt.sid)), format!("{}|{}", cond.key, text), message);
+                report(
+                    sink,
+                    scope,
+                    value.span,
+                    Some((stmt.index, stmt.sid)),
+                    format!("{}|{}", cond.key, text),
+                    message,
+                );
             }
         }
     }
 }
 
 /// Reports one too-broad entry (also used for `jit_source_ip_policy.allowed_cidrs`).
-pub(crate) fn report(sink: &mut Sink<'_>, scope: &Scope, span: Span, statement: Option<(usize, Option<&str>)>, key: String, message: String) {
+pub(crate) fn report(
+    sink: &mut Sink<'_>,
+    scope: &Scope,
+    span: Span,
+    statement: Option<(usize, Option<&str>)>,
+    key: String,
+    message: String,
+) {
     sink.report(
         scope,
         Report {
@@ -113,16 +127,28 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
     }
     for p in plan.of_type("jit_source_ip_policy") {
         let path = [Seg::Key("allowed_cidrs")];
-        let Some(Resolved::Known(list)) = plan.attr(p, &path) else { continue };
+        let Some(Resolved::Known(list)) = plan.attr(p, &path) else {
+            continue;
+        };
         for v in list.as_array().unwrap_or(&[]) {
             let Some(text) = v.as_str() else { continue };
-            let Some(why) = allowlist_net(text).and_then(|n| too_broad(&n, sink.config)) else { continue };
+            let Some(why) = allowlist_net(text).and_then(|n| too_broad(&n, sink.config)) else {
+                continue;
+            };
             let scope = Scope {
                 anchor: None,
                 ..attr_scope(plan, p, &path)
             };
-            let message = format!("allowed_cidrs entry {why}: the allowlist admits (nearly) everyone");
-            report(sink, &scope, v.span, None, format!("allowed_cidrs|{text}"), message);
+            let message =
+                format!("allowed_cidrs entry {why}: the allowlist admits (nearly) everyone");
+            report(
+                sink,
+                &scope,
+                v.span,
+                None,
+                format!("allowed_cidrs|{text}"),
+                message,
+            );
         }
     }
 }

@@ -54,7 +54,11 @@ pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {
             continue;
         };
         let exempt = stmt.conditions_on("aws:ViaAWSService").any(|c| {
-            c.base_operator() == "Bool" && !c.if_exists() && c.values.iter().all(|v| v.known().is_some_and(|t| t.eq_ignore_ascii_case("false")))
+            c.base_operator() == "Bool"
+                && !c.if_exists()
+                && c.values
+                    .iter()
+                    .all(|v| v.known().is_some_and(|t| t.eq_ignore_ascii_case("false")))
         });
         if exempt {
             continue;

@@ -48,8 +48,16 @@ fn principal_noun(kind: PolicyKind) -> &'static str {
 }
 
 /// One document on its own: managed policies, and single inline policies from CLI output.
-pub(crate) fn check_document(sink: &mut Sink<'_>, scope: &Scope, kind: PolicyKind, size: usize, span: Span) {
-    let Some(limit) = kind.size_limit() else { return };
+pub(crate) fn check_document(
+    sink: &mut Sink<'_>,
+    scope: &Scope,
+    kind: PolicyKind,
+    size: usize,
+    span: Span,
+) {
+    let Some(limit) = kind.size_limit() else {
+        return;
+    };
     if size <= limit || !sink.enabled(Rule::PolicySizeLimit) {
         return;
     }
@@ -91,7 +99,12 @@ pub(crate) struct InlinePolicy {
 }
 
 /// The inline policies of one principal together.
-pub(crate) fn check_total(sink: &mut Sink<'_>, kind: PolicyKind, principal: &str, policies: &[InlinePolicy]) {
+pub(crate) fn check_total(
+    sink: &mut Sink<'_>,
+    kind: PolicyKind,
+    principal: &str,
+    policies: &[InlinePolicy],
+) {
     let (Some(limit), Some(first)) = (kind.size_limit(), policies.first()) else {
         return;
     };

@@ -40,7 +40,16 @@ use crate::plan::{Plan, Resolved, Seg};
 use crate::rules::Rule;
 use crate::terraform::attr_scope;
 
-fn report(sink: &mut Sink<'_>, plan: &Plan<'_>, i: usize, path: &[Seg<'_>], span: Span, level: Level, key: String, message: String) {
+fn report(
+    sink: &mut Sink<'_>,
+    plan: &Plan<'_>,
+    i: usize,
+    path: &[Seg<'_>],
+    span: Span,
+    level: Level,
+    key: String,
+    message: String,
+) {
     let mut scope = attr_scope(plan, i, path);
     scope.anchor = None;
     sink.report(
@@ -64,29 +73,72 @@ fn check_ttl(sink: &mut Sink<'_>, plan: &Plan<'_>, i: usize, path: &[Seg<'_>], w
         Some(Resolved::Known(v)) => {
             let Some(ttl) = v.as_str() else { return };
             // Unparseable TTLs are the provider's to refuse, with its own message.
-            let Ok(secs) = parse_duration(ttl) else { return };
+            let Ok(secs) = parse_duration(ttl) else {
+                return;
+            };
             if secs > cap {
-                let message = format!("{what} ttl {ttl:?} exceeds the cap of {}", format_duration(cap));
-                report(sink, plan, i, path, span, Level::Default, format!("ttl|{what}"), message);
+                let message = format!(
+                    "{what} ttl {ttl:?} exceeds the cap of {}",
+                    format_duration(cap)
+                );
+                report(
+                    sink,
+                    plan,
+                    i,
+                    path,
+                    span,
+                    Level::Default,
+                    format!("ttl|{what}"),
+                    message,
+                );
             }
         }
         Some(Resolved::Unknown(why)) => {
             let message = format!("could not check the ttl of {what}: ttl {why}");
-            report(sink, plan, i, path, span, Level::Unchecked, format!("ttl|{what}"), message);
+            report(
+                sink,
+                plan,
+                i,
+                path,
+                span,
+                Level::Unchecked,
+                format!("ttl|{what}"),
+                message,
+            );
         }
         None => {}
     }
 }
 
-fn check_cidr(sink: &mut Sink<'_>, plan: &Plan<'_>, i: usize, path: &[Seg<'_>], cidr: &str, span: Span, what: &str) {
-    let Ok(net) = parse_ip_or_cidr(cidr) else { return };
+fn check_cidr(
+    sink: &mut Sink<'_>,
+    plan: &Plan<'_>,
+    i: usize,
+    path: &[Seg<'_>],
+    cidr: &str,
+    span: Span,
+    what: &str,
+) {
+    let Ok(net) = parse_ip_or_cidr(cidr) else {
+        return;
+    };
     let min = match net {
         ipnet::IpNet::V4(_) => sink.config.grant_min_prefix_v4,
         ipnet::IpNet::V6(_) => sink.config.grant_min_prefix_v6,
     };
     if net.prefix_len() < min {
-        let message = format!("{what} opens {net}, wider than the minimum prefix /{min} for grants");
-        report(sink, plan, i, path, span, Level::Default, format!("cidr|{cidr}"), message);
+        let message =
+            format!("{what} opens {net}, wider than the minimum prefix /{min} for grants");
+        report(
+            sink,
+            plan,
+            i,
+            path,
+            span,
+            Level::Default,
+            format!("cidr|{cidr}"),
+            message,
+        );
     }
 }
 
@@ -97,7 +149,9 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
     {
         for r in plan.of_type("jit_access_rule") {
             check_ttl(sink, plan, r, &[Seg::Key("ttl")], "grant");
-            let deny = plan.known_str(r, &[Seg::Key("rule_action")]).is_some_and(|a| a.eq_ignore_ascii_case("deny"));
+            let deny = plan
+                .known_str(r, &[Seg::Key("rule_action")])
+                .is_some_and(|a| a.eq_ignore_ascii_case("deny"));
             let path = [Seg::Key("cidr_block")];
             match plan.attr(r, &path) {
                 Some(Resolved::Known(v)) if !deny => {
@@ -106,8 +160,18 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
                     }
                 }
                 Some(Resolved::Unknown(why)) if !deny => {
-                    let message = format!("could not check the width of the grant: cidr_block {why}");
-                    report(sink, plan, r, &path, plan.attr_span(r, &path), Level::Unchecked, "cidr".into(), message);
+                    let message =
+                        format!("could not check the width of the grant: cidr_block {why}");
+                    report(
+                        sink,
+                        plan,
+                        r,
+                        &path,
+                        plan.attr_span(r, &path),
+                        Level::Unchecked,
+                        "cidr".into(),
+                        message,
+                    );
                 }
                 _ => {}
             }
@@ -124,8 +188,18 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
                     }
                 }
                 Some(Resolved::Unknown(why)) => {
-                    let message = format!("could not check the temporary grants: temporary_cidrs {why}");
-                    report(sink, plan, p, &path, plan.attr_span(p, &path), Level::Unchecked, "temporary_cidrs".into(), message);
+                    let message =
+                        format!("could not check the temporary grants: temporary_cidrs {why}");
+                    report(
+                        sink,
+                        plan,
+                        p,
+                        &path,
+                        plan.attr_span(p, &path),
+                        Level::Unchecked,
+                        "temporary_cidrs".into(),
+                        message,
+                    );
                 }
                 None => {}
             }

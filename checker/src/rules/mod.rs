@@ -245,7 +245,12 @@ mod tests {
             assert_eq!(Rule::lookup(&r.code.to_lowercase()), Some(r.rule));
             assert_eq!(Rule::lookup(r.name), Some(r.rule));
             let docs = r.rule.docs();
-            for section in ["## What it does", "## Why is this bad?", "## Example", "## Fix"] {
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Fix",
+            ] {
                 assert!(docs.contains(section), "{} lacks {section}", r.code);
             }
         }

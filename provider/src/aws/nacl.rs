@@ -79,7 +79,11 @@ impl AclView {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AwsError {
     #[error("{operation} failed: {message}")]
-    Call { operation: &'static str, code: Option<String>, message: String },
+    Call {
+        operation: &'static str,
+        code: Option<String>,
+        message: String,
+    },
 }
 
 impl AwsError {
@@ -118,8 +122,14 @@ pub trait NaclApi: Send + Sync {
     /// All ACLs carrying at least one tag with the given key prefix (for `jitctl`).
     async fn describe_tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError>;
     /// Creates an entry; never replaces one.
-    async fn create_entry(&self, acl_id: &str, spec: &EntrySpec) -> Result<CreateOutcome, AwsError>;
-    async fn delete_entry(&self, acl_id: &str, direction: Direction, rule_number: i32) -> Result<(), AwsError>;
+    async fn create_entry(&self, acl_id: &str, spec: &EntrySpec)
+    -> Result<CreateOutcome, AwsError>;
+    async fn delete_entry(
+        &self,
+        acl_id: &str,
+        direction: Direction,
+        rule_number: i32,
+    ) -> Result<(), AwsError>;
     async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
     async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError>;
 }
@@ -163,7 +173,12 @@ fn view_from_sdk(acl: &aws_sdk_ec2::types::NetworkAcl) -> AclView {
         tags: acl
             .tags()
             .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
             .collect(),
     }
 }
@@ -171,7 +186,13 @@ fn view_from_sdk(acl: &aws_sdk_ec2::types::NetworkAcl) -> AclView {
 #[async_trait]
 impl NaclApi for SdkNacl {
     async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
-        match self.0.describe_network_acls().network_acl_ids(acl_id).send().await {
+        match self
+            .0
+            .describe_network_acls()
+            .network_acl_ids(acl_id)
+            .send()
+            .await
+        {
             Ok(out) => Ok(out.network_acls().first().map(view_from_sdk)),
             Err(e) if e.code() == Some("InvalidNetworkAclID.NotFound") => Ok(None),
             Err(e) => Err(AwsError::from_sdk("DescribeNetworkAcls", e)),
@@ -200,7 +221,11 @@ impl NaclApi for SdkNacl {
         Ok(views)
     }
 
-    async fn create_entry(&self, acl_id: &str, spec: &EntrySpec) -> Result<CreateOutcome, AwsError> {
+    async fn create_entry(
+        &self,
+        acl_id: &str,
+        spec: &EntrySpec,
+    ) -> Result<CreateOutcome, AwsError> {
         let action = match spec.action {
             RuleAction::Allow => aws_sdk_ec2::types::RuleAction::Allow,
             RuleAction::Deny => aws_sdk_ec2::types::RuleAction::Deny,
@@ -218,7 +243,12 @@ impl NaclApi for SdkNacl {
             IpNet::V6(c) => req.ipv6_cidr_block(c.to_string()),
         };
         if let Some(p) = spec.ports {
-            req = req.port_range(PortRange::builder().from(p.from.into()).to(p.to.into()).build());
+            req = req.port_range(
+                PortRange::builder()
+                    .from(p.from.into())
+                    .to(p.to.into())
+                    .build(),
+            );
         }
         if spec.protocol.is_icmp() {
             // Every ICMP type and code: jit grants reachability, not specific messages.
@@ -226,12 +256,19 @@ impl NaclApi for SdkNacl {
         }
         match req.send().await {
             Ok(_) => Ok(CreateOutcome::Created),
-            Err(e) if e.code() == Some("NetworkAclEntryAlreadyExists") => Ok(CreateOutcome::NumberTaken),
+            Err(e) if e.code() == Some("NetworkAclEntryAlreadyExists") => {
+                Ok(CreateOutcome::NumberTaken)
+            }
             Err(e) => Err(AwsError::from_sdk("CreateNetworkAclEntry", e)),
         }
     }
 
-    async fn delete_entry(&self, acl_id: &str, direction: Direction, rule_number: i32) -> Result<(), AwsError> {
+    async fn delete_entry(
+        &self,
+        acl_id: &str,
+        direction: Direction,
+        rule_number: i32,
+    ) -> Result<(), AwsError> {
         match self
             .0
             .delete_network_acl_entry()
@@ -294,7 +331,9 @@ impl Slot {
     fn fresh(&self, max_age: Duration) -> Option<Option<Arc<AclView>>> {
         let st = self.state.lock().expect("slot lock");
         match &st.snapshot {
-            Some((at, generation, view)) if *generation == st.generation && at.elapsed() <= max_age => {
+            Some((at, generation, view))
+                if *generation == st.generation && at.elapsed() <= max_age =>
+            {
                 Some(view.clone())
             }
             _ => None,
@@ -382,16 +421,31 @@ impl Nacls {
         out
     }
 
-    pub async fn create_entry(&self, acl_id: &str, spec: &EntrySpec) -> Result<CreateOutcome, AwsError> {
-        self.write(acl_id, self.api.create_entry(acl_id, spec)).await
+    pub async fn create_entry(
+        &self,
+        acl_id: &str,
+        spec: &EntrySpec,
+    ) -> Result<CreateOutcome, AwsError> {
+        self.write(acl_id, self.api.create_entry(acl_id, spec))
+            .await
     }
 
-    pub async fn delete_entry(&self, acl_id: &str, direction: Direction, rule_number: i32) -> Result<(), AwsError> {
-        self.write(acl_id, self.api.delete_entry(acl_id, direction, rule_number)).await
+    pub async fn delete_entry(
+        &self,
+        acl_id: &str,
+        direction: Direction,
+        rule_number: i32,
+    ) -> Result<(), AwsError> {
+        self.write(
+            acl_id,
+            self.api.delete_entry(acl_id, direction, rule_number),
+        )
+        .await
     }
 
     pub async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
-        self.write(acl_id, self.api.put_tag(acl_id, key, value)).await
+        self.write(acl_id, self.api.put_tag(acl_id, key, value))
+            .await
     }
 
     pub async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {

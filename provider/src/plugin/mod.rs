@@ -20,7 +20,8 @@ use crate::server::JitProvider;
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const CORE_PROTOCOL_VERSION: u32 = 1;
 const APP_PROTOCOL_VERSION: u32 = 6;
 
@@ -45,7 +46,9 @@ impl Handshake {
             ));
         }
         if let Ok(versions) = std::env::var("PLUGIN_PROTOCOL_VERSIONS")
-            && !versions.split(',').any(|v| v.trim() == APP_PROTOCOL_VERSION.to_string())
+            && !versions
+                .split(',')
+                .any(|v| v.trim() == APP_PROTOCOL_VERSION.to_string())
         {
             return Err(format!(
                 "Terraform offers plugin protocol versions {versions}, but this provider speaks only version {APP_PROTOCOL_VERSION}; use Terraform 1.0 or later"
@@ -95,13 +98,21 @@ impl Connected for TlsConn {
 }
 
 impl AsyncRead for TlsConn {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for TlsConn {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -131,14 +142,19 @@ struct Stdio;
 impl pb::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = tokio_stream::Empty<Result<pb::StdioData, Status>>;
 
-    async fn stream_stdio(&self, _: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<Self::StreamStdioStream>, Status> {
         Ok(Response::new(tokio_stream::empty()))
     }
 }
 
 /// Serves the provider until Terraform calls `GRPCController.Shutdown`.
 pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), String> {
-    let listener = bind(handshake.port_range).await.map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+    let listener = bind(handshake.port_range)
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
 
@@ -149,7 +165,9 @@ pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), St
 
     let router = tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(pb::grpc_controller_server::GrpcControllerServer::new(Controller(shutdown_tx)))
+        .add_service(pb::grpc_controller_server::GrpcControllerServer::new(
+            Controller(shutdown_tx),
+        ))
         .add_service(pb::grpc_stdio_server::GrpcStdioServer::new(Stdio))
         .add_service(ProviderServer::new(provider));
     let shutdown = async move {
@@ -174,7 +192,9 @@ pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), St
             let (tx, rx) = mpsc::channel::<std::io::Result<TlsConn>>(16);
             tokio::spawn(async move {
                 loop {
-                    let Ok((tcp, _)) = listener.accept().await else { break };
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        break;
+                    };
                     let acceptor = acceptor.clone();
                     let tx = tx.clone();
                     tokio::spawn(async move {

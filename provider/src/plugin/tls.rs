@@ -83,10 +83,16 @@ pub fn parse_client_cert(pem: &str) -> Result<CertificateDer<'static>, String> {
 /// and a rustls config that requires the pinned client certificate and speaks HTTP/2.
 pub fn server_tls(client_cert: CertificateDer<'static>) -> Result<ServerTls, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(|e| e.to_string())?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "jit");
+    let key =
+        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(|e| e.to_string())?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "jit");
     // go-plugin adds the announced certificate to its root pool, so it must be a CA.
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.key_usages = vec![

@@ -88,7 +88,8 @@ impl Args {
 /// Valid network ACL ids: `acl-` and 8 or 17 lowercase hex digits.
 pub fn valid_acl_id(id: &str) -> bool {
     id.strip_prefix("acl-").is_some_and(|hex| {
-        (hex.len() == 8 || hex.len() == 17) && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        (hex.len() == 8 || hex.len() == 17)
+            && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
 }
 
@@ -187,7 +188,10 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
                 match u16::try_from(n) {
                     Ok(port) => Some(port),
                     Err(_) => {
-                        diags.push(Diagnostic::invalid(path(name), format!("{n} is not a port; ports are 0-65535")));
+                        diags.push(Diagnostic::invalid(
+                            path(name),
+                            format!("{n} is not a port; ports are 0-65535"),
+                        ));
                         None
                     }
                 }
@@ -195,7 +199,9 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
             match (&from_port, &to_port) {
                 (Known::Null, _) => diags.push(Diagnostic::invalid(
                     path("from_port"),
-                    format!("from_port is required for protocol {p}; set it (and to_port for a range)"),
+                    format!(
+                        "from_port is required for protocol {p}; set it (and to_port for a range)"
+                    ),
                 )),
                 (Known::Value(f), to) => {
                     let from = port(diags, "from_port", *f);
@@ -231,7 +237,10 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         Known::Value(a) => match RuleAction::parse(a) {
             Some(a) => Some(a),
             None => {
-                diags.push(Diagnostic::invalid(path("rule_action"), format!("{a:?} is not \"allow\" or \"deny\"")));
+                diags.push(Diagnostic::invalid(
+                    path("rule_action"),
+                    format!("{a:?} is not \"allow\" or \"deny\""),
+                ));
                 None
             }
         },
@@ -239,7 +248,11 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         Known::Unknown => None,
     };
     let parsed_rule_number = match rule_number {
-        Known::Value(n) if (i64::from(RULE_NUMBER_MIN)..=i64::from(RULE_NUMBER_MAX)).contains(&n) => Some(n as i32),
+        Known::Value(n)
+            if (i64::from(RULE_NUMBER_MIN)..=i64::from(RULE_NUMBER_MAX)).contains(&n) =>
+        {
+            Some(n as i32)
+        }
         Known::Value(n) => {
             diags.push(Diagnostic::invalid(
                 path("rule_number"),
@@ -252,7 +265,10 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
     let parsed_ttl = match &ttl {
         Known::Value(t) => match parse_ttl(t) {
             Ok(d) if d.seconds() == 0 => {
-                diags.push(Diagnostic::invalid(path("ttl"), format!("{t:?} is zero; a grant needs a positive TTL such as \"2h\"")));
+                diags.push(Diagnostic::invalid(
+                    path("ttl"),
+                    format!("{t:?} is zero; a grant needs a positive TTL such as \"2h\""),
+                ));
                 None
             }
             Ok(d) => Some(d),
@@ -266,7 +282,10 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
     if let Known::Value(r) = &reason
         && r.trim().is_empty()
     {
-        diags.push(Diagnostic::invalid(path("reason"), "reason is empty; omit it or say why the access is needed"));
+        diags.push(Diagnostic::invalid(
+            path("reason"),
+            "reason is empty; omit it or say why the access is needed",
+        ));
     }
 
     if let Some(s) = settings {
@@ -315,11 +334,18 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         requested_by: requested_by.into_value(),
     };
     // The tag must hold the whole grant. Check with a 10-digit epoch, as stored until 2286.
-    let probe = args.grant(args.rule_number.unwrap_or(RULE_NUMBER_MAX), OffsetDateTime::from_unix_timestamp(2_000_000_000).expect("valid"));
+    let probe = args.grant(
+        args.rule_number.unwrap_or(RULE_NUMBER_MAX),
+        OffsetDateTime::from_unix_timestamp(2_000_000_000).expect("valid"),
+    );
     let room = probe.tag_room();
     if room < 0 {
         let over = -room;
-        let target = if args.reason.is_some() { "reason" } else { "requested_by" };
+        let target = if args.reason.is_some() {
+            "reason"
+        } else {
+            "requested_by"
+        };
         diags.push(Diagnostic::invalid(
             path(target),
             format!("the grant's details are {over} character(s) too long for its AWS tag (256 characters, shared by reason, requested_by and the rule); shorten {target}"),
@@ -336,7 +362,10 @@ fn state(acl_id: &str, g: &Grant, status: &str, protocol_text: &str, cidr_text: 
         None => (Value::Null, Value::Null),
     };
     Value::object([
-        ("id", Value::from(grant_id(acl_id, g.entry.direction, g.entry.rule_number))),
+        (
+            "id",
+            Value::from(grant_id(acl_id, g.entry.direction, g.entry.rule_number)),
+        ),
         ("network_acl_id", Value::from(acl_id)),
         ("cidr_block", Value::from(cidr_text)),
         ("protocol", Value::from(protocol_text)),
@@ -361,9 +390,15 @@ pub fn grant_id(acl_id: &str, direction: Direction, rule_number: i32) -> String 
 
 /// Parses `acl-…:ingress:200`.
 pub fn parse_grant_id(id: &str) -> Result<(String, Direction, i32), String> {
-    let usage = || format!("{id:?} is not a grant id; expected \"acl-0123456789abcdef0:ingress:200\" (or :egress:)");
+    let usage = || {
+        format!(
+            "{id:?} is not a grant id; expected \"acl-0123456789abcdef0:ingress:200\" (or :egress:)"
+        )
+    };
     let mut parts = id.split(':');
-    let (Some(acl), Some(dir), Some(num), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(acl), Some(dir), Some(num), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(usage());
     };
     if !valid_acl_id(acl) {
@@ -379,7 +414,14 @@ pub fn parse_grant_id(id: &str) -> Result<(String, Direction, i32), String> {
 
 /// The grant recorded in a state object (every attribute is known in state).
 fn grant_from_state(v: &Value) -> Result<(String, Grant, String), Diagnostic> {
-    let bad = |what: &str| Diagnostic::error("Corrupt jit_access_rule state", format!("{what} is missing or invalid; remove the resource from state and import it again"));
+    let bad = |what: &str| {
+        Diagnostic::error(
+            "Corrupt jit_access_rule state",
+            format!(
+                "{what} is missing or invalid; remove the resource from state and import it again"
+            ),
+        )
+    };
     let s = |name: &str| v.get(name).clone();
     let text = |name: &str| match s(name) {
         Value::String(x) => Some(x),
@@ -390,23 +432,38 @@ fn grant_from_state(v: &Value) -> Result<(String, Grant, String), Diagnostic> {
         _ => None,
     };
     let acl = text("network_acl_id").ok_or_else(|| bad("network_acl_id"))?;
-    let cidr = text("cidr_block").and_then(|c| c.parse::<IpNet>().ok()).ok_or_else(|| bad("cidr_block"))?;
-    let protocol = text("protocol").and_then(|p| Protocol::parse(&p).ok()).ok_or_else(|| bad("protocol"))?;
+    let cidr = text("cidr_block")
+        .and_then(|c| c.parse::<IpNet>().ok())
+        .ok_or_else(|| bad("cidr_block"))?;
+    let protocol = text("protocol")
+        .and_then(|p| Protocol::parse(&p).ok())
+        .ok_or_else(|| bad("protocol"))?;
     let ports = match (num("from_port"), num("to_port")) {
-        (Some(f), Some(t)) => Some(Ports { from: u16::try_from(f).map_err(|_| bad("from_port"))?, to: u16::try_from(t).map_err(|_| bad("to_port"))? }),
+        (Some(f), Some(t)) => Some(Ports {
+            from: u16::try_from(f).map_err(|_| bad("from_port"))?,
+            to: u16::try_from(t).map_err(|_| bad("to_port"))?,
+        }),
         _ => None,
     };
     let g = Grant {
         entry: EntrySpec {
             direction: Direction::from_egress(matches!(s("egress"), Value::Bool(true))),
-            rule_number: num("rule_number").and_then(|n| i32::try_from(n).ok()).ok_or_else(|| bad("rule_number"))?,
+            rule_number: num("rule_number")
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(|| bad("rule_number"))?,
             cidr,
             protocol,
             ports,
-            action: text("rule_action").and_then(|a| RuleAction::parse(&a)).ok_or_else(|| bad("rule_action"))?,
+            action: text("rule_action")
+                .and_then(|a| RuleAction::parse(&a))
+                .ok_or_else(|| bad("rule_action"))?,
         },
-        created_at: text("created_at").and_then(|t| parse_rfc3339(&t).ok()).ok_or_else(|| bad("created_at"))?,
-        expires_at: text("expires_at").and_then(|t| parse_rfc3339(&t).ok()).ok_or_else(|| bad("expires_at"))?,
+        created_at: text("created_at")
+            .and_then(|t| parse_rfc3339(&t).ok())
+            .ok_or_else(|| bad("created_at"))?,
+        expires_at: text("expires_at")
+            .and_then(|t| parse_rfc3339(&t).ok())
+            .ok_or_else(|| bad("expires_at"))?,
         ttl: text("ttl").ok_or_else(|| bad("ttl"))?,
         requested_by: text("requested_by"),
         reason: text("reason"),
@@ -419,14 +476,18 @@ fn grant_from_state(v: &Value) -> Result<(String, Grant, String), Diagnostic> {
 /// Semantic equality of two configuration values of a replacing attribute.
 fn same_meaning(name: &str, a: &Value, b: &Value) -> bool {
     match (name, a, b) {
-        ("cidr_block", Value::String(x), Value::String(y)) => match (x.parse::<IpNet>(), y.parse::<IpNet>()) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => x == y,
-        },
-        ("protocol", Value::String(x), Value::String(y)) => match (Protocol::parse(x), Protocol::parse(y)) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => x == y,
-        },
+        ("cidr_block", Value::String(x), Value::String(y)) => {
+            match (x.parse::<IpNet>(), y.parse::<IpNet>()) {
+                (Ok(x), Ok(y)) => x == y,
+                _ => x == y,
+            }
+        }
+        ("protocol", Value::String(x), Value::String(y)) => {
+            match (Protocol::parse(x), Protocol::parse(y)) {
+                (Ok(x), Ok(y)) => x == y,
+                _ => x == y,
+            }
+        }
         _ => a == b,
     }
 }
@@ -470,9 +531,18 @@ fn aws_error(summary: &str, e: impl std::fmt::Display) -> Diagnostic {
 /// What holds a rule number, for the "taken" error.
 fn holder(view: &AclView, direction: Direction, n: i32) -> String {
     let entry = view.entry(direction, n).map(|e| e.describe());
-    let tag = view.tags.get(&tag_key(direction, n)).and_then(|v| Grant::from_tag(&tag_key(direction, n), v).ok());
+    let tag = view
+        .tags
+        .get(&tag_key(direction, n))
+        .and_then(|v| Grant::from_tag(&tag_key(direction, n), v).ok());
     match (entry, tag) {
-        (Some(e), Some(g)) => format!("{e}, a jit grant{} expiring {}", g.requested_by.map(|b| format!(" for {b}")).unwrap_or_default(), format_rfc3339(g.expires_at)),
+        (Some(e), Some(g)) => format!(
+            "{e}, a jit grant{} expiring {}",
+            g.requested_by
+                .map(|b| format!(" for {b}"))
+                .unwrap_or_default(),
+            format_rfc3339(g.expires_at)
+        ),
         (Some(e), None) => format!("{e}, not managed by jit"),
         (None, _) => "an entry created concurrently".into(),
     }
@@ -487,7 +557,15 @@ impl AccessRule {
             .view_uncached(&args.acl_id)
             .await
             .map_err(|e| aws_error("Could not read the network ACL", e))?
-            .ok_or_else(|| Diagnostic::invalid(path("network_acl_id"), format!("network ACL {} does not exist in this account and region", args.acl_id)))?;
+            .ok_or_else(|| {
+                Diagnostic::invalid(
+                    path("network_acl_id"),
+                    format!(
+                        "network ACL {} does not exist in this account and region",
+                        args.acl_id
+                    ),
+                )
+            })?;
         let jit_tags = view.tags.len();
         if jit_tags >= TAGS_PER_RESOURCE_MAX {
             return Err(Diagnostic::error(
@@ -499,7 +577,13 @@ impl AccessRule {
             Some(n) => match env.nacls.create_entry(&args.acl_id, &args.spec(n)).await {
                 Ok(CreateOutcome::Created) => n,
                 Ok(CreateOutcome::NumberTaken) => {
-                    let view = env.nacls.view_uncached(&args.acl_id).await.ok().flatten().unwrap_or_default();
+                    let view = env
+                        .nacls
+                        .view_uncached(&args.acl_id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default();
                     return Err(Diagnostic::invalid(
                         path("rule_number"),
                         format!("rule number {n} ({}) on {} is already taken by {}; jit never replaces an entry. Pick another rule_number, or omit it to use the next free one in the provider's rule_numbers range", args.direction, args.acl_id, holder(&view, args.direction, n)),
@@ -510,10 +594,20 @@ impl AccessRule {
             None => self.create_numbered(env, args).await?,
         };
         let grant = args.grant(number, created_at);
-        if let Err(e) = env.nacls.put_tag(&args.acl_id, &grant.tag_key(), &grant.tag_value()).await {
+        if let Err(e) = env
+            .nacls
+            .put_tag(&args.acl_id, &grant.tag_key(), &grant.tag_value())
+            .await
+        {
             // Nothing half-applied: an entry without its tag would be a grant nobody expires.
-            let rollback = env.nacls.delete_entry(&args.acl_id, args.direction, number).await;
-            let mut d = Diagnostics::from(aws_error("Could not tag the network ACL with the grant; the entry was removed again", e));
+            let rollback = env
+                .nacls
+                .delete_entry(&args.acl_id, args.direction, number)
+                .await;
+            let mut d = Diagnostics::from(aws_error(
+                "Could not tag the network ACL with the grant; the entry was removed again",
+                e,
+            ));
             if let Err(r) = rollback {
                 d.push(aws_error(&format!("Could not remove entry {number} after the failed tag write; delete it by hand"), r));
             }
@@ -559,7 +653,12 @@ impl AccessRule {
 
     /// Removes the entry (only if it is still the one the grant describes) and the grant's tag.
     async fn remove(&self, env: &Env, acl: &str, g: &Grant) -> Result<(), Diagnostic> {
-        let Some(view) = env.nacls.view_uncached(acl).await.map_err(|e| aws_error("Could not read the network ACL", e))? else {
+        let Some(view) = env
+            .nacls
+            .view_uncached(acl)
+            .await
+            .map_err(|e| aws_error("Could not read the network ACL", e))?
+        else {
             return Ok(());
         };
         if let Some(e) = view.entry(g.entry.direction, g.entry.rule_number)
@@ -601,7 +700,10 @@ impl Resource for AccessRule {
     }
 
     fn schema(&self) -> Schema {
-        Schema { version: 0, block: schema_block() }
+        Schema {
+            version: 0,
+            block: schema_block(),
+        }
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
@@ -675,20 +777,29 @@ impl Resource for AccessRule {
                     let spec = args.spec(args.rule_number.unwrap_or(0));
                     if let Some(n) = args.rule_number
                         && let Some(e) = view.entry(args.direction, n)
-                        && !(req.prior.get("rule_number") == &Value::from(i64::from(n)) && !plan.requires_replace.is_empty())
+                        // Replacing our own entry at the same number: it is deleted before the new one is created.
+                        && (req.prior.get("rule_number") != &Value::from(i64::from(n))
+                            || plan.requires_replace.is_empty())
                     {
                         plan.diags.push(Diagnostic::invalid(
                             path("rule_number"),
                             format!("rule number {n} ({}) on {} is already taken by {}; jit never replaces an entry. Pick another rule_number, or omit it to use the next free one", args.direction, args.acl_id, holder(&view, args.direction, e.rule_number)),
                         ));
                     }
-                    plan.diags.0.extend(shadow_warnings(&view, &spec, args.rule_number.is_some()));
+                    plan.diags
+                        .0
+                        .extend(shadow_warnings(&view, &spec, args.rule_number.is_some()));
                 }
                 Ok(None) => plan.diags.push(Diagnostic::invalid(
                     path("network_acl_id"),
-                    format!("network ACL {} does not exist in this account and region", args.acl_id),
+                    format!(
+                        "network ACL {} does not exist in this account and region",
+                        args.acl_id
+                    ),
                 )),
-                Err(e) => plan.diags.push(aws_error("Could not read the network ACL", e)),
+                Err(e) => plan
+                    .diags
+                    .push(aws_error("Could not read the network ACL", e)),
             }
         }
         plan.planned = planned;
@@ -714,7 +825,10 @@ impl Resource for AccessRule {
             wanted.set("rule_number", req.config.get("rule_number").clone());
             let Some(args) = check(&wanted, Some(&env.settings), &mut diags) else {
                 if !diags.has_errors() {
-                    diags.push(Diagnostic::error("Arguments still unknown at apply", "every argument of jit_access_rule must be known when it is created"));
+                    diags.push(Diagnostic::error(
+                        "Arguments still unknown at apply",
+                        "every argument of jit_access_rule must be known when it is created",
+                    ));
                 }
                 return (Value::Null, diags);
             };
@@ -722,7 +836,10 @@ impl Resource for AccessRule {
                 Ok(g) => {
                     let protocol = req.planned.get("protocol").value_str().to_string();
                     let cidr = req.planned.get("cidr_block").value_str().to_string();
-                    (state(&args.acl_id, &g, STATUS_ACTIVE, &protocol, &cidr), diags)
+                    (
+                        state(&args.acl_id, &g, STATUS_ACTIVE, &protocol, &cidr),
+                        diags,
+                    )
                 }
                 Err(d) => {
                     diags.extend(d);
@@ -743,10 +860,19 @@ impl Resource for AccessRule {
             if let Err(d) = self.remove(env, &acl, &prior).await {
                 return (req.prior, d.into());
             }
-        } else if next_status == STATUS_ACTIVE && (next.ttl != prior.ttl || next.reason != prior.reason || next.requested_by != prior.requested_by) {
-            if let Err(e) = env.nacls.put_tag(&acl, &next.tag_key(), &next.tag_value()).await {
-                return (req.prior, aws_error("Could not update the grant's tag", e).into());
-            }
+        } else if next_status == STATUS_ACTIVE
+            && (next.ttl != prior.ttl
+                || next.reason != prior.reason
+                || next.requested_by != prior.requested_by)
+            && let Err(e) = env
+                .nacls
+                .put_tag(&acl, &next.tag_key(), &next.tag_value())
+                .await
+        {
+            return (
+                req.prior,
+                aws_error("Could not update the grant's tag", e).into(),
+            );
         }
         (req.planned, diags)
     }
@@ -758,7 +884,12 @@ impl Resource for AccessRule {
         };
         let view = match env.nacls.view(&acl).await {
             Ok(v) => v,
-            Err(e) => return (current, aws_error("Could not read the network ACL", e).into()),
+            Err(e) => {
+                return (
+                    current,
+                    aws_error("Could not read the network ACL", e).into(),
+                );
+            }
         };
         let entry_present = view
             .as_ref()
@@ -787,25 +918,44 @@ impl Resource for AccessRule {
     }
 
     async fn import(&self, env: &Env, id: &str) -> Result<Value, Diagnostics> {
-        let (acl, direction, number) = parse_grant_id(id).map_err(|e| Diagnostic::error("Invalid import id", e))?;
+        let (acl, direction, number) =
+            parse_grant_id(id).map_err(|e| Diagnostic::error("Invalid import id", e))?;
         let view = env
             .nacls
             .view(&acl)
             .await
             .map_err(|e| aws_error("Could not read the network ACL", e))?
-            .ok_or_else(|| Diagnostic::error("Cannot import", format!("network ACL {acl} does not exist in this account and region")))?;
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "Cannot import",
+                    format!("network ACL {acl} does not exist in this account and region"),
+                )
+            })?;
         let key = tag_key(direction, number);
         let Some(raw) = view.tags.get(&key) else {
-            let what = view.entry(direction, number).map_or_else(|| "no entry".to_string(), |e| e.describe());
+            let what = view
+                .entry(direction, number)
+                .map_or_else(|| "no entry".to_string(), |e| e.describe());
             return Err(Diagnostic::error(
                 "Not a jit grant",
                 format!("{acl} has {what} at {direction} {number} but no jit tag {key:?}; jit imports only grants it created, because only those have an expiry. Create the grant with jit_access_rule instead"),
             ).into());
         };
-        let g = Grant::from_tag(&key, raw).map_err(|e| Diagnostic::error("Cannot import", e.to_string()))?;
-        let status = if g.revoked_at.is_some() { STATUS_REVOKED } else { STATUS_ACTIVE };
+        let g = Grant::from_tag(&key, raw)
+            .map_err(|e| Diagnostic::error("Cannot import", e.to_string()))?;
+        let status = if g.revoked_at.is_some() {
+            STATUS_REVOKED
+        } else {
+            STATUS_ACTIVE
+        };
         // `read` follows and settles `active` vs `expired` from the entry and the clock.
-        Ok(state(&acl, &g, status, &g.entry.protocol.to_string(), &g.entry.cidr.to_string()))
+        Ok(state(
+            &acl,
+            &g,
+            status,
+            &g.entry.protocol.to_string(),
+            &g.entry.cidr.to_string(),
+        ))
     }
 }
 

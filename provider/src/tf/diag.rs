@@ -40,9 +40,10 @@ impl AttrPath {
         for step in &self.0 {
             current = match (step, current) {
                 (Step::Attr(name) | Step::Key(name), v) => v.get(name),
-                (Step::Index(i), Value::List(items)) => {
-                    usize::try_from(*i).ok().and_then(|i| items.get(i)).unwrap_or(NULL)
-                }
+                (Step::Index(i), Value::List(items)) => usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .unwrap_or(NULL),
                 (Step::Index(_), _) => NULL,
             };
         }
@@ -150,7 +151,9 @@ mod tests {
 
     #[test]
     fn paths_print_like_terraform() {
-        let p = AttrPath::root("temporary_cidrs").key("203.0.113.7/32").attr("ttl");
+        let p = AttrPath::root("temporary_cidrs")
+            .key("203.0.113.7/32")
+            .attr("ttl");
         assert_eq!(p.to_string(), "temporary_cidrs[\"203.0.113.7/32\"].ttl");
     }
 

@@ -96,7 +96,12 @@ impl Attribute {
     }
 
     pub fn optional_computed(name: &'static str, ty: Type, description: &str) -> Self {
-        Self::new(name, AttrType::Plain(ty), Mode::OptionalComputed, description)
+        Self::new(
+            name,
+            AttrType::Plain(ty),
+            Mode::OptionalComputed,
+            description,
+        )
     }
 
     pub fn computed(name: &'static str, ty: Type, description: &str) -> Self {
@@ -110,7 +115,15 @@ impl Attribute {
         attributes: Vec<Attribute>,
         description: &str,
     ) -> Self {
-        Self::new(name, AttrType::Nested { nesting, attributes }, mode, description)
+        Self::new(
+            name,
+            AttrType::Nested {
+                nesting,
+                attributes,
+            },
+            mode,
+            description,
+        )
     }
 }
 

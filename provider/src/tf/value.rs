@@ -96,9 +96,9 @@ impl Value {
                 let mut map = BTreeMap::new();
                 for (k, v) in entries {
                     let key = match k {
-                        rmpv::Value::String(s) => s.into_str().ok_or_else(|| {
-                            DecodeError::Unsupported("non-UTF-8 map key".into())
-                        })?,
+                        rmpv::Value::String(s) => s
+                            .into_str()
+                            .ok_or_else(|| DecodeError::Unsupported("non-UTF-8 map key".into()))?,
                         other => {
                             return Err(DecodeError::Unsupported(format!("map key {other}")));
                         }
@@ -407,9 +407,7 @@ mod tests {
     #[test]
     fn typed_attr_reports_path_on_type_mismatch() {
         let v = Value::object([("from_port", Value::from("five"))]);
-        let err = v
-            .attr::<i64>(&AttrPath::root("from_port"))
-            .unwrap_err();
+        let err = v.attr::<i64>(&AttrPath::root("from_port")).unwrap_err();
         assert_eq!(err.path, Some(AttrPath::root("from_port")));
         assert!(err.detail.contains("whole number"));
     }
@@ -418,6 +416,9 @@ mod tests {
     fn json_state_decodes() {
         let v = Value::from_json(br#"{"a":1,"b":[null,"x"]}"#).unwrap();
         assert_eq!(v.get("a"), &Value::from(1i64));
-        assert_eq!(v.get("b"), &Value::List(vec![Value::Null, Value::from("x")]));
+        assert_eq!(
+            v.get("b"),
+            &Value::List(vec![Value::Null, Value::from("x")])
+        );
     }
 }
