@@ -985,3 +985,727 @@ pub fn schema_block() -> Block {
         blocks: vec![],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::aws::nacl::{AclEntry, AwsError, NaclApi, Nacls};
+    use crate::clock::FixedClock;
+    use crate::tf::Severity;
+
+    const ACL: &str = "acl-0123456789abcdef0";
+
+    /// An in-memory NACL service, with knobs for the races and failures AWS can produce.
+    #[derive(Default)]
+    struct FakeNacl {
+        acls: Mutex<HashMap<String, AclView>>,
+        /// Someone else takes this number right before our next create lands.
+        steal_before_create: Mutex<Option<i32>>,
+        fail_tags: AtomicBool,
+        describes: AtomicUsize,
+    }
+
+    impl FakeNacl {
+        fn with_acl() -> Arc<Self> {
+            let f = FakeNacl::default();
+            f.acls.lock().unwrap().insert(
+                ACL.into(),
+                AclView {
+                    acl_id: ACL.into(),
+                    ..Default::default()
+                },
+            );
+            Arc::new(f)
+        }
+
+        fn acl(&self) -> AclView {
+            self.acls.lock().unwrap()[ACL].clone()
+        }
+
+        fn add_foreign(&self, n: i32, action: RuleAction, cidr: &str) {
+            self.acls
+                .lock()
+                .unwrap()
+                .get_mut(ACL)
+                .unwrap()
+                .entries
+                .push(AclEntry {
+                    direction: Direction::Ingress,
+                    rule_number: n,
+                    protocol: Protocol::ALL,
+                    action,
+                    cidr: Some(cidr.parse().unwrap()),
+                    ports: None,
+                });
+        }
+    }
+
+    #[async_trait]
+    impl NaclApi for FakeNacl {
+        async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
+            self.describes.fetch_add(1, Ordering::SeqCst);
+            Ok(self.acls.lock().unwrap().get(acl_id).cloned())
+        }
+        async fn describe_tagged(&self, _: &str) -> Result<Vec<AclView>, AwsError> {
+            Ok(self.acls.lock().unwrap().values().cloned().collect())
+        }
+        async fn create_entry(
+            &self,
+            acl_id: &str,
+            spec: &EntrySpec,
+        ) -> Result<CreateOutcome, AwsError> {
+            if let Some(n) = self.steal_before_create.lock().unwrap().take() {
+                self.add_foreign(n, RuleAction::Deny, "10.0.0.0/8");
+            }
+            let mut acls = self.acls.lock().unwrap();
+            let acl = acls.get_mut(acl_id).unwrap();
+            if acl.entry(spec.direction, spec.rule_number).is_some() {
+                return Ok(CreateOutcome::NumberTaken);
+            }
+            acl.entries.push(AclEntry {
+                direction: spec.direction,
+                rule_number: spec.rule_number,
+                protocol: spec.protocol,
+                action: spec.action,
+                cidr: Some(spec.cidr),
+                ports: spec.ports,
+            });
+            Ok(CreateOutcome::Created)
+        }
+        async fn delete_entry(&self, acl_id: &str, d: Direction, n: i32) -> Result<(), AwsError> {
+            let mut acls = self.acls.lock().unwrap();
+            acls.get_mut(acl_id)
+                .unwrap()
+                .entries
+                .retain(|e| !(e.direction == d && e.rule_number == n));
+            Ok(())
+        }
+        async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+            if self.fail_tags.load(Ordering::SeqCst) {
+                return Err(AwsError::Call {
+                    operation: "CreateTags",
+                    code: Some("RequestLimitExceeded".into()),
+                    message: "throttled".into(),
+                });
+            }
+            let mut acls = self.acls.lock().unwrap();
+            acls.get_mut(acl_id)
+                .unwrap()
+                .tags
+                .insert(key.into(), value.into());
+            Ok(())
+        }
+        async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
+            self.acls
+                .lock()
+                .unwrap()
+                .get_mut(acl_id)
+                .unwrap()
+                .tags
+                .remove(key);
+            Ok(())
+        }
+    }
+
+    fn t(s: &str) -> OffsetDateTime {
+        parse_rfc3339(s).unwrap()
+    }
+
+    fn env(fake: &Arc<FakeNacl>, now: &str) -> Env {
+        Env {
+            settings: Settings::default(),
+            clock: Arc::new(FixedClock(t(now))),
+            nacls: Nacls::new(fake.clone()),
+        }
+    }
+
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::object([
+            ("network_acl_id", Value::from(ACL)),
+            ("cidr_block", Value::from("203.0.113.7/32")),
+            ("protocol", Value::from("udp")),
+            ("from_port", Value::from(500i64)),
+            ("ttl", Value::from("2h")),
+        ]);
+        for name in [
+            "id",
+            "to_port",
+            "egress",
+            "rule_action",
+            "rule_number",
+            "reason",
+            "requested_by",
+            "created_at",
+            "expires_at",
+            "status",
+        ] {
+            v.set(name, Value::Null);
+        }
+        for (k, val) in pairs {
+            v.set(k, val.clone());
+        }
+        v
+    }
+
+    async fn create(env: &Env, cfg: Value) -> (Value, Diagnostics) {
+        let plan = AccessRule
+            .plan(
+                env,
+                PlanRequest {
+                    prior: Value::Null,
+                    proposed: cfg.clone(),
+                    config: cfg.clone(),
+                },
+            )
+            .await;
+        assert!(!plan.diags.has_errors(), "{:?}", plan.diags);
+        AccessRule
+            .apply(
+                env,
+                ApplyRequest {
+                    prior: Value::Null,
+                    planned: plan.planned,
+                    config: cfg,
+                },
+            )
+            .await
+    }
+
+    fn error_paths(d: &Diagnostics) -> Vec<String> {
+        d.0.iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.path.as_ref().map(|p| p.to_string()).unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn invalid_inputs_name_the_attribute() {
+        let cases: &[(&[(&str, Value)], &str, &str)] = &[
+            (
+                &[("cidr_block", Value::from("123.456.789.0/24"))],
+                "cidr_block",
+                "not a valid IPv4 or IPv6 CIDR",
+            ),
+            (
+                &[("cidr_block", Value::from("203.0.113.7/24"))],
+                "cidr_block",
+                "did you mean 203.0.113.0/24?",
+            ),
+            (
+                &[("from_port", Value::from(70000i64))],
+                "from_port",
+                "70000 is not a port",
+            ),
+            (
+                &[
+                    ("from_port", Value::from(600i64)),
+                    ("to_port", Value::from(500i64)),
+                ],
+                "to_port",
+                "lower than from_port",
+            ),
+            (
+                &[("protocol", Value::from("all"))],
+                "from_port",
+                "has no ports",
+            ),
+            (
+                &[("protocol", Value::from("bogus"))],
+                "protocol",
+                "\"bogus\" is not a protocol",
+            ),
+            (
+                &[("protocol", Value::from("tcp")), ("from_port", Value::Null)],
+                "from_port",
+                "required for protocol tcp",
+            ),
+            (
+                &[("rule_number", Value::from(0i64))],
+                "rule_number",
+                "outside 1-32766",
+            ),
+            (
+                &[("rule_number", Value::from(40000i64))],
+                "rule_number",
+                "outside 1-32766",
+            ),
+            (
+                &[("network_acl_id", Value::from("acl-xyz"))],
+                "network_acl_id",
+                "not a network ACL id",
+            ),
+            (&[("ttl", Value::from("0s"))], "ttl", "zero"),
+            (&[("ttl", Value::from("-1h"))], "ttl", "negative"),
+            (&[("ttl", Value::from("soon"))], "ttl", "not a duration"),
+            (
+                &[("rule_action", Value::from("maybe"))],
+                "rule_action",
+                "not \"allow\" or \"deny\"",
+            ),
+            (
+                &[("reason", Value::from("x".repeat(300)))],
+                "reason",
+                "too long for its AWS tag",
+            ),
+            (
+                &[
+                    ("protocol", Value::from("icmp")),
+                    ("from_port", Value::Null),
+                    ("cidr_block", Value::from("2001:db8::/64")),
+                ],
+                "protocol",
+                "use \"icmpv6\"",
+            ),
+        ];
+        for (pairs, want_path, want_msg) in cases {
+            let d = AccessRule.validate(&config(pairs));
+            assert_eq!(error_paths(&d), [*want_path], "for {pairs:?}: {d:?}");
+            assert!(
+                d.0[0].detail.contains(want_msg),
+                "for {pairs:?}: {}",
+                d.0[0].detail
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_values_defer_validation() {
+        let d = AccessRule.validate(&config(&[
+            ("cidr_block", Value::Unknown),
+            ("ttl", Value::Unknown),
+        ]));
+        assert!(d.0.is_empty(), "{d:?}");
+    }
+
+    #[tokio::test]
+    async fn provider_limits_apply_at_plan() {
+        let fake = FakeNacl::with_acl();
+        let mut env = env(&fake, "2026-11-23T12:00:00Z");
+        env.settings.require_reason = true;
+        let cfg = config(&[
+            ("cidr_block", Value::from("0.0.0.0/0")),
+            ("ttl", Value::from("13h")),
+        ]);
+        let plan = AccessRule
+            .plan(
+                &env,
+                PlanRequest {
+                    prior: Value::Null,
+                    proposed: cfg.clone(),
+                    config: cfg,
+                },
+            )
+            .await;
+        assert_eq!(error_paths(&plan.diags), ["ttl", "reason", "cidr_block"]);
+        assert!(plan.diags.0[0].detail.contains("max_ttl (12h)"));
+        assert!(plan.diags.0[2].detail.contains("at most /24"));
+    }
+
+    #[tokio::test]
+    async fn create_writes_entry_and_tag_with_times_from_the_clock() {
+        let fake = FakeNacl::with_acl();
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let (state, d) = create(&env, config(&[("reason", Value::from("VPN from hotel"))])).await;
+        assert!(d.0.is_empty(), "{d:?}");
+        assert_eq!(state.get("id"), &Value::from(format!("{ACL}:ingress:100")));
+        assert_eq!(
+            state.get("expires_at"),
+            &Value::from("2026-11-23T14:00:00Z")
+        );
+        assert_eq!(state.get("to_port"), &Value::from(500i64));
+        let acl = fake.acl();
+        assert_eq!(acl.entries.len(), 1);
+        let g =
+            Grant::from_tag("jit:grant:ingress:100", &acl.tags["jit:grant:ingress:100"]).unwrap();
+        assert_eq!(g.reason.as_deref(), Some("VPN from hotel"));
+        assert_eq!(format_rfc3339(g.expires_at), "2026-11-23T14:00:00Z");
+    }
+
+    #[tokio::test]
+    async fn concurrent_automatic_numbers_never_collide() {
+        let fake = FakeNacl::with_acl();
+        let env = Arc::new(env(&fake, "2026-11-23T12:00:00Z"));
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let env = env.clone();
+            tasks.push(tokio::spawn(async move {
+                create(
+                    &env,
+                    config(&[("cidr_block", Value::from(format!("203.0.113.{i}/32")))]),
+                )
+                .await
+            }));
+        }
+        let mut numbers = Vec::new();
+        for t in tasks {
+            let (state, d) = t.await.unwrap();
+            assert!(!d.has_errors(), "{d:?}");
+            numbers.push(state.get("rule_number").clone());
+        }
+        numbers.sort_by_key(|v| format!("{v:?}"));
+        numbers.dedup();
+        assert_eq!(numbers.len(), 20);
+        assert_eq!(fake.acl().entries.len(), 20);
+        assert!(
+            fake.acl()
+                .entries
+                .iter()
+                .all(|e| (100..=119).contains(&e.rule_number))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_number_taken_between_lookup_and_create_moves_on() {
+        let fake = FakeNacl::with_acl();
+        *fake.steal_before_create.lock().unwrap() = Some(100);
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let (state, d) = create(&env, config(&[])).await;
+        assert!(d.0.is_empty(), "{d:?}");
+        assert_eq!(state.get("rule_number"), &Value::from(101i64));
+        // the stolen entry was not touched
+        assert_eq!(
+            fake.acl().entry(Direction::Ingress, 100).unwrap().action,
+            RuleAction::Deny
+        );
+    }
+
+    #[tokio::test]
+    async fn an_explicit_taken_number_fails_and_says_what_holds_it() {
+        let fake = FakeNacl::with_acl();
+        fake.add_foreign(200, RuleAction::Allow, "10.0.0.0/8");
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let cfg = config(&[("rule_number", Value::from(200i64))]);
+        let plan = AccessRule
+            .plan(
+                &env,
+                PlanRequest {
+                    prior: Value::Null,
+                    proposed: cfg.clone(),
+                    config: cfg.clone(),
+                },
+            )
+            .await;
+        assert_eq!(error_paths(&plan.diags), ["rule_number"]);
+        assert!(
+            plan.diags.0[0]
+                .detail
+                .contains("rule 200 (ingress): allow all 10.0.0.0/8, not managed by jit"),
+            "{}",
+            plan.diags.0[0].detail
+        );
+        // and at apply, if it was taken after the plan
+        let fake2 = FakeNacl::with_acl();
+        let env2 = crate::resources::access_rule::tests::env(&fake2, "2026-11-23T12:00:00Z");
+        let plan = AccessRule
+            .plan(
+                &env2,
+                PlanRequest {
+                    prior: Value::Null,
+                    proposed: cfg.clone(),
+                    config: cfg.clone(),
+                },
+            )
+            .await;
+        fake2.acls.lock().unwrap().insert(ACL.into(), {
+            let mut v = fake.acl();
+            v.tags.clear();
+            v
+        });
+        let (state, d) = AccessRule
+            .apply(
+                &env2,
+                ApplyRequest {
+                    prior: Value::Null,
+                    planned: plan.planned,
+                    config: cfg,
+                },
+            )
+            .await;
+        assert!(state.is_null());
+        assert_eq!(error_paths(&d), ["rule_number"]);
+        assert_eq!(fake2.acl().entries.len(), 1, "nothing clobbered or added");
+    }
+
+    #[tokio::test]
+    async fn a_failed_tag_write_rolls_the_entry_back() {
+        let fake = FakeNacl::with_acl();
+        fake.fail_tags.store(true, Ordering::SeqCst);
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let (state, d) = create(&env, config(&[])).await;
+        assert!(state.is_null());
+        assert!(d.has_errors());
+        assert!(fake.acl().entries.is_empty(), "no half-applied grant");
+    }
+
+    #[tokio::test]
+    async fn expiry_plans_an_update_and_apply_removes_entry_and_tag() {
+        let fake = FakeNacl::with_acl();
+        let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
+        // one second before expiry: nothing to do
+        let before = env(&fake, "2026-11-23T13:59:59Z");
+        let (read, _) = AccessRule.read(&before, state.clone()).await;
+        let plan = AccessRule
+            .plan(
+                &before,
+                PlanRequest {
+                    prior: read.clone(),
+                    proposed: read.clone(),
+                    config: config(&[]),
+                },
+            )
+            .await;
+        assert_eq!(plan.planned, read);
+        // at expiry: status flips with a warning naming the time
+        let after = env(&fake, "2026-11-23T14:00:00Z");
+        let (read, _) = AccessRule.read(&after, state.clone()).await;
+        assert_eq!(read.get("status"), &Value::from(STATUS_ACTIVE));
+        let plan = AccessRule
+            .plan(
+                &after,
+                PlanRequest {
+                    prior: read.clone(),
+                    proposed: read.clone(),
+                    config: config(&[]),
+                },
+            )
+            .await;
+        assert_eq!(plan.planned.get("status"), &Value::from(STATUS_EXPIRED));
+        assert!(plan.requires_replace.is_empty());
+        assert_eq!(plan.diags.0[0].severity, Severity::Warning);
+        assert!(
+            plan.diags.0[0]
+                .detail
+                .contains("expired at 2026-11-23T14:00:00Z")
+        );
+        let (applied, d) = AccessRule
+            .apply(
+                &after,
+                ApplyRequest {
+                    prior: read,
+                    planned: plan.planned.clone(),
+                    config: config(&[]),
+                },
+            )
+            .await;
+        assert!(d.0.is_empty());
+        assert!(fake.acl().entries.is_empty() && fake.acl().tags.is_empty());
+        // the resource stays, and the next plan is empty
+        let (read, _) = AccessRule.read(&after, applied.clone()).await;
+        assert_eq!(read, applied);
+        let plan = AccessRule
+            .plan(
+                &after,
+                PlanRequest {
+                    prior: read.clone(),
+                    proposed: read.clone(),
+                    config: config(&[]),
+                },
+            )
+            .await;
+        assert_eq!(plan.planned, read);
+    }
+
+    #[tokio::test]
+    async fn ttl_change_moves_expiry_from_created_at_in_place() {
+        let fake = FakeNacl::with_acl();
+        let env = env(&fake, "2026-11-23T12:30:00Z");
+        let (state, _) = create(
+            &crate::resources::access_rule::tests::env(&fake, "2026-11-23T12:00:00Z"),
+            config(&[]),
+        )
+        .await;
+        let mut proposed = state.clone();
+        proposed.set("ttl", Value::from("4h"));
+        let plan = AccessRule
+            .plan(
+                &env,
+                PlanRequest {
+                    prior: state.clone(),
+                    proposed,
+                    config: config(&[("ttl", Value::from("4h"))]),
+                },
+            )
+            .await;
+        assert!(plan.requires_replace.is_empty());
+        assert_eq!(
+            plan.planned.get("expires_at"),
+            &Value::from("2026-11-23T16:00:00Z")
+        );
+        let (applied, d) = AccessRule
+            .apply(
+                &env,
+                ApplyRequest {
+                    prior: state,
+                    planned: plan.planned,
+                    config: Value::Null,
+                },
+            )
+            .await;
+        assert!(d.0.is_empty());
+        let g = Grant::from_tag(
+            "jit:grant:ingress:100",
+            &fake.acl().tags["jit:grant:ingress:100"],
+        )
+        .unwrap();
+        assert_eq!(format_rfc3339(g.expires_at), "2026-11-23T16:00:00Z");
+        assert_eq!(g.ttl, "4h");
+        assert_eq!(
+            applied.get("expires_at"),
+            &Value::from("2026-11-23T16:00:00Z")
+        );
+    }
+
+    #[tokio::test]
+    async fn read_tells_drift_from_expiry_and_revocation() {
+        let fake = FakeNacl::with_acl();
+        let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
+        fake.acls
+            .lock()
+            .unwrap()
+            .get_mut(ACL)
+            .unwrap()
+            .entries
+            .clear();
+        // gone before expiry, no marker: drift, removed from state so the plan re-creates it
+        assert!(
+            AccessRule
+                .read(&env(&fake, "2026-11-23T13:00:00Z"), state.clone())
+                .await
+                .0
+                .is_null()
+        );
+        // gone after expiry: expired
+        let (after, _) = AccessRule
+            .read(&env(&fake, "2026-11-23T15:00:00Z"), state.clone())
+            .await;
+        assert_eq!(after.get("status"), &Value::from(STATUS_EXPIRED));
+        // gone with a revoke marker: revoked, and the plan keeps it that way
+        let key = "jit:grant:ingress:100";
+        let mut g = Grant::from_tag(key, &fake.acl().tags[key]).unwrap();
+        g.revoked_at = Some(t("2026-11-23T12:30:00Z"));
+        fake.acls
+            .lock()
+            .unwrap()
+            .get_mut(ACL)
+            .unwrap()
+            .tags
+            .insert(key.into(), g.tag_value());
+        let e = env(&fake, "2026-11-23T13:00:00Z");
+        let (revoked, _) = AccessRule.read(&e, state.clone()).await;
+        assert_eq!(revoked.get("status"), &Value::from(STATUS_REVOKED));
+        let plan = AccessRule
+            .plan(
+                &e,
+                PlanRequest {
+                    prior: revoked.clone(),
+                    proposed: revoked.clone(),
+                    config: config(&[]),
+                },
+            )
+            .await;
+        assert_eq!(plan.planned, revoked);
+        assert!(plan.requires_replace.is_empty());
+    }
+
+    #[tokio::test]
+    async fn destroy_leaves_a_reused_number_alone() {
+        let fake = FakeNacl::with_acl();
+        let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
+        {
+            let mut acls = fake.acls.lock().unwrap();
+            let acl = acls.get_mut(ACL).unwrap();
+            acl.entries.clear();
+        }
+        fake.add_foreign(100, RuleAction::Deny, "10.0.0.0/8");
+        let (gone, d) = AccessRule
+            .apply(
+                &env(&fake, "2026-11-23T12:10:00Z"),
+                ApplyRequest {
+                    prior: state,
+                    planned: Value::Null,
+                    config: Value::Null,
+                },
+            )
+            .await;
+        assert!(gone.is_null() && d.0.is_empty());
+        assert_eq!(
+            fake.acl().entries.len(),
+            1,
+            "someone else's entry at 100 survives"
+        );
+        assert!(fake.acl().tags.is_empty(), "our tag is gone");
+    }
+
+    #[tokio::test]
+    async fn import_needs_a_jit_tag() {
+        let fake = FakeNacl::with_acl();
+        fake.add_foreign(200, RuleAction::Allow, "10.0.0.0/8");
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let err = AccessRule
+            .import(&env, &format!("{ACL}:ingress:200"))
+            .await
+            .unwrap_err();
+        assert!(err.0[0].detail.contains("no jit tag"), "{err:?}");
+        let (state, _) = create(&env, config(&[("requested_by", Value::from("alice"))])).await;
+        let imported = AccessRule
+            .import(&env, &format!("{ACL}:ingress:100"))
+            .await
+            .unwrap();
+        let (read, _) = AccessRule.read(&env, imported).await;
+        assert_eq!(read, state);
+        assert!(AccessRule.import(&env, "acl-1:ingress:1").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_covering_lower_deny_is_a_shadow_warning() {
+        let fake = FakeNacl::with_acl();
+        fake.add_foreign(50, RuleAction::Deny, "203.0.113.0/24");
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let cfg = config(&[("rule_number", Value::from(120i64))]);
+        let plan = AccessRule
+            .plan(
+                &env,
+                PlanRequest {
+                    prior: Value::Null,
+                    proposed: cfg.clone(),
+                    config: cfg,
+                },
+            )
+            .await;
+        assert!(!plan.diags.has_errors());
+        assert_eq!(plan.diags.0.len(), 1);
+        assert_eq!(plan.diags.0[0].summary, "Grant is shadowed");
+        assert!(
+            plan.diags.0[0]
+                .detail
+                .contains("rule 50 (ingress): deny all 203.0.113.0/24")
+        );
+    }
+
+    #[tokio::test]
+    async fn reads_of_one_acl_share_a_describe() {
+        let fake = FakeNacl::with_acl();
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let mut states = Vec::new();
+        for i in 0..5 {
+            states.push(
+                create(
+                    &env,
+                    config(&[("cidr_block", Value::from(format!("203.0.113.{i}/32")))]),
+                )
+                .await
+                .0,
+            );
+        }
+        let before = fake.describes.load(Ordering::SeqCst);
+        let reads = states.into_iter().map(|s| AccessRule.read(&env, s));
+        for (v, _) in futures::future::join_all(reads).await {
+            assert_eq!(v.get("status"), &Value::from(STATUS_ACTIVE));
+        }
+        assert_eq!(fake.describes.load(Ordering::SeqCst) - before, 1);
+    }
+}

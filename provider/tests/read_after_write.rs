@@ -1,0 +1,276 @@
+//! Read coalescing in `Nacls` never trades correctness for fewer requests: concurrent reads of
+//! one ACL share one describe, yet a read after this process's own write always sees the write,
+//! even while an older snapshot would still be young enough to serve.
+//!
+//! The fake `NaclApi` keeps ACLs in memory, counts describes, and makes each describe slow (it
+//! copies the ACL when the call starts, then sleeps), so that reads and writes really overlap the
+//! way they do under terraform's parallel walk.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jit_provider::aws::nacl::{AclEntry, AclView, AwsError, CreateOutcome, NaclApi, Nacls};
+use jit_provider::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction};
+use tokio::sync::Notify;
+
+/// Long enough that concurrently started reads are all waiting while the first describe runs;
+/// far below the 5 s snapshot age, so every check here happens while a snapshot is still young.
+const DESCRIBE_LATENCY: Duration = Duration::from_millis(150);
+
+const ACL: &str = "acl-0123456789abcdef0";
+const OTHER_ACL: &str = "acl-0fedcba987654321f";
+
+#[derive(Default)]
+struct FakeNacl {
+    acls: Mutex<HashMap<String, AclView>>,
+    /// Describes per ACL id.
+    describes: Mutex<HashMap<String, usize>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    /// Signalled once a describe has copied the ACL, i.e. from then on its answer is fixed.
+    describe_started: Notify,
+}
+
+impl FakeNacl {
+    fn with_acls(ids: &[&str]) -> Arc<Self> {
+        let fake = FakeNacl::default();
+        {
+            let mut acls = fake.acls.lock().unwrap();
+            for id in ids {
+                acls.insert(
+                    id.to_string(),
+                    AclView {
+                        acl_id: id.to_string(),
+                        vpc_id: Some("vpc-01234567".into()),
+                        ..AclView::default()
+                    },
+                );
+            }
+        }
+        Arc::new(fake)
+    }
+
+    fn describes(&self, acl_id: &str) -> usize {
+        self.describes
+            .lock()
+            .unwrap()
+            .get(acl_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn with_acl<T>(&self, acl_id: &str, f: impl FnOnce(&mut AclView) -> T) -> T {
+        let mut acls = self.acls.lock().unwrap();
+        f(acls.get_mut(acl_id).expect("the fake knows this ACL"))
+    }
+}
+
+#[async_trait]
+impl NaclApi for FakeNacl {
+    async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
+        *self
+            .describes
+            .lock()
+            .unwrap()
+            .entry(acl_id.to_string())
+            .or_default() += 1;
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        // Like AWS: the answer reflects the moment the request is served, and arrives later.
+        let view = self.acls.lock().unwrap().get(acl_id).cloned();
+        self.describe_started.notify_one();
+        tokio::time::sleep(DESCRIBE_LATENCY).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(view)
+    }
+
+    async fn describe_tagged(&self, _tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
+        unreachable!("Nacls::view never lists ACLs by tag")
+    }
+
+    async fn create_entry(
+        &self,
+        acl_id: &str,
+        spec: &EntrySpec,
+    ) -> Result<CreateOutcome, AwsError> {
+        Ok(self.with_acl(acl_id, |acl| {
+            if acl.entry(spec.direction, spec.rule_number).is_some() {
+                return CreateOutcome::NumberTaken;
+            }
+            acl.entries.push(AclEntry {
+                direction: spec.direction,
+                rule_number: spec.rule_number,
+                protocol: spec.protocol,
+                action: spec.action,
+                cidr: Some(spec.cidr),
+                ports: spec.ports,
+            });
+            CreateOutcome::Created
+        }))
+    }
+
+    async fn delete_entry(
+        &self,
+        acl_id: &str,
+        direction: Direction,
+        rule_number: i32,
+    ) -> Result<(), AwsError> {
+        self.with_acl(acl_id, |acl| {
+            acl.entries
+                .retain(|e| !(e.direction == direction && e.rule_number == rule_number))
+        });
+        Ok(())
+    }
+
+    async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.with_acl(acl_id, |acl| acl.tags.insert(key.into(), value.into()));
+        Ok(())
+    }
+
+    async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
+        self.with_acl(acl_id, |acl| acl.tags.remove(key));
+        Ok(())
+    }
+}
+
+fn ssh_from(cidr: &str, rule_number: i32) -> EntrySpec {
+    EntrySpec {
+        direction: Direction::Ingress,
+        rule_number,
+        cidr: cidr.parse().unwrap(),
+        protocol: Protocol::TCP,
+        ports: Some(Ports { from: 22, to: 22 }),
+        action: RuleAction::Allow,
+    }
+}
+
+fn nacls(fake: &Arc<FakeNacl>) -> Arc<Nacls> {
+    Arc::new(Nacls::new(fake.clone()))
+}
+
+async fn view(nacls: &Nacls, acl_id: &str) -> Arc<AclView> {
+    nacls
+        .view(acl_id)
+        .await
+        .expect("the fake never fails")
+        .expect("the ACL exists")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_views_of_one_acl_share_one_describe() {
+    let fake = FakeNacl::with_acls(&[ACL, OTHER_ACL]);
+    let nacls = nacls(&fake);
+
+    // Terraform refreshes up to ten resources at a time: ten grants on ACL, two on OTHER_ACL.
+    let readers: Vec<_> = (0..12)
+        .map(|i| {
+            let nacls = nacls.clone();
+            let acl = if i < 10 { ACL } else { OTHER_ACL };
+            tokio::spawn(async move { view(&nacls, acl).await })
+        })
+        .collect();
+    let views: Vec<Arc<AclView>> = futures::future::try_join_all(readers).await.unwrap();
+
+    assert_eq!(fake.describes(ACL), 1, "ten concurrent reads, one describe");
+    assert_eq!(fake.describes(OTHER_ACL), 1);
+    assert!(
+        views[..10].iter().all(|v| Arc::ptr_eq(v, &views[0])),
+        "the readers share the one answer"
+    );
+    assert_eq!(views[10].acl_id, OTHER_ACL);
+    assert_eq!(
+        fake.max_in_flight.load(Ordering::SeqCst),
+        2,
+        "one describe in flight per ACL, and the two ACLs are not serialised behind each other"
+    );
+
+    // A read shortly after, with no write in between, is served from the snapshot.
+    view(&nacls, ACL).await;
+    assert_eq!(fake.describes(ACL), 1);
+}
+
+#[tokio::test]
+async fn a_view_after_a_write_sees_the_write_within_the_snapshot_age() {
+    let fake = FakeNacl::with_acls(&[ACL, OTHER_ACL]);
+    let nacls = nacls(&fake);
+    assert!(view(&nacls, ACL).await.entries.is_empty());
+    view(&nacls, OTHER_ACL).await;
+
+    let spec = ssh_from("203.0.113.7/32", 150);
+    assert!(matches!(
+        nacls.create_entry(ACL, &spec).await.unwrap(),
+        CreateOutcome::Created
+    ));
+    let after_create = view(&nacls, ACL).await;
+    assert!(
+        after_create
+            .entry(Direction::Ingress, 150)
+            .is_some_and(|e| e.matches(&spec)),
+        "the entry just created is missing from {after_create:?}"
+    );
+
+    nacls
+        .put_tag(ACL, "jit:grant:ingress:150", "the grant")
+        .await
+        .unwrap();
+    let after_tag = view(&nacls, ACL).await;
+    assert_eq!(
+        after_tag
+            .tags
+            .get("jit:grant:ingress:150")
+            .map(String::as_str),
+        Some("the grant")
+    );
+
+    nacls
+        .delete_entry(ACL, Direction::Ingress, 150)
+        .await
+        .unwrap();
+    nacls
+        .delete_tag(ACL, "jit:grant:ingress:150")
+        .await
+        .unwrap();
+    let after_delete = view(&nacls, ACL).await;
+    assert!(after_delete.entries.is_empty() && after_delete.tags.is_empty());
+
+    assert_eq!(
+        fake.describes(ACL),
+        4,
+        "one describe at the start, then one after each write batch"
+    );
+    // Invalidation is per ACL: writes to ACL leave OTHER_ACL's snapshot in use.
+    view(&nacls, OTHER_ACL).await;
+    assert_eq!(fake.describes(OTHER_ACL), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_describe_that_began_before_a_write_is_not_kept_for_later_readers() {
+    let fake = FakeNacl::with_acls(&[ACL]);
+    let nacls = nacls(&fake);
+
+    let early = tokio::spawn({
+        let nacls = nacls.clone();
+        async move { view(&nacls, ACL).await }
+    });
+    // Write only once the early describe has taken its copy of the ACL.
+    fake.describe_started.notified().await;
+    let spec = ssh_from("198.51.100.0/24", 120);
+    nacls.create_entry(ACL, &spec).await.unwrap();
+    let early = early.await.unwrap();
+    assert!(
+        early.entries.is_empty(),
+        "test setup: the early describe should have read the ACL before the write"
+    );
+
+    let later = view(&nacls, ACL).await;
+    assert!(
+        later
+            .entry(Direction::Ingress, 120)
+            .is_some_and(|e| e.matches(&spec)),
+        "a read after the write was served the pre-write describe: {later:?}"
+    );
+    assert_eq!(fake.describes(ACL), 2);
+}
