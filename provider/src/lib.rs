@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod docs;
 pub mod duration;
 pub mod grant;
 pub mod logging;

@@ -1184,7 +1184,8 @@ mod tests {
 
     #[test]
     fn invalid_inputs_name_the_attribute() {
-        let cases: &[(&[(&str, Value)], &str, &str)] = &[
+        type Case<'a> = (&'a [(&'a str, Value)], &'a str, &'a str);
+        let cases: &[Case] = &[
             (
                 &[("cidr_block", Value::from("123.456.789.0/24"))],
                 "cidr_block",
