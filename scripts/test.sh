@@ -27,6 +27,8 @@ cargo build -p terraform-provider-jit --bins
 
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace "$@"
+    # nextest does not run doctests.
+    cargo test --workspace --doc
 else
     cargo test --workspace "$@"
 fi

@@ -2,7 +2,7 @@
 # Comparative benchmark of jitlint against parliament (IAM policy corpus) and checkov (Terraform plan).
 # Prints medians, speed-up ratios and jitlint's peak memory against the targets in issue 3. See README.md.
 #
-#   checker/bench/bench.sh            full run: builds jitlint (release), sets up the peers, about 5 minutes
+#   checker/bench/bench.sh            full run: builds jitlint (release), sets up the peers, 5-10 minutes
 #   checker/bench/bench.sh --smoke    tiny inputs, no peers, no network: for CI, a few seconds after the build
 #
 # Environment: JIT_CACHE (default ~/.cache/jit) holds the peers' venv; CARGO_TARGET_DIR (default
@@ -11,7 +11,7 @@
 # Exit status: 0 all targets met, 1 a target missed, 2 a tool failed or bad usage.
 set -euo pipefail
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
 SMOKE=0
 for arg in "$@"; do
@@ -52,6 +52,7 @@ else
         echo "error: policy corpus $CORPUS not found; set JIT_CORPUS to a directory of IAM policy JSON files" >&2
         exit 2
     fi
+    CORPUS="$(cd "$CORPUS" && pwd)"
     # The peers live in a venv outside the clone; the stamp is written only after a complete install.
     VENV="$CACHE/bench-venv"
     STAMP="$VENV/.jit-bench-versions"

@@ -12,7 +12,7 @@
 //! )
 //! .unwrap();
 //! assert_eq!(findings[0].rule.code(), "JIT001");
-//! assert_eq!((findings[0].line, findings[0].column), (2, 64));
+//! assert_eq!((findings[0].line, findings[0].column), (2, 61));
 //! ```
 //!
 //! Building blocks for other tools: [`json`] (a JSON parser that keeps positions), [`policy`]

@@ -169,13 +169,14 @@ pub fn parse(config: &Value) -> Result<Settings, Diagnostics> {
                 |n: i64| (i64::from(RULE_NUMBER_MIN)..=i64::from(RULE_NUMBER_MAX)).contains(&n);
             if !ok(from) {
                 diags.push(Diagnostic::invalid(
-                    range.attr("from"),
-                    format!("{from} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}"),
+                    // Terraform can't point into an object attribute; name the field instead.
+                    range.clone(),
+                    format!("rule_numbers.from = {from} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}, the numbers AWS allows"),
                 ));
             } else if !ok(to) {
                 diags.push(Diagnostic::invalid(
-                    range.attr("to"),
-                    format!("{to} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}"),
+                    range.clone(),
+                    format!("rule_numbers.to = {to} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}, the numbers AWS allows"),
                 ));
             } else if from > to {
                 diags.push(Diagnostic::invalid(

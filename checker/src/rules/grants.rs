@@ -3,7 +3,7 @@
 
 use crate::json::Span;
 use crate::lint::Level;
-use crate::pattern::{Token, covers, has_wildcard, intersects, tokenize};
+use crate::pattern::{Token, covers, has_wildcard, intersects, segment_universe, tokenize};
 use crate::policy::{Condition, Effect, Policy, Statement, Term, Tri};
 
 /// A family of write actions on one kind of resource.
@@ -16,8 +16,9 @@ pub(crate) struct WriteTarget {
     /// Condition keys that pin the statement to particular resources; a trailing `/` means
     /// "any key with this prefix".
     pub scoping_keys: &'static [&'static str],
-    /// "network ACL", for messages.
+    /// "network ACL" and "network ACLs", for messages.
     pub noun: &'static str,
+    pub nouns: &'static str,
 }
 
 /// Where a statement reaches every resource of the kind.
@@ -255,6 +256,7 @@ mod tests {
         cover_universe: "arn:aws:ec2:*:*:network-acl/*",
         scoping_keys: &["aws:ResourceTag/", "ec2:Vpc"],
         noun: "network ACL",
+        nouns: "network ACLs",
     };
 
     fn check(statements: &str) -> Option<UnscopedGrant> {

@@ -63,6 +63,7 @@ pub(crate) const TARGET: WriteTarget = WriteTarget {
     cover_universe: "arn:aws:ec2:*:*:network-acl/*",
     scoping_keys: &["aws:ResourceTag/", "ec2:ResourceTag/", "ec2:Vpc"],
     noun: "network ACL",
+    nouns: "network ACLs",
 };
 
 pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {
@@ -106,7 +107,7 @@ pub(crate) fn report_unscoped(
                 "through a NotResource that does not exclude {}s",
                 target.noun
             ),
-            Reach::Unknown { .. } => format!("on {}s that are unknown until apply", target.noun),
+            Reach::Unknown { .. } => format!("on {} that are unknown until apply", target.nouns),
         };
         let message = match (&grant.unknown, grant.other_conditions.is_empty()) {
             (Some(why), _) => format!(
@@ -115,9 +116,9 @@ pub(crate) fn report_unscoped(
             ),
             (None, true) => format!("Allow grants {what} {where_}: the holder {consequence}"),
             (None, false) => format!(
-                "Allow grants {what} {where_}; its condition on {} does not say which {}s, so the holder still {consequence}",
+                "Allow grants {what} {where_}; its condition on {} does not say which {}, so the holder still {consequence}",
                 grant.other_conditions.join(", "),
-                target.noun
+                target.nouns
             ),
         };
         sink.report(

@@ -44,6 +44,7 @@ const TARGET: WriteTarget = WriteTarget {
     cover_universe: "arn:aws:iam::*:policy/*",
     scoping_keys: &["aws:ResourceTag/", "iam:ResourceTag/"],
     noun: "managed policy",
+    nouns: "managed policies",
 };
 
 pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {

@@ -528,6 +528,14 @@ fn aws_error(summary: &str, e: impl std::fmt::Display) -> Diagnostic {
     Diagnostic::error(summary, e.to_string())
 }
 
+/// Whether a jit tag at this number records a revoked grant.
+fn holds_revoke_marker(view: &AclView, direction: Direction, n: i32) -> bool {
+    let key = tag_key(direction, n);
+    view.tags
+        .get(&key)
+        .is_some_and(|v| Grant::from_tag(&key, v).map_or(true, |g| g.revoked_at.is_some()))
+}
+
 /// What holds a rule number, for the "taken" error.
 fn holder(view: &AclView, direction: Direction, n: i32) -> String {
     let entry = view.entry(direction, n).map(|e| e.describe());
@@ -617,8 +625,10 @@ impl AccessRule {
     }
 
     /// Automatic numbering: the lowest free number in the range. Numbers held by an entry or
-    /// by a jit tag (a revoke marker outlives its entry) are skipped; a number that someone
-    /// takes between look-up and create moves us on to the next one.
+    /// by a revoke marker (it outlives its entry, so the provider can report `revoked`) are
+    /// skipped; a number that someone takes between look-up and create moves us on to the
+    /// next one. A jit tag with neither entry nor marker is a leftover (an entry deleted by
+    /// hand, or an expiry nobody swept): the number is free and the new grant's tag replaces it.
     async fn create_numbered(&self, env: &Env, args: &Args) -> Result<i32, Diagnostics> {
         let _lock = env.nacls.allocation_lock(&args.acl_id).await;
         let (from, to) = env.settings.rule_numbers;
@@ -632,7 +642,7 @@ impl AccessRule {
                 .unwrap_or_default();
             let free = (from..=to).find(|n| {
                 view.entry(args.direction, *n).is_none()
-                    && !view.tags.contains_key(&tag_key(args.direction, *n))
+                    && !holds_revoke_marker(&view, args.direction, *n)
                     && !lost_races.contains(n)
             });
             let Some(n) = free else {
@@ -1610,6 +1620,35 @@ mod tests {
             .await;
         assert_eq!(plan.planned, revoked);
         assert!(plan.requires_replace.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_recreated_drifted_grant_reuses_its_leftover_tag_but_not_a_revoke_marker() {
+        let fake = FakeNacl::with_acl();
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        create(&env, config(&[])).await;
+        fake.acls
+            .lock()
+            .unwrap()
+            .get_mut(ACL)
+            .unwrap()
+            .entries
+            .clear();
+        let (again, _) = create(&env, config(&[])).await;
+        assert_eq!(again.get("rule_number"), &Value::from(100i64));
+        assert_eq!(fake.acl().tags.len(), 1, "one tag per grant, no leak");
+        // a revoke marker at 100 keeps the number out of use
+        let key = "jit:grant:ingress:100";
+        let mut g = Grant::from_tag(key, &fake.acl().tags[key]).unwrap();
+        g.revoked_at = Some(t("2026-11-23T12:01:00Z"));
+        {
+            let mut acls = fake.acls.lock().unwrap();
+            let acl = acls.get_mut(ACL).unwrap();
+            acl.entries.clear();
+            acl.tags.insert(key.into(), g.tag_value());
+        }
+        let (third, _) = create(&env, config(&[])).await;
+        assert_eq!(third.get("rule_number"), &Value::from(101i64));
     }
 
     #[tokio::test]

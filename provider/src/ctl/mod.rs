@@ -1,0 +1,403 @@
+//! `jitctl`: see, sweep and revoke jit grants without a Terraform run.
+//!
+//! A library behind two thin binaries: `jitctl` (the command line) and `jitctl-lambda` (the same
+//! sweep as an AWS Lambda handler on a schedule). It reaches AWS only through the provider's own
+//! [`Nacls`] layer and reads grants with the provider's tag format ([`crate::grant`]), so what
+//! `jitctl` removes or revokes is exactly what the provider then reads back.
+//!
+//! - [`acl`]: classification of network-ACL grants, and list / sweep / revoke over them.
+//! - [`output`]: the `table` and `json` renderings.
+//! - [`lambda`]: the scheduled-event handler.
+
+pub mod acl;
+pub mod lambda;
+pub mod output;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::aws::Connection;
+use crate::aws::nacl::{Nacls, SdkNacl};
+use crate::config::{DEFAULT_RULE_NUMBERS, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
+
+/// Environment variable with the log level (`error`, `warn`, `info`, `debug`, `trace`).
+pub const LOG_ENV: &str = "JITCTL_LOG";
+
+/// One region to work on: its name (for output) and its network ACLs.
+pub struct Target {
+    pub region: String,
+    pub nacls: Nacls,
+}
+
+/// Rule numbers in which an entry without a jit tag looks like a lost jit grant: the provider's
+/// default `rule_numbers` range unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleRange {
+    pub from: i32,
+    pub to: i32,
+}
+
+impl Default for RuleRange {
+    fn default() -> Self {
+        RuleRange {
+            from: DEFAULT_RULE_NUMBERS.0,
+            to: DEFAULT_RULE_NUMBERS.1,
+        }
+    }
+}
+
+impl RuleRange {
+    pub fn contains(self, n: i32) -> bool {
+        (self.from..=self.to).contains(&n)
+    }
+}
+
+impl fmt::Display for RuleRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.from, self.to)
+    }
+}
+
+impl FromStr for RuleRange {
+    type Err = String;
+
+    /// Parses `FROM-TO`, e.g. `100-199`, within the numbers AWS allows.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let usage = || format!("{s:?} is not a rule-number range; expected FROM-TO, e.g. 100-199");
+        let (from, to) = s.split_once('-').ok_or_else(usage)?;
+        let from: i32 = from.trim().parse().map_err(|_| usage())?;
+        let to: i32 = to.trim().parse().map_err(|_| usage())?;
+        for n in [from, to] {
+            if !(RULE_NUMBER_MIN..=RULE_NUMBER_MAX).contains(&n) {
+                return Err(format!(
+                    "{n} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}, the rule numbers AWS allows"
+                ));
+            }
+        }
+        if from > to {
+            return Err(format!("{s:?}: {from} is greater than {to}"));
+        }
+        Ok(RuleRange { from, to })
+    }
+}
+
+/// Where and as whom to reach AWS; everything optional, as for the provider.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Regions to work on; empty means the region of the standard chain (`AWS_REGION`, profile).
+    pub regions: Vec<String>,
+    pub profile: Option<String>,
+    /// One endpoint for every service (a local AWS); `AWS_ENDPOINT_URL` also works.
+    pub endpoint_url: Option<String>,
+}
+
+/// Builds one [`Target`] per region. Credentials are resolved at the first request.
+pub async fn connect(opts: &ConnectOptions) -> Result<Vec<Target>, String> {
+    if let Some(url) = &opts.endpoint_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(format!(
+            "--endpoint-url {url:?} is not a URL; use e.g. \"https://ec2.us-east-1.amazonaws.com\""
+        ));
+    }
+    let mut regions: Vec<Option<String>> = Vec::new();
+    for r in &opts.regions {
+        if !regions.contains(&Some(r.clone())) {
+            regions.push(Some(r.clone()));
+        }
+    }
+    if regions.is_empty() {
+        regions.push(None);
+    }
+    let mut targets = Vec::new();
+    for region in regions {
+        let connection = Connection {
+            region,
+            profile: opts.profile.clone(),
+            ec2_endpoint: opts.endpoint_url.clone(),
+            iam_endpoint: opts.endpoint_url.clone(),
+        };
+        let clients = connection.clients().await;
+        let Some(region) = clients.ec2.config().region().map(|r| r.to_string()) else {
+            return Err(
+                "no AWS region: pass --region, or set AWS_REGION or a region in the profile".into(),
+            );
+        };
+        targets.push(Target {
+            region,
+            nacls: Nacls::new(Arc::new(SdkNacl(clients.ec2))),
+        });
+    }
+    Ok(targets)
+}
+
+/// Logs to stderr (plain text for people, JSON lines for CloudWatch), at the level in
+/// [`LOG_ENV`] or `default`. The AWS SDK's own logs stay at warnings.
+pub fn init_logging(json: bool, default: tracing::level_filters::LevelFilter) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let level = std::env::var(LOG_ENV)
+        .ok()
+        .and_then(|l| l.parse::<tracing::level_filters::LevelFilter>().ok())
+        .unwrap_or(default);
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("jit_provider", level)
+        .with_target("jitctl", level)
+        .with_target("jitctl_lambda", level)
+        .with_default(tracing::level_filters::LevelFilter::WARN);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = if json {
+        registry.with(fmt.json()).try_init()
+    } else {
+        registry.with(fmt.without_time()).try_init()
+    };
+}
+
+/// A fake network-ACL API for unit tests, with failure injection.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::{BTreeMap, HashSet};
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+    use time::OffsetDateTime;
+
+    use super::Target;
+    use crate::aws::nacl::{AclEntry, AclView, AwsError, CreateOutcome, NaclApi, Nacls};
+    use crate::grant::{Direction, EntrySpec, Grant, Ports, Protocol, RuleAction};
+
+    type Hook = Box<dyn FnOnce(&mut AclView) + Send>;
+
+    #[derive(Default)]
+    struct State {
+        acls: BTreeMap<String, AclView>,
+        writes: usize,
+        describes: usize,
+        fail_deletes: HashSet<i32>,
+        fail_listing: bool,
+        hooks: Vec<(usize, Hook)>,
+    }
+
+    /// An in-memory AWS holding network ACLs; cheap to clone (shared state).
+    #[derive(Clone, Default)]
+    pub struct FakeNacl(Arc<Mutex<State>>);
+
+    impl FakeNacl {
+        pub fn put(&self, view: AclView) {
+            let mut st = self.0.lock().unwrap();
+            st.acls.insert(view.acl_id.clone(), view);
+        }
+
+        pub fn get(&self, acl: &str) -> AclView {
+            self.0.lock().unwrap().acls[acl].clone()
+        }
+
+        /// Writes made so far (entry and tag creates and deletes).
+        pub fn writes(&self) -> usize {
+            self.0.lock().unwrap().writes
+        }
+
+        /// Makes deleting entry number `n` fail with an AWS error.
+        pub fn fail_deletes_of(&self, n: i32) {
+            self.0.lock().unwrap().fail_deletes.insert(n);
+        }
+
+        /// Makes listing tagged ACLs fail.
+        pub fn fail_listing(&self) {
+            self.0.lock().unwrap().fail_listing = true;
+        }
+
+        /// Runs `hook` on the (single) stored ACL just before the `n`-th describe (1-based)
+        /// reads it: someone else's write racing the code under test.
+        pub fn on_describe(&self, n: usize, hook: impl FnOnce(&mut AclView) + Send + 'static) {
+            self.0.lock().unwrap().hooks.push((n, Box::new(hook)));
+        }
+    }
+
+    fn denied(operation: &'static str) -> AwsError {
+        AwsError::Call {
+            operation,
+            code: Some("UnauthorizedOperation".into()),
+            message: "You are not authorized to perform this operation.".into(),
+        }
+    }
+
+    #[async_trait]
+    impl NaclApi for FakeNacl {
+        async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
+            let mut st = self.0.lock().unwrap();
+            st.describes += 1;
+            let n = st.describes;
+            let hooks = std::mem::take(&mut st.hooks);
+            for (at, hook) in hooks {
+                if at == n {
+                    if let Some(v) = st.acls.values_mut().next() {
+                        hook(v);
+                    }
+                } else {
+                    st.hooks.push((at, hook));
+                }
+            }
+            Ok(st.acls.get(acl_id).cloned())
+        }
+
+        async fn describe_tagged(&self, prefix: &str) -> Result<Vec<AclView>, AwsError> {
+            let st = self.0.lock().unwrap();
+            if st.fail_listing {
+                return Err(denied("DescribeNetworkAcls"));
+            }
+            Ok(st
+                .acls
+                .values()
+                .filter(|v| v.tags.keys().any(|k| k.starts_with(prefix)))
+                .cloned()
+                .collect())
+        }
+
+        async fn create_entry(
+            &self,
+            acl_id: &str,
+            spec: &EntrySpec,
+        ) -> Result<CreateOutcome, AwsError> {
+            let mut st = self.0.lock().unwrap();
+            st.writes += 1;
+            let view = st.acls.get_mut(acl_id).expect("ACL exists");
+            if view.entry(spec.direction, spec.rule_number).is_some() {
+                return Ok(CreateOutcome::NumberTaken);
+            }
+            view.entries.push(AclEntry {
+                direction: spec.direction,
+                rule_number: spec.rule_number,
+                protocol: spec.protocol,
+                action: spec.action,
+                cidr: Some(spec.cidr),
+                ports: spec.ports,
+            });
+            Ok(CreateOutcome::Created)
+        }
+
+        async fn delete_entry(
+            &self,
+            acl_id: &str,
+            direction: Direction,
+            rule_number: i32,
+        ) -> Result<(), AwsError> {
+            let mut st = self.0.lock().unwrap();
+            if st.fail_deletes.contains(&rule_number) {
+                return Err(denied("DeleteNetworkAclEntry"));
+            }
+            st.writes += 1;
+            if let Some(view) = st.acls.get_mut(acl_id) {
+                view.entries
+                    .retain(|e| !(e.direction == direction && e.rule_number == rule_number));
+            }
+            Ok(())
+        }
+
+        async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+            let mut st = self.0.lock().unwrap();
+            st.writes += 1;
+            if let Some(view) = st.acls.get_mut(acl_id) {
+                view.tags.insert(key.into(), value.into());
+            }
+            Ok(())
+        }
+
+        async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
+            let mut st = self.0.lock().unwrap();
+            st.writes += 1;
+            if let Some(view) = st.acls.get_mut(acl_id) {
+                view.tags.remove(key);
+            }
+            Ok(())
+        }
+    }
+
+    pub fn at(epoch: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(epoch).unwrap()
+    }
+
+    pub fn target(fake: &FakeNacl) -> Target {
+        Target {
+            region: "us-east-1".into(),
+            nacls: Nacls::new(Arc::new(fake.clone())),
+        }
+    }
+
+    /// A TCP/22 allow grant created and expiring at the given epochs.
+    pub fn grant(direction: Direction, n: i32, cidr: &str, created: i64, expires: i64) -> Grant {
+        Grant {
+            entry: EntrySpec {
+                direction,
+                rule_number: n,
+                cidr: cidr.parse().unwrap(),
+                protocol: Protocol::TCP,
+                ports: Some(Ports { from: 22, to: 22 }),
+                action: RuleAction::Allow,
+            },
+            created_at: at(created),
+            expires_at: at(expires),
+            ttl: "1h".into(),
+            requested_by: Some("alice".into()),
+            reason: Some("on call".into()),
+            revoked_at: None,
+        }
+    }
+
+    /// An ACL holding each grant's entry and tag.
+    pub fn acl_with(acl_id: &str, grants: &[&Grant]) -> AclView {
+        AclView {
+            acl_id: acl_id.into(),
+            vpc_id: Some("vpc-12345678".into()),
+            entries: grants
+                .iter()
+                .map(|g| AclEntry {
+                    direction: g.entry.direction,
+                    rule_number: g.entry.rule_number,
+                    protocol: g.entry.protocol,
+                    action: g.entry.action,
+                    cidr: Some(g.entry.cidr),
+                    ports: g.entry.ports,
+                })
+                .collect(),
+            tags: grants
+                .iter()
+                .map(|g| (g.tag_key(), g.tag_value()))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ranges_parse_and_explain_mistakes() {
+        assert_eq!(
+            "100-199".parse::<RuleRange>().unwrap(),
+            RuleRange::default()
+        );
+        assert_eq!(
+            "7-7".parse::<RuleRange>().unwrap(),
+            RuleRange { from: 7, to: 7 }
+        );
+        assert!(
+            "200-100"
+                .parse::<RuleRange>()
+                .unwrap_err()
+                .contains("greater")
+        );
+        assert!(
+            "0-10"
+                .parse::<RuleRange>()
+                .unwrap_err()
+                .contains("outside 1-32766")
+        );
+        assert!("100".parse::<RuleRange>().unwrap_err().contains("FROM-TO"));
+    }
+}
