@@ -1,0 +1,51 @@
+variable "region" {
+  description = "Region to deploy the sweeper in (and, unless `regions` says otherwise, the one it sweeps)."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "regions" {
+  description = "Regions to sweep. Empty: the function's own region."
+  type        = list(string)
+  default     = []
+}
+
+variable "network_acl_ids" {
+  description = "Network ACLs (in `region`) that hold jit grants; each gets the tag jit:managed = \"true\" that the sweeper's policy requires."
+  type        = list(string)
+}
+
+variable "package" {
+  description = "Path of the deployment package: a zip holding the jitctl-lambda binary named `bootstrap`."
+  type        = string
+  default     = "jitctl-lambda.zip"
+}
+
+variable "architecture" {
+  description = "CPU architecture the package was built for: arm64 or x86_64."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "schedule" {
+  description = "How often to sweep, as an EventBridge schedule expression. A grant stays open at most this long past its expiry."
+  type        = string
+  default     = "rate(5 minutes)"
+}
+
+variable "log_retention_days" {
+  description = "How long to keep the sweeper's logs."
+  type        = number
+  default     = 30
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. an SNS topic) to notify when a sweep fails."
+  type        = list(string)
+  default     = []
+}
