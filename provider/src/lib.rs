@@ -7,11 +7,13 @@
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod ctl;
 pub mod docs;
 pub mod duration;
 pub mod grant;
 pub mod logging;
 pub mod plugin;
+pub mod policy;
 pub mod proto;
 pub mod resource;
 pub mod resources;

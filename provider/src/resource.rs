@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::aws::iam::Policies;
 use crate::aws::nacl::Nacls;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -14,6 +15,7 @@ pub struct Env {
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
     pub nacls: Nacls,
+    pub policies: Policies,
 }
 
 /// `PlanResourceChange` input: prior state (null on create), Terraform's proposed new state

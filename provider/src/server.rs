@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::aws;
+use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{Nacls, SdkNacl};
 use crate::clock::Clock;
 use crate::config;
@@ -30,7 +31,10 @@ pub struct JitProvider {
 
 impl JitProvider {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        let list: Vec<Arc<dyn Resource>> = vec![Arc::new(resources::access_rule::AccessRule)];
+        let list: Vec<Arc<dyn Resource>> = vec![
+            Arc::new(resources::access_rule::AccessRule),
+            Arc::new(resources::source_ip_policy::SourceIpPolicy),
+        ];
         JitProvider {
             resources: list.into_iter().map(|r| (r.type_name(), r)).collect(),
             clock,
@@ -337,6 +341,7 @@ impl pb::provider_server::Provider for JitProvider {
                 let clients = settings.connection.clients().await;
                 let env = Env {
                     nacls: Nacls::new(Arc::new(SdkNacl(clients.ec2))),
+                    policies: Policies::new(Arc::new(SdkIam(clients.iam))),
                     settings,
                     clock: self.clock.clone(),
                 };
@@ -542,5 +547,50 @@ impl pb::provider_server::Provider for JitProvider {
         *token = CancellationToken::new();
         tracing::info!("StopProvider: in-flight operations cancelled");
         Ok(Response::new(pb::stop_provider::Response::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use pb::provider_server::Provider as _;
+
+    #[tokio::test]
+    async fn stop_provider_cancels_in_flight_work_and_later_work_still_runs() {
+        let provider = Arc::new(JitProvider::new(Arc::new(SystemClock)));
+        let p = provider.clone();
+        let in_flight = tokio::spawn(async move {
+            p.cancellable("test", std::future::pending::<&str>(), "stopped")
+                .await
+        });
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        provider
+            .stop_provider(Request::new(pb::stop_provider::Request {}))
+            .await
+            .unwrap();
+        assert_eq!(in_flight.await.unwrap(), "stopped");
+        assert_eq!(
+            provider
+                .cancellable("test", async { "done" }, "stopped")
+                .await,
+            "done"
+        );
+    }
+
+    #[tokio::test]
+    async fn resources_before_configure_get_a_diagnostic_not_a_crash() {
+        let provider = JitProvider::new(Arc::new(SystemClock));
+        let resp = provider
+            .read_resource(Request::new(pb::read_resource::Request {
+                type_name: "jit_access_rule".into(),
+                current_state: encode(&Value::object([("id", Value::from("x"))])),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(resp.diagnostics[0].summary, "Provider not configured");
     }
 }

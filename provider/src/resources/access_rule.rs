@@ -1130,6 +1130,9 @@ mod tests {
             settings: Settings::default(),
             clock: Arc::new(FixedClock(t(now))),
             nacls: Nacls::new(fake.clone()),
+            policies: crate::aws::iam::Policies::new(Arc::new(
+                crate::aws::iam::fake::FakeIam::default(),
+            )),
         }
     }
 

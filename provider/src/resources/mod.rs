@@ -1,3 +1,4 @@
 //! One file per resource.
 
 pub mod access_rule;
+pub mod source_ip_policy;

@@ -1,0 +1,10 @@
+//! IAM source-IP allowlists whose temporary entries expire inside AWS: the CIDR set algebra,
+//! the document model (render, decode, prune) and an evaluator for what a document means.
+//!
+//! Pure code: no AWS and no Terraform, so the provider and `jitctl` share it.
+
+pub mod cidrs;
+pub mod document;
+pub mod eval;
+
+pub use document::{Fit, Spec, Temporary, same_document};
