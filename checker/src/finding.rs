@@ -64,7 +64,7 @@ impl Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -123,39 +123,60 @@ pub struct Snippet {
 }
 
 impl Snippet {
-    /// Cuts `line` to at most about `width` characters around the columns `start..end`
-    /// (1-based, end exclusive).
-    pub fn new(line: &str, start: u32, end: u32, width: usize) -> Snippet {
-        let chars: Vec<char> = line
-            .chars()
-            .map(|c| if c == '\t' { ' ' } else { c })
-            .collect();
-        let s = (start as usize).saturating_sub(1).min(chars.len());
-        let e = (end as usize)
-            .saturating_sub(1)
-            .clamp(s + 1, chars.len().max(s + 1));
-        if chars.len() <= width {
-            return Snippet {
-                text: chars.iter().collect(),
-                start: s,
-                len: e - s,
-            };
-        }
-        let len = (e - s).min(width / 2);
-        let from = s.saturating_sub(width / 4);
-        let to = (s + len + width / 4).min(chars.len()).max(from);
+    /// Cuts `line` to about `width` characters around the value at bytes `start..end` of the
+    /// line. Works in time proportional to `width`, not to the line: a minified plan is one line.
+    pub fn new(line: &str, start: usize, end: usize, width: usize) -> Snippet {
+        let floor = |mut i: usize| {
+            i = i.min(line.len());
+            while !line.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let (start, end) = (floor(start), floor(end.max(start)));
+        let short =
+            line.len() <= width || (line.len() <= 4 * width && line.chars().count() <= width);
+        // The underlined part: the whole value, or its first width/2 characters.
+        let value_end = if short {
+            end
+        } else {
+            line[start..end]
+                .char_indices()
+                .nth(width / 2)
+                .map_or(end, |(i, _)| start + i)
+        };
+        let (from, to) = if short {
+            (0, line.len())
+        } else {
+            let from = line[..start]
+                .char_indices()
+                .rev()
+                .take(width / 4)
+                .last()
+                .map_or(start, |(i, _)| i);
+            let to = line[value_end..]
+                .char_indices()
+                .nth(width / 4)
+                .map_or(line.len(), |(i, _)| value_end + i);
+            (from, to)
+        };
         let mut text = String::new();
         if from > 0 {
             text.push('…');
         }
-        text.extend(&chars[from..to]);
-        if to < chars.len() {
+        text.extend(
+            line[from..to]
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c }),
+        );
+        if to < line.len() {
             text.push('…');
         }
+        let value_chars = line[start..value_end].chars().count();
         Snippet {
             text,
-            start: s - from + usize::from(from > 0),
-            len,
+            start: line[from..start].chars().count() + usize::from(from > 0),
+            len: value_chars.max(1),
         }
     }
 }
@@ -166,16 +187,22 @@ mod tests {
 
     #[test]
     fn snippets_cut_long_lines_around_the_value() {
-        let short = Snippet::new("  \"Resource\": \"*\"", 15, 18, 100);
+        let short = Snippet::new("  \"Resource\": \"*\"", 14, 17, 100);
         assert_eq!(
             (short.text.as_str(), short.start, short.len),
             ("  \"Resource\": \"*\"", 14, 3)
         );
-        let long = format!("{}\"*\"{}", "a".repeat(500), "b".repeat(500));
-        let s = Snippet::new(&long, 501, 504, 40);
+        let long = format!("{}\"*\"{}", "é".repeat(500), "b".repeat(500));
+        let at = long.find('"').unwrap();
+        let s = Snippet::new(&long, at, at + 3, 40);
         assert_eq!(s.text.chars().nth(s.start), Some('"'));
         assert_eq!(s.len, 3);
         assert!(s.text.starts_with('…') && s.text.ends_with('…'));
         assert!(s.text.chars().count() < 50);
+        // At the very end of the line, and a value running past the window.
+        let s = Snippet::new(&long, long.len(), long.len(), 40);
+        assert_eq!((s.len, s.text.ends_with('…')), (1, false));
+        let s = Snippet::new(&long, 0, long.len(), 40);
+        assert_eq!((s.start, s.len), (0, 20));
     }
 }

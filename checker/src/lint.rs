@@ -181,6 +181,8 @@ pub fn lint_text(
         },
     }
     report.findings = sink.findings;
+    // In file order, whatever order the rules ran in.
+    report.findings.sort_by_key(|f| (f.line, f.column, f.rule));
     report.errors = sink.errors;
     report.ignored = sink.ignored;
     report
@@ -293,15 +295,12 @@ impl<'a> Sink<'a> {
         }
         let span = scope.anchor.unwrap_or(r.span);
         let start = self.index.position(self.text, span.start);
-        let mut end = self.index.position(self.text, span.end);
-        if end.line != start.line {
-            // Underline only the first line of a multi-line value.
-            let line = self.index.line_text(self.text, start.line);
-            end = json::Position {
-                line: start.line,
-                column: line.chars().count() as u32 + 1,
-            };
-        }
+        // Underline only the first line of a multi-line value.
+        let line_start = self.index.line_start(start.line);
+        let line = self.index.line_text(self.text, start.line);
+        let end_offset = (span.end as usize).clamp(span.start as usize, line_start + line.len());
+        let end = self.index.position(self.text, end_offset as u32);
+        let end_column = end.column.max(start.column + 1);
         let fingerprint = fingerprint(&[
             r.rule.code(),
             &normalize_path(self.path),
@@ -309,12 +308,11 @@ impl<'a> Sink<'a> {
             &scope.context,
             &r.key,
         ]);
-        let end_column = end.column.max(start.column + 1);
         let snippet = self.options.snippets.then(|| {
             Snippet::new(
-                self.index.line_text(self.text, start.line),
-                start.column,
-                end_column,
+                line,
+                span.start as usize - line_start,
+                end_offset - line_start,
                 120,
             )
         });
@@ -484,6 +482,62 @@ pub(crate) fn report_unknown_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_an_error_everywhere() {
+        let config = Config::default();
+        let deep = "[".repeat(100_000);
+        let report = lint_text(
+            "deep.json",
+            &deep,
+            Origin::Explicit,
+            &config,
+            LintOptions { snippets: true },
+        );
+        assert_eq!(report.errors.len(), 1);
+        assert!(
+            report.errors[0]
+                .message
+                .contains("nested deeper than 256 levels")
+        );
+        assert!(lint_policy_document(&deep, &config).is_err());
+        // The same inside a policy string of a plan, and inside a URL-encoded CLI document.
+        let mut escaped = String::new();
+        json::write_json_string(
+            &mut escaped,
+            &format!("{{\"Statement\":{}", "[".repeat(100_000)),
+        );
+        let plan = format!(
+            r#"{{"format_version":"1.2","resource_changes":[{{"address":"aws_iam_policy.p","mode":"managed","type":"aws_iam_policy","name":"p","change":{{"actions":["create"],"after":{{"policy":{escaped}}},"after_unknown":{{}}}}}}]}}"#
+        );
+        let report = lint_text(
+            "plan.json",
+            &plan,
+            Origin::Explicit,
+            &config,
+            LintOptions::default(),
+        );
+        assert_eq!(report.kind, Some(InputKind::Plan));
+        assert!(
+            report.errors[0].message.starts_with(
+                "policy of aws_iam_policy.p is not valid JSON: arrays and objects are nested deeper"
+            ),
+            "{:?}",
+            report.errors
+        );
+        let encoded = format!(
+            r#"{{"PolicyVersion":{{"Document":"{}"}}}}"#,
+            "%5B".repeat(100_000)
+        );
+        let report = lint_text(
+            "pv.json",
+            &encoded,
+            Origin::Explicit,
+            &config,
+            LintOptions::default(),
+        );
+        assert_eq!(report.errors.len(), 1);
+    }
 
     #[test]
     fn fingerprints_are_stable() {

@@ -10,8 +10,8 @@ use rayon::prelude::*;
 
 use jitlint::baseline::Baseline;
 use jitlint::output::{self, Summary};
-use jitlint::rules::{catalogue_markdown, RULES};
-use jitlint::{lint_text, Config, FileReport, InputError, LintOptions, Origin, Rule, Severity};
+use jitlint::rules::{RULES, catalogue_markdown};
+use jitlint::{Config, FileReport, InputError, LintOptions, Origin, Rule, Severity, lint_text};
 
 /// Policy-as-code checker for IAM policy JSON and Terraform plans.
 #[derive(Parser)]
@@ -122,7 +122,12 @@ fn rules(format: RulesFormat) -> Result<u8, String> {
     let text = match format {
         RulesFormat::Text => RULES
             .iter()
-            .map(|r| format!("{}  {:<8}  {:<36}  {}\n", r.code, r.default_severity, r.name, r.summary))
+            .map(|r| {
+                format!(
+                    "{}  {:<8}  {:<36}  {}\n",
+                    r.code, r.default_severity, r.name, r.summary
+                )
+            })
             .collect(),
         RulesFormat::Json => {
             let rules: Vec<serde_json::Value> = RULES
@@ -142,10 +147,19 @@ fn rules(format: RulesFormat) -> Result<u8, String> {
 fn explain(code: &str) -> Result<u8, String> {
     let rule = Rule::lookup(code).ok_or_else(|| {
         let known: Vec<&str> = RULES.iter().map(|r| r.code).collect();
-        format!("{code:?} is not a jitlint rule; known rules: {}", known.join(", "))
+        format!(
+            "{code:?} is not a jitlint rule; known rules: {}",
+            known.join(", ")
+        )
     })?;
     let info = rule.info();
-    println!("{} {} (default severity: {})\n\n{}", info.code, info.name, info.default_severity, rule.docs());
+    println!(
+        "{} {} (default severity: {})\n\n{}",
+        info.code,
+        info.name,
+        info.default_severity,
+        rule.docs()
+    );
     Ok(0)
 }
 
@@ -171,7 +185,10 @@ fn inputs(paths: &[PathBuf], errors: &mut Vec<FileReport>) -> Vec<Input> {
                 match entry {
                     Ok(e) => {
                         let p = e.path();
-                        if e.file_type().is_some_and(|t| t.is_file()) && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("json")) {
+                        if e.file_type().is_some_and(|t| t.is_file())
+                            && p.extension()
+                                .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+                        {
                             out.push(Input::File(p.to_path_buf(), Origin::Walked));
                         }
                     }
@@ -181,7 +198,10 @@ fn inputs(paths: &[PathBuf], errors: &mut Vec<FileReport>) -> Vec<Input> {
         } else if path.exists() {
             out.push(Input::File(path.clone(), Origin::Explicit));
         } else {
-            errors.push(error_report(&path.display().to_string(), "no such file or directory".into()));
+            errors.push(error_report(
+                &path.display().to_string(),
+                "no such file or directory".into(),
+            ));
         }
     }
     out
@@ -203,7 +223,9 @@ fn error_report(path: &str, message: String) -> FileReport {
 fn load_config(explicit: Option<&Path>) -> Result<Config, String> {
     let path = match explicit {
         Some(p) => Some(p.to_path_buf()),
-        None => std::env::current_dir().ok().and_then(|d| Config::discover(&d)),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| Config::discover(&d)),
     };
     match path {
         Some(p) => Config::load(&p).map_err(|e| e.to_string()),
@@ -267,7 +289,11 @@ fn check(args: CheckArgs) -> Result<u8, String> {
         for e in reports.iter().flat_map(|r| &r.errors) {
             eprintln!("error: {e}");
         }
-        eprintln!("Wrote {} findings to the baseline {}.", findings.len(), path.display());
+        eprintln!(
+            "Wrote {} findings to the baseline {}.",
+            findings.len(),
+            path.display()
+        );
         return Ok(if has_errors { USAGE_ERROR } else { 0 });
     }
     let baselined = baseline.map_or(0, |b| b.filter(&mut reports));
@@ -275,7 +301,13 @@ fn check(args: CheckArgs) -> Result<u8, String> {
 
     let mut out = io::BufWriter::new(stdout.lock());
     let written = match args.format {
-        Format::Text => output::text(&mut out, &mut io::stderr().lock(), &reports, &summary, color),
+        Format::Text => output::text(
+            &mut out,
+            &mut io::stderr().lock(),
+            &reports,
+            &summary,
+            color,
+        ),
         Format::Json => output::json(&mut out, &reports, &summary),
         Format::Sarif => output::sarif(&mut out, &reports, &config),
         Format::Junit => output::junit(&mut out, &reports, &config),
@@ -290,7 +322,11 @@ fn check(args: CheckArgs) -> Result<u8, String> {
     let fail_on = args.fail_on.severity();
     Ok(if has_errors {
         USAGE_ERROR
-    } else if reports.iter().flat_map(|r| &r.findings).any(|f| f.severity >= fail_on) {
+    } else if reports
+        .iter()
+        .flat_map(|r| &r.findings)
+        .any(|f| f.severity >= fail_on)
+    {
         1
     } else {
         0

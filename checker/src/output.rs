@@ -147,6 +147,14 @@ pub fn text(
             )?;
             writeln!(out, "{pad} {}", p.frame("|"))?;
         }
+        if let Some(index) = f.statement {
+            let sid = f
+                .sid
+                .as_ref()
+                .map(|s| format!(" (Sid {s:?})"))
+                .unwrap_or_default();
+            writeln!(out, "{pad} {} statement: {index}{sid}", p.frame("="))?;
+        }
         if let Some(resource) = &f.resource {
             writeln!(out, "{pad} {} resource: {resource}", p.frame("="))?;
         }

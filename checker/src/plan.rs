@@ -45,6 +45,7 @@ pub(crate) struct Instance<'n> {
     pub modules: ModulePath,
     pub data: bool,
     pub rtype: &'n str,
+    pub name: String,
     /// Instance key as in addresses: `0` or `"a"` (JSON-quoted), for `for_each` chaining.
     pub key: Option<String>,
     /// `change.after` in plans, `values` in states.
@@ -67,6 +68,8 @@ pub(crate) struct Plan<'n> {
     by_value: HashMap<&'n str, Vec<usize>>,
     /// Module config path (`a.b`) → the `module` object of `configuration`.
     module_configs: HashMap<String, &'n Node<'n>>,
+    /// (module config path, `type.name`) → the resource block of `configuration`.
+    config_resources: HashMap<(String, String), &'n Node<'n>>,
     variables: Option<&'n Node<'n>>,
 }
 
@@ -305,6 +308,7 @@ impl<'n> Plan<'n> {
             by_type: HashMap::new(),
             by_value: HashMap::new(),
             module_configs: HashMap::new(),
+            config_resources: HashMap::new(),
             variables: root.get("variables"),
         };
         let mut seen: HashSet<String> = HashSet::new();
@@ -347,17 +351,12 @@ impl<'n> Plan<'n> {
                 "{}{}.{}",
                 if inst.data { "data." } else { "" },
                 inst.rtype,
-                plan.instance_name(i)
+                inst.name
             );
             let config = plan
-                .module_configs
-                .get(&config_path(&inst.modules))
-                .and_then(|m| {
-                    m.get("resources")?
-                        .as_array()?
-                        .iter()
-                        .find(|r| r.get("address").and_then(Node::as_str) == Some(rel.as_str()))
-                });
+                .config_resources
+                .get(&(config_path(&inst.modules), rel.clone()))
+                .copied();
             plan.instances[i].config = config;
             let inst = &plan.instances[i];
             plan.groups
@@ -380,12 +379,6 @@ impl<'n> Plan<'n> {
         plan
     }
 
-    fn instance_name(&self, i: usize) -> String {
-        parse_address(&self.instances[i].address)
-            .map(|a| a.name)
-            .unwrap_or_default()
-    }
-
     fn add(
         &mut self,
         node: &'n Node<'n>,
@@ -406,6 +399,7 @@ impl<'n> Plan<'n> {
             modules: parsed.modules,
             data: node.get("mode").and_then(Node::as_str) == Some("data"),
             rtype,
+            name: parsed.name,
             key: node.get("index").and_then(index_key).or(parsed.key),
             values: values.filter(|v| !v.is_null()),
             unknown,
@@ -443,6 +437,16 @@ impl<'n> Plan<'n> {
             return;
         }
         self.module_configs.insert(path.clone(), module);
+        for r in module
+            .get("resources")
+            .and_then(Node::as_array)
+            .unwrap_or(&[])
+        {
+            if let Some(address) = r.get("address").and_then(Node::as_str) {
+                self.config_resources
+                    .insert((path.clone(), address.to_string()), r);
+            }
+        }
         for call in module
             .get("module_calls")
             .and_then(Node::as_object)

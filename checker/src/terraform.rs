@@ -16,9 +16,16 @@ use crate::rules::{
     jit008_policy_size_limit as jit008, jit010_jit_grant_too_long as jit010,
 };
 
-/// Resource types whose attribute holds an IAM policy document, and which principal attribute
-/// groups inline policies for the size limit.
-const POLICY_ATTRIBUTES: &[(&str, &str, PolicyKind, Option<(&str, &str)>)] = &[
+/// (resource type, attribute holding an IAM policy document, kind, and for inline policies the
+/// attribute and type of the principal whose policies are summed for the size limit).
+type PolicyAttribute = (
+    &'static str,
+    &'static str,
+    PolicyKind,
+    Option<(&'static str, &'static str)>,
+);
+
+const POLICY_ATTRIBUTES: &[PolicyAttribute] = &[
     ("aws_iam_policy", "policy", PolicyKind::Managed, None),
     (
         "aws_iam_role_policy",

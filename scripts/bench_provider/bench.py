@@ -287,6 +287,7 @@ def median_times(runs, sides):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)  # the report and the progress lines on stderr stay in order
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--provider-dir", type=Path, required=True)
     ap.add_argument("--moto-server", required=True)

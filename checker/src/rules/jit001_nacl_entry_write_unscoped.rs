@@ -116,7 +116,7 @@ pub(crate) fn report_unscoped(
             ),
             (None, true) => format!("Allow grants {what} {where_}: the holder {consequence}"),
             (None, false) => format!(
-                "Allow grants {what} {where_}; its condition on {} does not say which {}, so the holder still {consequence}",
+                "Allow grants {what} {where_}; its condition on {} does not limit it to particular {}, so the holder {consequence}",
                 grant.other_conditions.join(", "),
                 target.nouns
             ),

@@ -47,9 +47,9 @@ fn report(
     path: &[Seg<'_>],
     span: Span,
     level: Level,
-    key: String,
     message: String,
 ) {
+    // The attribute path (scope context) tells findings of one grant apart.
     let mut scope = attr_scope(plan, i, path);
     scope.anchor = None;
     sink.report(
@@ -60,7 +60,7 @@ fn report(
             span,
             statement: None,
             sid: None,
-            key,
+            key: String::new(),
             message,
         },
     );
@@ -78,33 +78,15 @@ fn check_ttl(sink: &mut Sink<'_>, plan: &Plan<'_>, i: usize, path: &[Seg<'_>], w
             };
             if secs > cap {
                 let message = format!(
-                    "{what} ttl {ttl:?} exceeds the cap of {}",
+                    "ttl {ttl:?} of {what} exceeds the cap of {}",
                     format_duration(cap)
                 );
-                report(
-                    sink,
-                    plan,
-                    i,
-                    path,
-                    span,
-                    Level::Default,
-                    format!("ttl|{what}"),
-                    message,
-                );
+                report(sink, plan, i, path, span, Level::Default, message);
             }
         }
         Some(Resolved::Unknown(why)) => {
             let message = format!("could not check the ttl of {what}: ttl {why}");
-            report(
-                sink,
-                plan,
-                i,
-                path,
-                span,
-                Level::Unchecked,
-                format!("ttl|{what}"),
-                message,
-            );
+            report(sink, plan, i, path, span, Level::Unchecked, message);
         }
         None => {}
     }
@@ -117,7 +99,7 @@ fn check_cidr(
     path: &[Seg<'_>],
     cidr: &str,
     span: Span,
-    what: &str,
+    label: &str,
 ) {
     let Ok(net) = parse_ip_or_cidr(cidr) else {
         return;
@@ -127,18 +109,8 @@ fn check_cidr(
         ipnet::IpNet::V6(_) => sink.config.grant_min_prefix_v6,
     };
     if net.prefix_len() < min {
-        let message =
-            format!("{what} opens {net}, wider than the minimum prefix /{min} for grants");
-        report(
-            sink,
-            plan,
-            i,
-            path,
-            span,
-            Level::Default,
-            format!("cidr|{cidr}"),
-            message,
-        );
+        let message = format!("{label} {net} is wider than the minimum prefix /{min} for grants");
+        report(sink, plan, i, path, span, Level::Default, message);
     }
 }
 
@@ -148,7 +120,7 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
     }
     {
         for r in plan.of_type("jit_access_rule") {
-            check_ttl(sink, plan, r, &[Seg::Key("ttl")], "grant");
+            check_ttl(sink, plan, r, &[Seg::Key("ttl")], "the grant");
             let deny = plan
                 .known_str(r, &[Seg::Key("rule_action")])
                 .is_some_and(|a| a.eq_ignore_ascii_case("deny"));
@@ -156,12 +128,12 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
             match plan.attr(r, &path) {
                 Some(Resolved::Known(v)) if !deny => {
                     if let Some(cidr) = v.as_str() {
-                        check_cidr(sink, plan, r, &path, cidr, v.span, "grant");
+                        check_cidr(sink, plan, r, &path, cidr, v.span, "cidr_block");
                     }
                 }
                 Some(Resolved::Unknown(why)) if !deny => {
                     let message =
-                        format!("could not check the width of the grant: cidr_block {why}");
+                        format!("could not check how wide the grant is: cidr_block {why}");
                     report(
                         sink,
                         plan,
@@ -169,7 +141,6 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
                         &path,
                         plan.attr_span(r, &path),
                         Level::Unchecked,
-                        "cidr".into(),
                         message,
                     );
                 }
@@ -182,8 +153,8 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
                 Some(Resolved::Known(map)) => {
                     for m in map.as_object().unwrap_or(&[]) {
                         let entry = [Seg::Key("temporary_cidrs"), Seg::Key(&m.key)];
+                        check_cidr(sink, plan, p, &entry, &m.key, m.key_span, "temporary entry");
                         let what = format!("temporary entry {}", m.key);
-                        check_cidr(sink, plan, p, &entry, &m.key, m.key_span, &what);
                         check_ttl(sink, plan, p, &[entry[0], entry[1], Seg::Key("ttl")], &what);
                     }
                 }
@@ -197,7 +168,6 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>) {
                         &path,
                         plan.attr_span(p, &path),
                         Level::Unchecked,
-                        "temporary_cidrs".into(),
                         message,
                     );
                 }

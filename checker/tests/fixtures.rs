@@ -1,0 +1,92 @@
+//! Snapshot tests: every fixture under `tests/fixtures/` is linted with the default configuration
+//! and its text output (with code frames) compared with `tests/snapshots/`. Review new snapshots
+//! with `cargo insta review`; CI runs with `INSTA_UPDATE=no`.
+
+use std::path::{Path, PathBuf};
+
+use jitlint::output::{self, Summary};
+use jitlint::{Config, LintOptions, Origin, lint_text};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The text output for one fixture, as `jitlint check` prints it (without colours).
+fn render(rel: &str) -> String {
+    let text = std::fs::read_to_string(fixtures().join(rel)).unwrap();
+    let report = lint_text(
+        rel,
+        &text,
+        Origin::Explicit,
+        &Config::default(),
+        LintOptions { snippets: true },
+    );
+    let reports = vec![report];
+    let summary = Summary::new(&reports, 0);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    output::text(&mut out, &mut err, &reports, &summary, false).unwrap();
+    String::from_utf8(err).unwrap() + &String::from_utf8(out).unwrap()
+}
+
+fn snapshot_dir(dir: &str) {
+    let mut files: Vec<String> = std::fs::read_dir(fixtures().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures in {dir}");
+    for name in files {
+        let stem = name.trim_end_matches(".json");
+        insta::assert_snapshot!(format!("{dir}__{stem}"), render(&format!("{dir}/{name}")));
+    }
+}
+
+#[test]
+fn jit001_nacl_entry_write_unscoped() {
+    snapshot_dir("jit001");
+}
+
+#[test]
+fn jit002_open_api_gateway() {
+    snapshot_dir("jit002");
+}
+
+#[test]
+fn jit005_source_ip_invalid() {
+    snapshot_dir("jit005");
+}
+
+#[test]
+fn jit006_source_ip_too_broad() {
+    snapshot_dir("jit006");
+}
+
+#[test]
+fn jit007_source_ip_deny_blocks_aws_services() {
+    snapshot_dir("jit007");
+}
+
+#[test]
+fn jit008_policy_size_limit() {
+    snapshot_dir("jit008");
+}
+
+#[test]
+fn jit009_policy_version_write_unscoped() {
+    snapshot_dir("jit009");
+}
+
+/// AWS CLI outputs and inputs that are not what jitlint reads.
+#[test]
+fn inputs() {
+    snapshot_dir("inputs");
+}
+
+/// Terraform plans and states: JIT002 (API Gateway, Lambda URLs and permissions), JIT003/JIT004
+/// (Client VPN handlers through references, modules and for_each), JIT008 totals, JIT010, and
+/// policies that are unknown at plan time.
+#[test]
+fn plans() {
+    snapshot_dir("plans");
+}
