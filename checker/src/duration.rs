@@ -1,6 +1,6 @@
 //! Go-style durations (`"90m"`, `"1h30m"`, `"1.5h"`), as jit grants write their TTLs.
 
-/// Parses a Go duration into whole seconds (fractions of a second are rounded down).
+/// Parses a Go duration into whole seconds; fractions of a second are refused.
 pub fn parse_duration(input: &str) -> Result<u64, String> {
     let invalid = || {
         format!("{input:?} is not a duration; use Go syntax such as \"2h\", \"90m\" or \"1h30m\"")
@@ -63,6 +63,12 @@ pub fn parse_duration(input: &str) -> Result<u64, String> {
         nanos = nanos.checked_add(value).ok_or_else(invalid)?;
         rest = next;
     }
+    // A TTL is whole seconds: grants are stored and compared with second precision.
+    if !nanos.is_multiple_of(1_000_000_000) {
+        return Err(format!(
+            "{input:?} has a fraction of a second; use whole seconds"
+        ));
+    }
     u64::try_from(nanos / 1_000_000_000).map_err(|_| invalid())
 }
 
@@ -86,6 +92,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refuses_fractions_of_a_second() {
+        assert!(
+            parse_duration("1500ms")
+                .unwrap_err()
+                .contains("fraction of a second")
+        );
+    }
+
+    #[test]
     fn parses_go_durations() {
         for (s, secs) in [
             ("2h", 7200),
@@ -94,7 +109,7 @@ mod tests {
             ("1.5h", 5400),
             ("45s", 45),
             ("0", 0),
-            ("1500ms", 1),
+            ("3000ms", 3),
         ] {
             assert_eq!(parse_duration(s), Ok(secs), "{s}");
         }
