@@ -49,9 +49,8 @@ pub fn detect(root: &Node<'_>) -> Option<InputKind> {
         if plan_keys.iter().any(|k| root.get(k).is_some()) {
             return Some(InputKind::Plan);
         }
-        if root.get("values").is_some() || root.get("terraform_version").is_some() {
-            return Some(InputKind::State);
-        }
+        // `terraform show -json` of an empty state is just `{"format_version":"1.0"}`.
+        return Some(InputKind::State);
     }
     None
 }
@@ -316,6 +315,7 @@ mod tests {
             kind(r#"{"format_version":"1.0","terraform_version":"1.11.4"}"#),
             Some(InputKind::State)
         );
+        assert_eq!(kind(r#"{"format_version":"1.0"}"#), Some(InputKind::State));
         assert_eq!(kind(r#"{"Policies":[{"PolicyName":"x"}]}"#), None);
         assert_eq!(kind(r#"{"name":"package.json"}"#), None);
         assert_eq!(kind(r#"[1]"#), None);

@@ -561,7 +561,7 @@ pub fn write_json_string(out: &mut String, s: &str) {
 ///
 /// `terraform show -json` prints a whole plan on one line of megabytes, so columns must not
 /// be counted from the start of the line each time: the index keeps the number of characters
-/// before every [`CHECKPOINT`]-th byte, and counts at most that many bytes per lookup.
+/// before every 4,096th byte, and counts at most that many bytes per lookup.
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     line_starts: Vec<u32>,

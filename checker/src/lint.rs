@@ -175,7 +175,7 @@ pub fn lint_text(
             None => sink.error(
                 None,
                 "not an IAM policy, AWS CLI policy output or Terraform plan/state JSON \
-                 (expected a Statement, PolicyVersion, *DetailList, or format_version with planned_values/values)"
+                 (expected a Statement, PolicyVersion.Document, PolicyDocument, a *DetailList or format_version key)"
                     .into(),
             ),
         },

@@ -68,6 +68,8 @@ pub(crate) struct Plan<'n> {
     by_value: HashMap<&'n str, Vec<usize>>,
     /// Module config path (`a.b`) → the `module` object of `configuration`.
     module_configs: HashMap<String, &'n Node<'n>>,
+    /// (parent module instance, module call name) → the instance keys of that call.
+    module_keys: HashMap<(String, String), HashSet<Option<String>>>,
     /// (module config path, `type.name`) → the resource block of `configuration`.
     config_resources: HashMap<(String, String), &'n Node<'n>>,
     variables: Option<&'n Node<'n>>,
@@ -309,6 +311,7 @@ impl<'n> Plan<'n> {
             by_value: HashMap::new(),
             module_configs: HashMap::new(),
             config_resources: HashMap::new(),
+            module_keys: HashMap::new(),
             variables: root.get("variables"),
         };
         let mut seen: HashSet<String> = HashSet::new();
@@ -364,6 +367,12 @@ impl<'n> Plan<'n> {
                 .or_default()
                 .push(i);
             plan.by_type.entry(inst.rtype).or_default().push(i);
+            for d in 0..inst.modules.len() {
+                plan.module_keys
+                    .entry((module_string(&inst.modules[..d]), inst.modules[d].0.clone()))
+                    .or_default()
+                    .insert(inst.modules[d].1.clone());
+            }
             if let Some(values) = inst.values {
                 for attr in IDENTITY_ATTRS {
                     if let Some(v) = values
@@ -648,25 +657,17 @@ impl<'n> Plan<'n> {
         let [(_, None), (name, key), (output, None), ..] = segs.as_slice() else {
             return None;
         };
-        let depth = ctx.modules.len();
         let key = match key {
             Some(k) => Some(k.clone()),
             None => {
                 // Without a key, the module must have a single instance.
-                let keys: HashSet<Option<String>> = self
-                    .instances
-                    .iter()
-                    .filter(|inst| {
-                        inst.modules.len() > depth
-                            && inst.modules[..depth] == *ctx.modules
-                            && inst.modules[depth].0 == *name
-                    })
-                    .map(|inst| inst.modules[depth].1.clone())
-                    .collect();
+                let keys = self
+                    .module_keys
+                    .get(&(module_string(ctx.modules), name.clone()))?;
                 if keys.len() > 1 {
                     return None;
                 }
-                keys.into_iter().next().flatten()
+                keys.iter().next().cloned().flatten()
             }
         };
         let mut child: ModulePath = ctx.modules.to_vec();
@@ -930,16 +931,21 @@ mod tests {
             {"address": "aws_each.e[\"b\"]", "mode": "managed", "type": "aws_each", "name": "e", "index": "b",
              "change": {"actions": ["create"], "after": {"v": "B"}, "after_unknown": {}}},
             {"address": "aws_use.u[\"b\"]", "mode": "managed", "type": "aws_use", "name": "u", "index": "b",
-             "change": {"actions": ["create"], "after": {}, "after_unknown": {"x": true, "y": true}}}
+             "change": {"actions": ["create"], "after": {}, "after_unknown": {"x": true, "y": true}}},
+            {"address": "aws_out.o", "mode": "managed", "type": "aws_out", "name": "o",
+             "change": {"actions": ["create"], "after": {}, "after_unknown": {"keyed": true, "single": true}}}
           ],
           "configuration": {"root_module": {
             "resources": [
               {"address": "aws_lambda_function.h", "type": "aws_lambda_function", "name": "h", "expressions": {}},
-              {"address": "aws_use.u", "type": "aws_use", "name": "u", "expressions": {"x": {"references": ["aws_each.e", "each.key"]}, "y": {"references": ["aws_each.e[\"a\"].v", "aws_each.e[\"a\"]", "aws_each.e"]}}}
+              {"address": "aws_use.u", "type": "aws_use", "name": "u", "expressions": {"x": {"references": ["aws_each.e", "each.key"]}, "y": {"references": ["aws_each.e[\"a\"].v", "aws_each.e[\"a\"]", "aws_each.e"]}}},
+              {"address": "aws_out.o", "type": "aws_out", "name": "o", "expressions": {
+                "keyed": {"references": ["module.vpn[0].fn", "module.vpn[0]"]}, "single": {"references": ["module.vpn.fn", "module.vpn"]}}}
             ],
             "module_calls": {"vpn": {"expressions": {"fn": {"references": ["aws_lambda_function.h.function_name", "aws_lambda_function.h"]}},
               "module": {"resources": [{"address": "aws_thing.t", "type": "aws_thing", "name": "t", "expressions": {
-                "handler": {"references": ["var.fn"]}, "region": {"references": ["var.region"]}, "other": {"references": ["local.x"]}}}]}}}
+                "handler": {"references": ["var.fn"]}, "region": {"references": ["var.region"]}, "other": {"references": ["local.x"]}}}],
+                "outputs": {"fn": {"expression": {"references": ["var.fn"]}}}}}}
           }}
         }"#;
         let root = parse(text).unwrap();
@@ -981,5 +987,13 @@ mod tests {
             panic!()
         };
         assert_eq!(v.as_str(), Some("A"));
+        // Module outputs, with the instance key and without it (the module has one instance).
+        let o = plan.of_type("aws_out").next().unwrap();
+        for attr in ["keyed", "single"] {
+            let Some(Resolved::Known(v)) = plan.attr(o, &[Seg::Key(attr)]) else {
+                panic!("{attr}")
+            };
+            assert_eq!(v.as_str(), Some("vpn-handler"));
+        }
     }
 }

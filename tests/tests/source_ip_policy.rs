@@ -38,7 +38,8 @@ fn rfc3339(value: &Value) -> OffsetDateTime {
     let text = value
         .as_str()
         .unwrap_or_else(|| panic!("expected an RFC 3339 string, got {value}"));
-    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("{text:?} is not RFC 3339: {e}"))
+    OffsetDateTime::parse(text, &Rfc3339)
+        .unwrap_or_else(|e| panic!("{text:?} is not RFC 3339: {e}"))
 }
 
 fn format_rfc3339(t: OffsetDateTime) -> String {
@@ -54,7 +55,9 @@ fn t0() -> OffsetDateTime {
 fn policy(temporary: &[(&str, &str, &str)]) -> String {
     let entries: String = temporary
         .iter()
-        .map(|(cidr, ttl, reason)| format!("    {cidr:?} = {{ ttl = {ttl:?}, reason = {reason:?} }}\n"))
+        .map(|(cidr, ttl, reason)| {
+            format!("    {cidr:?} = {{ ttl = {ttl:?}, reason = {reason:?} }}\n")
+        })
         .collect();
     jit_config(
         "",
@@ -113,18 +116,31 @@ fn default_version(aws: &Aws, arn: &str) -> String {
 fn default_document(aws: &Aws, arn: &str) -> Value {
     let version = default_version(aws, arn);
     let out = aws
-        .block_on(aws.iam().get_policy_version().policy_arn(arn).version_id(&version).send())
+        .block_on(
+            aws.iam()
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(&version)
+                .send(),
+        )
         .unwrap_or_else(|e| panic!("GetPolicyVersion {arn} {version}: {e:?}"));
-    let text = out.policy_version().and_then(|v| v.document()).expect("a document");
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("moto's document is not JSON ({e}): {text}"))
+    let text = out
+        .policy_version()
+        .and_then(|v| v.document())
+        .expect("a document");
+    serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("moto's document is not JSON ({e}): {text}"))
 }
 
 fn policy_tags(aws: &Aws, arn: &str) -> Vec<(String, String)> {
     let out = aws
         .block_on(aws.iam().list_policy_tags().policy_arn(arn).send())
         .unwrap_or_else(|e| panic!("ListPolicyTags {arn}: {e:?}"));
-    let mut tags: Vec<(String, String)> =
-        out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+    let mut tags: Vec<(String, String)> = out
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
     tags.sort();
     tags
 }
@@ -140,12 +156,21 @@ fn create_version(aws: &Aws, arn: &str, document: &str, default: bool) -> String
                 .send(),
         )
         .unwrap_or_else(|e| panic!("CreatePolicyVersion {arn}: {e:?}"));
-    out.policy_version().and_then(|v| v.version_id()).expect("a version id").to_string()
+    out.policy_version()
+        .and_then(|v| v.version_id())
+        .expect("a version id")
+        .to_string()
 }
 
 fn delete_version(aws: &Aws, arn: &str, id: &str) {
-    aws.block_on(aws.iam().delete_policy_version().policy_arn(arn).version_id(id).send())
-        .unwrap_or_else(|e| panic!("DeletePolicyVersion {arn} {id}: {e:?}"));
+    aws.block_on(
+        aws.iam()
+            .delete_policy_version()
+            .policy_arn(arn)
+            .version_id(id)
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("DeletePolicyVersion {arn} {id}: {e:?}"));
 }
 
 /// The statements of a rendered document by Sid.
@@ -160,11 +185,21 @@ fn statement<'d>(doc: &'d Value, sid: &str) -> &'d Value {
 /// the state's.
 #[track_caller]
 fn assert_aws_matches_state(w: &World) -> Value {
-    let state = w.tf.state_resource(REMOTE).expect("the policy is in the state");
+    let state =
+        w.tf.state_resource(REMOTE)
+            .expect("the policy is in the state");
     let arn = state["arn"].as_str().expect("an ARN");
-    let ours: Value = serde_json::from_str(state["document"].as_str().expect("a document")).expect("JSON");
-    assert_eq!(default_document(&w.aws, arn), ours, "AWS's default document is the state's");
-    assert_eq!(json!(default_version(&w.aws, arn)), state["default_version_id"]);
+    let ours: Value =
+        serde_json::from_str(state["document"].as_str().expect("a document")).expect("JSON");
+    assert_eq!(
+        default_document(&w.aws, arn),
+        ours,
+        "AWS's default document is the state's"
+    );
+    assert_eq!(
+        json!(default_version(&w.aws, arn)),
+        state["default_version_id"]
+    );
     let versions = versions(&w.aws, arn);
     assert!(versions.len() <= 5, "{versions:?}");
     state
@@ -180,63 +215,121 @@ fn lifecycle_expiry_versions_drift_import_destroy() {
     w.tf.apply().assert_success();
     let state = assert_aws_matches_state(&w);
     let arn = state["arn"].as_str().expect("an ARN").to_string();
-    assert_eq!(arn, "arn:aws:iam::123456789012:policy/source-ip-restriction");
+    assert_eq!(
+        arn,
+        "arn:aws:iam::123456789012:policy/source-ip-restriction"
+    );
     assert_eq!(state["id"], json!(arn));
     assert_eq!(state["default_version_id"], json!("v1"));
     let home = &state["temporary_cidrs"][HOME];
     assert_eq!(rfc3339(&home["created_at"]), t0());
-    assert_eq!(rfc3339(&home["expires_at"]), t0() + time::Duration::hours(8));
+    assert_eq!(
+        rfc3339(&home["expires_at"]),
+        t0() + time::Duration::hours(8)
+    );
     assert_eq!(home["status"], json!("active"));
     assert_eq!(state["next_expiry"], home["expires_at"]);
     assert_eq!(
         policy_tags(&w.aws, &arn),
-        [("jit:managed".to_string(), "source-ip-policy".to_string()), ("team".into(), "platform".into())]
+        [
+            ("jit:managed".to_string(), "source-ip-policy".to_string()),
+            ("team".into(), "platform".into())
+        ]
     );
     let doc = default_document(&w.aws, &arn);
     let fence = statement(&doc, "DenyOutsideAllowlist");
-    assert_eq!(fence["Condition"]["NotIpAddress"]["aws:SourceIp"], json!([OFFICE, HOME]));
-    assert_eq!(fence["Condition"]["Bool"]["aws:ViaAWSService"], json!("false"));
+    assert_eq!(
+        fence["Condition"]["NotIpAddress"]["aws:SourceIp"],
+        json!([OFFICE, HOME])
+    );
+    assert_eq!(
+        fence["Condition"]["Bool"]["aws:ViaAWSService"],
+        json!("false")
+    );
     let close = statement(&doc, "ExpireAt20261124T170000Z");
-    assert_eq!(close["Condition"]["DateGreaterThan"]["aws:CurrentTime"], json!("2026-11-24T17:00:00Z"));
-    assert_eq!(close["Condition"]["IpAddress"]["aws:SourceIp"], json!([HOME]));
+    assert_eq!(
+        close["Condition"]["DateGreaterThan"]["aws:CurrentTime"],
+        json!("2026-11-24T17:00:00Z")
+    );
+    assert_eq!(
+        close["Condition"]["IpAddress"]["aws:SourceIp"],
+        json!([HOME])
+    );
 
     // The second plan is empty, also an hour later.
     w.tf.assert_plan_empty();
-    w.tf.set_env(TEST_NOW_ENV, &format_rfc3339(t0() + time::Duration::hours(1)));
+    w.tf.set_env(
+        TEST_NOW_ENV,
+        &format_rfc3339(t0() + time::Duration::hours(1)),
+    );
     w.tf.assert_plan_empty();
 
     // Add a temporary CIDR: an in-place update, a new default version, the first entry's expiry unchanged.
     let phone = "192.0.2.44/32";
-    w.tf.write_main_tf(&policy(&[(HOME, "8h", "alice, home"), (phone, "2h", "bob, phone tethering")]));
+    w.tf.write_main_tf(&policy(&[
+        (HOME, "8h", "alice, home"),
+        (phone, "2h", "bob, phone tethering"),
+    ]));
     assert_eq!(w.tf.plan().actions(REMOTE), ["update"]);
     w.tf.apply().assert_success();
     let state = assert_aws_matches_state(&w);
     assert_eq!(state["default_version_id"], json!("v2"));
-    assert_eq!(state["temporary_cidrs"][HOME]["expires_at"], home["expires_at"]);
+    assert_eq!(
+        state["temporary_cidrs"][HOME]["expires_at"],
+        home["expires_at"]
+    );
     assert_eq!(
         rfc3339(&state["temporary_cidrs"][phone]["expires_at"]),
         t0() + time::Duration::hours(3)
     );
-    assert_eq!(state["next_expiry"], state["temporary_cidrs"][phone]["expires_at"]);
+    assert_eq!(
+        state["next_expiry"],
+        state["temporary_cidrs"][phone]["expires_at"]
+    );
     w.tf.assert_plan_empty();
 
     // Past the phone's expiry the plan prunes it, in place, with a warning naming the expiry.
-    w.tf.set_env(TEST_NOW_ENV, &format_rfc3339(t0() + time::Duration::hours(3) + time::Duration::minutes(1)));
+    w.tf.set_env(
+        TEST_NOW_ENV,
+        &format_rfc3339(t0() + time::Duration::hours(3) + time::Duration::minutes(1)),
+    );
     let plan = w.tf.plan();
     assert_eq!(plan.actions(REMOTE), ["update"]);
     let change = plan.change(REMOTE);
-    assert_eq!(change["before"]["temporary_cidrs"][phone]["status"], json!("active"));
-    assert_eq!(change["after"]["temporary_cidrs"][phone]["status"], json!("expired"));
-    assert!(!change["after"]["document"].as_str().expect("known").contains("192.0.2.44"));
+    assert_eq!(
+        change["before"]["temporary_cidrs"][phone]["status"],
+        json!("active")
+    );
+    assert_eq!(
+        change["after"]["temporary_cidrs"][phone]["status"],
+        json!("expired")
+    );
+    assert!(
+        !change["after"]["document"]
+            .as_str()
+            .expect("known")
+            .contains("192.0.2.44")
+    );
     let warnings = plan.run.warnings();
     assert!(
-        warnings.iter().any(|d| d.text().contains("2026-11-24T12:00:00Z") && d.text().contains(phone)),
+        warnings
+            .iter()
+            .any(|d| d.text().contains("2026-11-24T12:00:00Z") && d.text().contains(phone)),
         "expected a warning naming {phone} and its expiry, got {warnings:#?}"
     );
-    assert_eq!(ids(&versions(&w.aws, &arn)), ["v1", "v2"], "planning changes nothing in AWS");
+    assert_eq!(
+        ids(&versions(&w.aws, &arn)),
+        ["v1", "v2"],
+        "planning changes nothing in AWS"
+    );
     w.tf.apply().assert_success();
     let state = assert_aws_matches_state(&w);
-    assert!(!state["document"].as_str().expect("a document").contains("192.0.2.44"));
+    assert!(
+        !state["document"]
+            .as_str()
+            .expect("a document")
+            .contains("192.0.2.44")
+    );
     assert_eq!(state["temporary_cidrs"][phone]["status"], json!("expired"));
     assert_eq!(state["next_expiry"], home["expires_at"]);
     w.tf.assert_plan_empty();
@@ -244,14 +337,26 @@ fn lifecycle_expiry_versions_drift_import_destroy() {
     // Twenty updates in a row: five versions at most, never LimitExceeded.
     for i in 0..20 {
         let guest = format!("198.18.0.{}/32", i + 1);
-        w.tf.write_main_tf(&policy(&[(HOME, "8h", "alice, home"), (guest.as_str(), "1h", "guest")]));
+        w.tf.write_main_tf(&policy(&[
+            (HOME, "8h", "alice, home"),
+            (guest.as_str(), "1h", "guest"),
+        ]));
         w.tf.apply().assert_success();
         let state = assert_aws_matches_state(&w);
-        assert!(state["document"].as_str().expect("a document").contains(&guest), "update {i}");
+        assert!(
+            state["document"]
+                .as_str()
+                .expect("a document")
+                .contains(&guest),
+            "update {i}"
+        );
     }
     let before = versions(&w.aws, &arn);
     assert_eq!(before.len(), 5, "{before:?}");
-    assert!(before.last().expect("versions").default, "our last write is the default: {before:?}");
+    assert!(
+        before.last().expect("versions").default,
+        "our last write is the default: {before:?}"
+    );
     w.tf.assert_plan_empty();
 
     // By hand between applies: delete every old version, then create four that are not the default, so that
@@ -263,15 +368,29 @@ fn lifecycle_expiry_versions_drift_import_destroy() {
         }
     }
     let foreign_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":["198.51.100.0/24"]}}}]}"#;
-    let hand: Vec<String> = (0..4).map(|_| create_version(&w.aws, &arn, foreign_doc, false)).collect();
+    let hand: Vec<String> = (0..4)
+        .map(|_| create_version(&w.aws, &arn, foreign_doc, false))
+        .collect();
     w.tf.assert_plan_empty();
-    w.tf.write_main_tf(&policy(&[(HOME, "8h", "alice, home"), ("198.18.1.1/32", "1h", "guest")]));
+    w.tf.write_main_tf(&policy(&[
+        (HOME, "8h", "alice, home"),
+        ("198.18.1.1/32", "1h", "guest"),
+    ]));
     w.tf.apply().assert_success();
     let state = assert_aws_matches_state(&w);
-    let new_default = state["default_version_id"].as_str().expect("a version").to_string();
+    let new_default = state["default_version_id"]
+        .as_str()
+        .expect("a version")
+        .to_string();
     assert_eq!(
         ids(&versions(&w.aws, &arn)),
-        [ours.clone(), hand[1].clone(), hand[2].clone(), hand[3].clone(), new_default],
+        [
+            ours.clone(),
+            hand[1].clone(),
+            hand[2].clone(),
+            hand[3].clone(),
+            new_default
+        ],
         "the oldest non-default version {} is deleted; the old default {ours}, though oldest, is kept",
         hand[0]
     );
@@ -280,7 +399,10 @@ fn lifecycle_expiry_versions_drift_import_destroy() {
     // A hand edit of the document (a new default version that widens the allowlist) is drift; apply restores ours.
     let ours_text = state["document"].as_str().expect("a document").to_string();
     let widened = ours_text.replace(OFFICE, "198.51.0.0/16");
-    let victim = versions(&w.aws, &arn).into_iter().find(|v| !v.default).expect("a non-default version");
+    let victim = versions(&w.aws, &arn)
+        .into_iter()
+        .find(|v| !v.default)
+        .expect("a non-default version");
     delete_version(&w.aws, &arn, &victim.id);
     let edit = create_version(&w.aws, &arn, &widened, true);
     let plan = w.tf.plan();
@@ -298,18 +420,41 @@ fn lifecycle_expiry_versions_drift_import_destroy() {
     let before_import = state;
     w.tf.run(&["state", "rm", REMOTE]).assert_success();
     w.tf.import(REMOTE, &arn).assert_success();
-    let imported = w.tf.state_resource(REMOTE).expect("the imported policy is in the state");
-    for key in ["arn", "policy_id", "name", "path", "description", "allowed_cidrs", "tags", "document", "default_version_id"] {
-        assert_eq!(imported[key], before_import[key], "attribute {key} after import");
+    let imported =
+        w.tf.state_resource(REMOTE)
+            .expect("the imported policy is in the state");
+    for key in [
+        "arn",
+        "policy_id",
+        "name",
+        "path",
+        "description",
+        "allowed_cidrs",
+        "tags",
+        "document",
+        "default_version_id",
+    ] {
+        assert_eq!(
+            imported[key], before_import[key],
+            "attribute {key} after import"
+        );
     }
     assert_eq!(
         imported["temporary_cidrs"][HOME]["expires_at"],
         before_import["temporary_cidrs"][HOME]["expires_at"]
     );
     let version_before = default_version(&w.aws, &arn);
-    assert_eq!(w.tf.plan().actions(REMOTE), ["update"], "ttl and reason come from the configuration");
+    assert_eq!(
+        w.tf.plan().actions(REMOTE),
+        ["update"],
+        "ttl and reason come from the configuration"
+    );
     w.tf.apply().assert_success();
-    assert_eq!(default_version(&w.aws, &arn), version_before, "adopting an import writes no version");
+    assert_eq!(
+        default_version(&w.aws, &arn),
+        version_before,
+        "adopting an import writes no version"
+    );
     let adopted = assert_aws_matches_state(&w);
     assert_eq!(
         adopted["temporary_cidrs"][HOME], before_import["temporary_cidrs"][HOME],
@@ -322,22 +467,43 @@ fn lifecycle_expiry_versions_drift_import_destroy() {
         .block_on(w.aws.iam().create_user().user_name("alice").send())
         .expect("CreateUser");
     w.aws
-        .block_on(w.aws.iam().attach_user_policy().user_name("alice").policy_arn(&arn).send())
+        .block_on(
+            w.aws
+                .iam()
+                .attach_user_policy()
+                .user_name("alice")
+                .policy_arn(&arn)
+                .send(),
+        )
         .expect("AttachUserPolicy");
     let run = w.tf.destroy();
     run.assert_failure();
     let errors = run.errors();
     assert!(
-        errors.iter().any(|d| d.text().contains("attached to user alice")),
+        errors
+            .iter()
+            .any(|d| d.text().contains("attached to user alice")),
         "expected an error naming the attachment, got {errors:#?}"
     );
-    assert!(w.tf.state_resource(REMOTE).is_some(), "the policy stays in the state");
+    assert!(
+        w.tf.state_resource(REMOTE).is_some(),
+        "the policy stays in the state"
+    );
     assert!(!versions(&w.aws, &arn).is_empty(), "and in AWS");
     w.aws
-        .block_on(w.aws.iam().detach_user_policy().user_name("alice").policy_arn(&arn).send())
+        .block_on(
+            w.aws
+                .iam()
+                .detach_user_policy()
+                .user_name("alice")
+                .policy_arn(&arn)
+                .send(),
+        )
         .expect("DetachUserPolicy");
     w.tf.destroy().assert_success();
-    let gone = w.aws.block_on(w.aws.iam().get_policy().policy_arn(&arn).send());
+    let gone = w
+        .aws
+        .block_on(w.aws.iam().get_policy().policy_arn(&arn).send());
     assert!(gone.is_err(), "the policy is deleted: {gone:?}");
     assert!(w.tf.state_resources().is_empty());
 }
@@ -365,16 +531,25 @@ fn invalid_arguments_fail_the_plan_with_the_attribute_and_the_fix() {
         "203.0.113.7 has no prefix length; did you mean 203.0.113.7/32?",
         "uses days, which Go durations don't have",
     ] {
-        assert!(text.iter().any(|t| t.contains(expected)), "expected {expected:?} among {text:#?}");
+        assert!(
+            text.iter().any(|t| t.contains(expected)),
+            "expected {expected:?} among {text:#?}"
+        );
     }
     assert!(
         run.errors().iter().any(|d| d.points_at("allowed_cidrs")),
         "terraform points at allowed_cidrs: {:#?}",
         run.errors()
     );
-    let listed = w.aws.block_on(w.aws.iam().list_policies().send()).expect("ListPolicies");
+    let listed = w
+        .aws
+        .block_on(w.aws.iam().list_policies().send())
+        .expect("ListPolicies");
     assert!(
-        listed.policies().iter().all(|p| p.policy_name() != Some("source-ip-restriction")),
+        listed
+            .policies()
+            .iter()
+            .all(|p| p.policy_name() != Some("source-ip-restriction")),
         "nothing is created"
     );
 }
@@ -393,9 +568,23 @@ fn remote_work_allowlist_example() {
         statement(&doc, "DenyOutsideAllowlist")["Condition"]["NotIpAddress"]["aws:SourceIp"],
         json!([OFFICE, "192.0.2.44/32", "203.0.113.7/32"])
     );
-    assert_eq!(state["temporary_cidrs"]["203.0.113.7/32"]["reason"], json!("alice working from home"));
-    let plan = w.tf.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color", var]);
-    assert_eq!(plan.code, Some(0), "the plan after apply is empty:\n{}", plan.report());
+    assert_eq!(
+        state["temporary_cidrs"]["203.0.113.7/32"]["reason"],
+        json!("alice working from home")
+    );
+    let plan = w.tf.run(&[
+        "plan",
+        "-detailed-exitcode",
+        "-input=false",
+        "-no-color",
+        var,
+    ]);
+    assert_eq!(
+        plan.code,
+        Some(0),
+        "the plan after apply is empty:\n{}",
+        plan.report()
+    );
 
     // The next day: only alice works from home, from a new address.
     let next_day = r#"-var=home_addresses={ alice = "203.0.113.99" }"#;
@@ -406,13 +595,18 @@ fn remote_work_allowlist_example() {
     assert_eq!(state["default_version_id"], json!("v2"));
 
     w.tf.destroy_with(&[next_day]).assert_success();
-    assert!(w.aws.block_on(w.aws.iam().get_policy().policy_arn(arn).send()).is_err());
+    assert!(
+        w.aws
+            .block_on(w.aws.iam().get_policy().policy_arn(arn).send())
+            .is_err()
+    );
 }
 
 #[test]
 fn examples_validate_against_the_provider_schema() {
     let moto = Moto::start();
-    let versions = "terraform {\n  required_providers {\n    jit = { source = \"jit-access/jit\" }\n  }\n}\n";
+    let versions =
+        "terraform {\n  required_providers {\n    jit = { source = \"jit-access/jit\" }\n  }\n}\n";
     for (dir, add_versions) in [
         ("examples/resources/jit_source_ip_policy", true),
         ("examples/remote-work-allowlist", false),

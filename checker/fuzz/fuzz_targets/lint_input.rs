@@ -13,7 +13,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let config = Config::default();
-    let report = lint_text("fuzz.json", text, Origin::Explicit, &config, LintOptions { snippets: true });
+    let report = lint_text(
+        "fuzz.json",
+        text,
+        Origin::Explicit,
+        &config,
+        LintOptions { snippets: true },
+    );
     let _ = lint_policy_document(text, &config);
     let reports = vec![report];
     let summary = Summary::new(&reports, 0);

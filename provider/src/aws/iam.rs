@@ -129,7 +129,9 @@ pub enum CreatePolicyOutcome {
 
 #[derive(Debug)]
 pub enum CreateVersionOutcome {
-    Created { version_id: String },
+    Created {
+        version_id: String,
+    },
     /// The policy has five versions already (IAM `LimitExceeded`).
     LimitExceeded,
 }
@@ -203,11 +205,15 @@ fn tags_from_sdk(tags: &[Tag]) -> BTreeMap<String, String> {
 fn tags_to_sdk(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, AwsError> {
     tags.iter()
         .map(|(k, v)| {
-            Tag::builder().key(k).value(v).build().map_err(|e| AwsError::Call {
-                operation: "TagPolicy",
-                code: None,
-                message: e.to_string(),
-            })
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| AwsError::Call {
+                    operation: "TagPolicy",
+                    code: None,
+                    message: e.to_string(),
+                })
         })
         .collect()
 }
@@ -615,7 +621,10 @@ impl Policies {
                 let victim = oldest_deletable(&versions).ok_or_else(|| AwsError::Call {
                     operation: "DeletePolicyVersion",
                     code: None,
-                    message: format!("{arn} has {} versions and none of them can be deleted", versions.len()),
+                    message: format!(
+                        "{arn} has {} versions and none of them can be deleted",
+                        versions.len()
+                    ),
                 })?;
                 self.write(arn, self.api.delete_version(arn, &victim.version_id))
                     .await?;
@@ -718,11 +727,9 @@ pub(crate) mod fake {
                 }
                 self.policy.as_mut().expect("a policy").default_version_id = id.clone();
             }
-            let encoded = percent_encoding::utf8_percent_encode(
-                document,
-                percent_encoding::NON_ALPHANUMERIC,
-            )
-            .to_string();
+            let encoded =
+                percent_encoding::utf8_percent_encode(document, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
             self.versions.push((
                 VersionInfo {
                     version_id: id.clone(),
@@ -855,7 +862,8 @@ pub(crate) mod fake {
         async fn tag(&self, _: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
             let mut st = self.state.lock().unwrap();
             let p = st.policy.as_mut().expect("a policy");
-            p.tags.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            p.tags
+                .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
             Ok(())
         }
         async fn untag(&self, _: &str, keys: &[String]) -> Result<(), AwsError> {
@@ -879,7 +887,11 @@ pub(crate) mod fake {
         }
         async fn list_tags(&self, _: &str) -> Result<BTreeMap<String, String>, AwsError> {
             let st = self.state.lock().unwrap();
-            Ok(st.policy.as_ref().map(|p| p.tags.clone()).unwrap_or_default())
+            Ok(st
+                .policy
+                .as_ref()
+                .map(|p| p.tags.clone())
+                .unwrap_or_default())
         }
     }
 }
@@ -930,11 +942,17 @@ mod tests {
                 .unwrap();
             let st = fake.state.lock().unwrap();
             assert!(st.versions.len() <= MAX_VERSIONS);
-            assert_eq!(st.policy.as_ref().unwrap().default_version_id, out.version_id);
+            assert_eq!(
+                st.policy.as_ref().unwrap().default_version_id,
+                out.version_id
+            );
             assert_eq!(out.deleted.len(), usize::from(i >= 4), "publish {i}");
         }
         let view = policies.view(ARN).await.unwrap().unwrap();
-        assert_eq!(view.document, "{\"n\":19}", "decoded from AWS's URL encoding");
+        assert_eq!(
+            view.document, "{\"n\":19}",
+            "decoded from AWS's URL encoding"
+        );
     }
 
     #[tokio::test]
@@ -976,7 +994,10 @@ mod tests {
         assert_eq!(out.deleted, ["v2"]);
         let st = fake.state.lock().unwrap();
         assert_eq!(st.versions.len(), MAX_VERSIONS);
-        assert_eq!(st.policy.as_ref().unwrap().default_version_id, out.version_id);
+        assert_eq!(
+            st.policy.as_ref().unwrap().default_version_id,
+            out.version_id
+        );
     }
 
     #[tokio::test]
@@ -989,7 +1010,10 @@ mod tests {
         assert_eq!(fake.get_policy_calls.load(Ordering::SeqCst), 1);
         policies.publish(ARN, "{\"new\":1}").await.unwrap();
         let after = policies.view(ARN).await.unwrap().unwrap();
-        assert_eq!(after.document, "{\"new\":1}", "a read after a write sees it");
+        assert_eq!(
+            after.document, "{\"new\":1}",
+            "a read after a write sees it"
+        );
         assert_eq!(fake.get_policy_calls.load(Ordering::SeqCst), 2);
     }
 

@@ -109,12 +109,7 @@ fn is_aws_default_rule(e: &AclEntry) -> bool {
 }
 
 /// Classifies every jit tag of one ACL, and every untagged entry inside `range`.
-pub fn classify(
-    region: &str,
-    view: &AclView,
-    now: OffsetDateTime,
-    range: RuleRange,
-) -> Vec<Row> {
+pub fn classify(region: &str, view: &AclView, now: OffsetDateTime, range: RuleRange) -> Vec<Row> {
     let base = |id: String, slot, state| Row {
         region: region.to_string(),
         acl_id: view.acl_id.clone(),
@@ -343,10 +338,9 @@ fn describe_removal(row: &Row, removal: Removal) -> String {
         .map(|g| g.entry.to_string())
         .unwrap_or_default();
     match removal {
-        Removal::EntryAndTag => format!(
-            "{what}, expired {}: entry and tag deleted",
-            expired_at(row)
-        ),
+        Removal::EntryAndTag => {
+            format!("{what}, expired {}: entry and tag deleted", expired_at(row))
+        }
         Removal::TagOnly => format!(
             "{what}, expired {}: entry already gone, tag deleted",
             expired_at(row)
@@ -546,7 +540,13 @@ mod tests {
                 (id("egress:100"), "revoked"),
             ]
         );
-        assert!(rows[0].problem.as_ref().unwrap().contains("not a jit grant"));
+        assert!(
+            rows[0]
+                .problem
+                .as_ref()
+                .unwrap()
+                .contains("not a jit grant")
+        );
         assert!(rows[4].note().unwrap().contains("10.0.0.0/8"));
     }
 
@@ -610,8 +610,10 @@ mod tests {
         let reused = grant(Direction::Ingress, 102, "203.0.113.3/32", 0, 5_000);
         let mut view = acl_with(ACL, &[&live, &old, &reused]);
         view.entries.retain(|e| e.rule_number != 102);
-        view.entries.push(entry(Direction::Ingress, 102, "10.0.0.0/8"));
-        view.entries.push(entry(Direction::Ingress, 150, "10.1.0.0/16"));
+        view.entries
+            .push(entry(Direction::Ingress, 102, "10.0.0.0/8"));
+        view.entries
+            .push(entry(Direction::Ingress, 150, "10.1.0.0/16"));
         fake.put(view);
         let t = target(&fake);
         let now = at(10_000);
@@ -626,12 +628,27 @@ mod tests {
             .iter()
             .map(|r| (r.id.rsplit(':').next().unwrap(), r.outcome))
             .collect();
-        assert_eq!(got, [("101", Outcome::Removed), ("102", Outcome::LeftAlone)]);
+        assert_eq!(
+            got,
+            [("101", Outcome::Removed), ("102", Outcome::LeftAlone)]
+        );
         assert!(results[1].detail.contains("left alone"), "{results:?}");
         let after = fake.get(ACL);
         let numbers: Vec<i32> = after.entries.iter().map(|e| e.rule_number).collect();
-        assert_eq!(numbers, [100, 102, 150], "the reused and untagged entries stay");
-        assert_eq!(after.entry(Direction::Ingress, 102).unwrap().cidr.unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            numbers,
+            [100, 102, 150],
+            "the reused and untagged entries stay"
+        );
+        assert_eq!(
+            after
+                .entry(Direction::Ingress, 102)
+                .unwrap()
+                .cidr
+                .unwrap()
+                .to_string(),
+            "10.0.0.0/8"
+        );
         assert_eq!(
             after.tags.keys().collect::<Vec<_>>(),
             ["jit:grant:ingress:100"]
@@ -694,10 +711,16 @@ mod tests {
         assert!(r.detail.contains("deleted"), "{r:?}");
         let view = fake.get(ACL);
         assert!(view.entries.is_empty());
-        let tag = Grant::from_tag("jit:grant:ingress:100", &view.tags["jit:grant:ingress:100"])
-            .unwrap();
+        let tag =
+            Grant::from_tag("jit:grant:ingress:100", &view.tags["jit:grant:ingress:100"]).unwrap();
         assert_eq!(tag.revoked_at, Some(at(1_000)));
-        assert_eq!(Grant { revoked_at: None, ..tag }, g);
+        assert_eq!(
+            Grant {
+                revoked_at: None,
+                ..tag
+            },
+            g
+        );
 
         let again = revoke(&t, &id, at(2_000)).await.unwrap();
         assert_eq!(again.revoked_at, at(1_000));
@@ -708,7 +731,8 @@ mod tests {
     async fn revoke_refuses_what_jit_does_not_own() {
         let fake = FakeNacl::default();
         let mut view = acl_with(ACL, &[]);
-        view.entries.push(entry(Direction::Ingress, 100, "10.0.0.0/8"));
+        view.entries
+            .push(entry(Direction::Ingress, 100, "10.0.0.0/8"));
         fake.put(view);
         let t = target(&fake);
         let err = revoke(&t, &format!("{ACL}:ingress:100"), at(0))
@@ -731,7 +755,8 @@ mod tests {
         let g = grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 20_000);
         let mut view = acl_with(ACL, &[&g]);
         view.entries.clear();
-        view.entries.push(entry(Direction::Ingress, 100, "10.0.0.0/8"));
+        view.entries
+            .push(entry(Direction::Ingress, 100, "10.0.0.0/8"));
         fake.put(view);
         let r = revoke(&target(&fake), &format!("{ACL}:ingress:100"), at(5))
             .await

@@ -29,7 +29,10 @@ pub fn check_event(event: &Value) -> Result<(), String> {
         _ => {
             let mut text = event.to_string();
             if text.len() > 120 {
-                let cut = (0..=120).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                let cut = (0..=120)
+                    .rev()
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(0);
                 text.truncate(cut);
                 text.push('…');
             }
@@ -152,7 +155,10 @@ mod tests {
         let err = handle(&json!({}), &[target(&fake)], at(1_000))
             .await
             .unwrap_err();
-        assert!(err.starts_with("2 grant(s) could not be removed:\n"), "{err}");
+        assert!(
+            err.starts_with("2 grant(s) could not be removed:\n"),
+            "{err}"
+        );
         assert_eq!(err.lines().count(), 3, "{err}");
         assert!(err.contains("us-east-1 acl-0123456789abcdef0:ingress:101: could not delete"));
     }

@@ -14,7 +14,11 @@ pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
 
 /// `net` minus every block of `holes`, as sorted, aggregated blocks.
 pub fn subtract(net: IpNet, holes: &[IpNet]) -> Vec<IpNet> {
-    let relevant: Vec<IpNet> = holes.iter().filter(|h| overlaps(&net, h)).copied().collect();
+    let relevant: Vec<IpNet> = holes
+        .iter()
+        .filter(|h| overlaps(&net, h))
+        .copied()
+        .collect();
     let mut out = Vec::new();
     split(net, &relevant, &mut out);
     IpNet::aggregate(&out)

@@ -604,11 +604,19 @@ mod tests {
     #[test]
     fn fit_says_how_many_entries_to_drop() {
         let hosts: Vec<Temporary> = (0..200)
-            .map(|i| tmp(&format!("10.0.{}.{}/32", i / 250, i % 250 + 1), "2026-11-24T08:00:00Z"))
+            .map(|i| {
+                tmp(
+                    &format!("10.0.{}.{}/32", i / 250, i % 250 + 1),
+                    "2026-11-24T08:00:00Z",
+                )
+            })
             .collect();
         let s = spec(&["198.51.100.0/24"], hosts);
         let Fit::DropTemporary(k) = fit(&s, MANAGED_POLICY_SIZE_LIMIT) else {
-            panic!("expected DropTemporary, got {:?}", fit(&s, MANAGED_POLICY_SIZE_LIMIT));
+            panic!(
+                "expected DropTemporary, got {:?}",
+                fit(&s, MANAGED_POLICY_SIZE_LIMIT)
+            );
         };
         assert!(k > 0 && k < 200);
         let mut fewer = s.clone();

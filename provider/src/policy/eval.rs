@@ -39,7 +39,9 @@ pub fn denied(document: &str, req: &Request<'_>) -> Result<bool, String> {
             other => return Err(format!("statement {i}: Effect {other:?}")),
         }
         if s.get("NotAction").is_some() || s.get("NotResource").is_some() {
-            return Err(format!("statement {i}: NotAction/NotResource are not supported"));
+            return Err(format!(
+                "statement {i}: NotAction/NotResource are not supported"
+            ));
         }
         if strings(s.get("Resource"))? != ["*"] {
             return Err(format!("statement {i}: only Resource \"*\" is supported"));
@@ -65,7 +67,9 @@ fn strings(v: Option<&Value>) -> Result<Vec<&str>, String> {
             .iter()
             .map(|i| i.as_str().ok_or_else(|| format!("{i} is not a string")))
             .collect(),
-        other => Err(format!("expected a string or a list of strings, got {other:?}")),
+        other => Err(format!(
+            "expected a string or a list of strings, got {other:?}"
+        )),
     }
 }
 
@@ -352,8 +356,8 @@ mod tests {
                         "case {case}: {ip} at {at} with {s:?}\n{doc}"
                     );
                 }
-                let mut from_doc = Spec::decode(&doc)
-                    .unwrap_or_else(|e| panic!("case {case}: {e}\n{doc}"));
+                let mut from_doc =
+                    Spec::decode(&doc).unwrap_or_else(|e| panic!("case {case}: {e}\n{doc}"));
                 from_doc.prune(*at);
                 let mut pruned = s.clone();
                 pruned.prune(*at);

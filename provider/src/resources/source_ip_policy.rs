@@ -152,9 +152,13 @@ fn too_wide(net: &IpNet) -> Option<String> {
         IpNet::V6(_) => (lint.source_ip_min_prefix_v6, "::/0"),
     };
     if net.prefix_len() == 0 {
-        Some(format!("{everything} is every address, so the policy would deny nothing; list the networks people actually come from"))
+        Some(format!(
+            "{everything} is every address, so the policy would deny nothing; list the networks people actually come from"
+        ))
     } else if net.prefix_len() < min {
-        Some(format!("{net} is shorter than /{min} and admits (nearly) everyone (jitlint JIT006); list narrower ranges"))
+        Some(format!(
+            "{net} is shorter than /{min} and admits (nearly) everyone (jitlint JIT006); list narrower ranges"
+        ))
     } else {
         None
     }
@@ -165,7 +169,11 @@ fn too_wide(net: &IpNet) -> Option<String> {
 /// and valid.
 fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Option<Args> {
     let mut r = Reader { v, complete: true };
-    let errors_before = diags.0.iter().filter(|d| d.severity == crate::tf::Severity::Error).count();
+    let errors_before = diags
+        .0
+        .iter()
+        .filter(|d| d.severity == crate::tf::Severity::Error)
+        .count();
 
     let name = r.get::<String>(diags, &path("name"));
     if let Known::Value(n) = &name
@@ -194,10 +202,7 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
     {
         diags.push(Diagnostic::invalid(
             path("description"),
-            format!(
-                "is {} characters long; IAM allows 1000",
-                d.chars().count()
-            ),
+            format!("is {} characters long; IAM allows 1000", d.chars().count()),
         ));
     }
 
@@ -401,7 +406,10 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
                 }
                 if let Known::Value(value) = r.get::<String>(diags, &p) {
                     if value.chars().count() > 256 {
-                        diags.push(Diagnostic::invalid(p, "tag values are at most 256 characters"));
+                        diags.push(Diagnostic::invalid(
+                            p,
+                            "tag values are at most 256 characters",
+                        ));
                     }
                     tags.insert(key.clone(), value);
                 }
@@ -411,7 +419,11 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         _ => {}
     }
 
-    let errors = diags.0.iter().filter(|d| d.severity == crate::tf::Severity::Error).count();
+    let errors = diags
+        .0
+        .iter()
+        .filter(|d| d.severity == crate::tf::Severity::Error)
+        .count();
     if errors > errors_before || !r.complete {
         return None;
     }
@@ -508,11 +520,7 @@ fn plan_entry(
 
 /// The allowlist the entries describe, with `probe` standing in for unknown expiries (for
 /// size checks); `None` when an active entry's expiry is unknown and there is no probe.
-fn spec_of(
-    args: &Args,
-    plans: &[EntryPlan],
-    probe: Option<OffsetDateTime>,
-) -> Option<Spec> {
+fn spec_of(args: &Args, plans: &[EntryPlan], probe: Option<OffsetDateTime>) -> Option<Spec> {
     let mut temporary = Vec::new();
     for (e, p) in args.temporary.iter().zip(plans) {
         if p.expired {
@@ -542,11 +550,17 @@ fn check_document(spec: &Spec, doc: &str, diags: &mut Diagnostics) {
         let (target, advice) = match fit(spec, MANAGED_POLICY_SIZE_LIMIT) {
             Fit::DropTemporary(k) => (
                 "temporary_cidrs",
-                format!("remove {k} of the {} active temporary_cidrs entries", spec.temporary.len()),
+                format!(
+                    "remove {k} of the {} active temporary_cidrs entries",
+                    spec.temporary.len()
+                ),
             ),
             Fit::DropAllowed(k) => (
                 "allowed_cidrs",
-                format!("even without temporary entries it is too large: remove {k} of the {} allowed_cidrs entries, or aggregate them into wider ranges", spec.allowed.len()),
+                format!(
+                    "even without temporary entries it is too large: remove {k} of the {} allowed_cidrs entries, or aggregate them into wider ranges",
+                    spec.allowed.len()
+                ),
             ),
             Fit::Fits => ("temporary_cidrs", "remove some entries".to_string()),
         };
@@ -563,12 +577,7 @@ fn check_document(spec: &Spec, doc: &str, diags: &mut Diagnostics) {
     match jitlint::lint_policy_document(doc, &jitlint::Config::default()) {
         Ok(findings) => {
             for f in findings {
-                let text = format!(
-                    "{} ({}): {}",
-                    f.rule.code(),
-                    f.rule.name(),
-                    f.message
-                );
+                let text = format!("{} ({}): {}", f.rule.code(), f.rule.name(), f.message);
                 if f.rule == jitlint::Rule::SourceIpDenyBlocksAwsServices
                     && !spec.exempt_aws_services
                 {
@@ -623,7 +632,11 @@ fn entries_value(config: &Value, args: &Args, plans: &[EntryPlan]) -> Value {
             .zip(plans)
             .map(|(e, p)| {
                 let c = config.get("temporary_cidrs").get(&e.key);
-                let status = if p.expired { STATUS_EXPIRED } else { STATUS_ACTIVE };
+                let status = if p.expired {
+                    STATUS_EXPIRED
+                } else {
+                    STATUS_ACTIVE
+                };
                 (
                     e.key.clone(),
                     Value::object([
@@ -856,7 +869,8 @@ impl Resource for SourceIpPolicy {
                 let priors = prior_entries(&req.prior);
                 let kept = entries.into_iter().map(|(k, mut e)| {
                     let same = priors.get(&k).is_some_and(|p| {
-                        p.ttl.is_some() && e.get("ttl") == req.prior.get("temporary_cidrs").get(&k).get("ttl")
+                        p.ttl.is_some()
+                            && e.get("ttl") == req.prior.get("temporary_cidrs").get(&k).get("ttl")
                     });
                     if !same {
                         for name in ["created_at", "expires_at", "status"] {
@@ -898,10 +912,7 @@ impl Resource for SourceIpPolicy {
                 );
             }
         }
-        planned.set(
-            "temporary_cidrs",
-            entries_value(&planned, &args, &plans),
-        );
+        planned.set("temporary_cidrs", entries_value(&planned, &args, &plans));
         planned.set("next_expiry", next_expiry(&plans));
         let replacing = !creating && !plan.requires_replace.is_empty();
         match spec_of(&args, &plans, None) {
@@ -995,7 +1006,10 @@ impl Resource for SourceIpPolicy {
             }
         };
         let mut state = req.planned.clone();
-        state.set("temporary_cidrs", entries_value(&req.planned, &args, &plans));
+        state.set(
+            "temporary_cidrs",
+            entries_value(&req.planned, &args, &plans),
+        );
         state.set("next_expiry", next_expiry(&plans));
         state.set("document", Value::from(document.as_str()));
         if req.prior.is_null() {
@@ -1005,7 +1019,10 @@ impl Resource for SourceIpPolicy {
                     state.set("id", Value::from(p.arn.as_str()));
                     state.set("arn", Value::from(p.arn.as_str()));
                     state.set("policy_id", Value::from(p.policy_id.as_str()));
-                    state.set("default_version_id", Value::from(p.default_version_id.as_str()));
+                    state.set(
+                        "default_version_id",
+                        Value::from(p.default_version_id.as_str()),
+                    );
                 }
                 Err(d) => {
                     diags.extend(d);
@@ -1085,7 +1102,11 @@ impl Resource for SourceIpPolicy {
             .temporary
             .iter()
             .map(|t| {
-                let status = if now > t.expires_at { STATUS_EXPIRED } else { STATUS_ACTIVE };
+                let status = if now > t.expires_at {
+                    STATUS_EXPIRED
+                } else {
+                    STATUS_ACTIVE
+                };
                 (
                     t.cidr.to_string(),
                     Value::object([
@@ -1115,20 +1136,44 @@ impl Resource for SourceIpPolicy {
             ("description", Value::from(p.description.clone())),
             (
                 "allowed_cidrs",
-                Value::List(spec.allowed.iter().map(|n| Value::from(n.to_string())).collect()),
+                Value::List(
+                    spec.allowed
+                        .iter()
+                        .map(|n| Value::from(n.to_string()))
+                        .collect(),
+                ),
             ),
             (
                 "temporary_cidrs",
-                if temporary.is_empty() { Value::Null } else { Value::Map(temporary) },
+                if temporary.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Map(temporary)
+                },
             ),
             (
                 "deny_actions",
-                Value::List(spec.deny_actions.iter().map(|a| Value::from(a.as_str())).collect()),
+                Value::List(
+                    spec.deny_actions
+                        .iter()
+                        .map(|a| Value::from(a.as_str()))
+                        .collect(),
+                ),
             ),
             ("exempt_aws_services", Value::from(spec.exempt_aws_services)),
-            ("tags", if tags.is_empty() { Value::Null } else { tags_value(&tags) }),
+            (
+                "tags",
+                if tags.is_empty() {
+                    Value::Null
+                } else {
+                    tags_value(&tags)
+                },
+            ),
             ("document", Value::from(view.document.as_str())),
-            ("default_version_id", Value::from(p.default_version_id.as_str())),
+            (
+                "default_version_id",
+                Value::from(p.default_version_id.as_str()),
+            ),
             ("next_expiry", Value::from(next.map(format_rfc3339))),
         ]))
     }
@@ -1365,7 +1410,13 @@ mod tests {
             .0
             .iter()
             .filter(|d| d.severity == Severity::Error)
-            .map(|d| format!("{}: {}", d.path.as_ref().map(ToString::to_string).unwrap_or_default(), d.detail))
+            .map(|d| {
+                format!(
+                    "{}: {}",
+                    d.path.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    d.detail
+                )
+            })
             .collect()
     }
 
@@ -1384,10 +1435,7 @@ mod tests {
             "deny_actions",
             Value::List(vec![Value::from("s3GetObject")]),
         );
-        v.set(
-            "tags",
-            Value::object([("jit:owner", Value::from("me"))]),
-        );
+        v.set("tags", Value::object([("jit:owner", Value::from("me"))]));
         let diags = SourceIpPolicy.validate(&v);
         let errors = errors_at(&diags);
         let has = |path: &str, text: &str| {
@@ -1395,11 +1443,23 @@ mod tests {
                 .iter()
                 .any(|e| e.starts_with(&format!("{path}: ")) && e.contains(text))
         };
-        assert!(has("allowed_cidrs[0]", "did you mean 198.51.100.0/24?"), "{errors:#?}");
+        assert!(
+            has("allowed_cidrs[0]", "did you mean 198.51.100.0/24?"),
+            "{errors:#?}"
+        );
         assert!(has("allowed_cidrs[1]", "every address"), "{errors:#?}");
         assert!(has("allowed_cidrs[2]", "not a valid"), "{errors:#?}");
-        assert!(has("temporary_cidrs[\"203.0.113.7/24\"]", "did you mean 203.0.113.0/24?"), "{errors:#?}");
-        assert!(has("temporary_cidrs[\"198.51.100.7/32\"].ttl", "\"24h\""), "{errors:#?}");
+        assert!(
+            has(
+                "temporary_cidrs[\"203.0.113.7/24\"]",
+                "did you mean 203.0.113.0/24?"
+            ),
+            "{errors:#?}"
+        );
+        assert!(
+            has("temporary_cidrs[\"198.51.100.7/32\"].ttl", "\"24h\""),
+            "{errors:#?}"
+        );
         assert!(has("deny_actions[0]", "not an IAM action"), "{errors:#?}");
         assert!(has("tags[\"jit:owner\"]", "jit's own"), "{errors:#?}");
     }
@@ -1409,7 +1469,10 @@ mod tests {
         let mut v = config(&[]);
         v.set("allowed_cidrs", Value::List(vec![]));
         assert!(errors_at(&SourceIpPolicy.validate(&v))[0].contains("deny every request"));
-        v.set("allowed_cidrs", Value::List(vec![Value::from("10.0.0.0/7")]));
+        v.set(
+            "allowed_cidrs",
+            Value::List(vec![Value::from("10.0.0.0/7")]),
+        );
         assert!(errors_at(&SourceIpPolicy.validate(&v))[0].contains("JIT006"));
         v.set("allowed_cidrs", Value::List(vec![Value::from("::/0")]));
         assert!(errors_at(&SourceIpPolicy.validate(&v))[0].contains("every address"));
@@ -1425,11 +1488,17 @@ mod tests {
         let p = plan(&e, &Value::Null, &config(&[("203.0.0.0/16", "13h")])).await;
         let errors = errors_at(&p.diags);
         assert!(
-            errors.iter().any(|e| e.starts_with("temporary_cidrs[\"203.0.0.0/16\"].ttl: ") && e.contains("max_ttl (12h)")),
+            errors
+                .iter()
+                .any(|e| e.starts_with("temporary_cidrs[\"203.0.0.0/16\"].ttl: ")
+                    && e.contains("max_ttl (12h)")),
             "{errors:?}"
         );
         assert!(
-            errors.iter().any(|e| e.starts_with("temporary_cidrs[\"203.0.0.0/16\"]: ") && e.contains("at most /24")),
+            errors
+                .iter()
+                .any(|e| e.starts_with("temporary_cidrs[\"203.0.0.0/16\"]: ")
+                    && e.contains("at most /24")),
             "{errors:?}"
         );
     }
@@ -1440,15 +1509,31 @@ mod tests {
         let cfg = config(&[("203.0.113.7/32", "8h")]);
         let e = env(&fake, "2026-11-23T12:00:00Z");
         let first = plan(&e, &Value::Null, &cfg).await;
-        assert_eq!(first.planned.get("document"), &Value::Unknown, "expiry starts at apply");
+        assert_eq!(
+            first.planned.get("document"),
+            &Value::Unknown,
+            "expiry starts at apply"
+        );
         let (state, _) = converge(&e, &Value::Null, &cfg).await;
         assert_eq!(state.get("arn"), &Value::from(ARN));
         assert_eq!(state.get("default_version_id"), &Value::from("v1"));
-        assert_eq!(entry(&state, "203.0.113.7/32").get("created_at"), &Value::from("2026-11-23T12:00:00Z"));
-        assert_eq!(entry(&state, "203.0.113.7/32").get("expires_at"), &Value::from("2026-11-23T20:00:00Z"));
-        assert_eq!(state.get("next_expiry"), &Value::from("2026-11-23T20:00:00Z"));
+        assert_eq!(
+            entry(&state, "203.0.113.7/32").get("created_at"),
+            &Value::from("2026-11-23T12:00:00Z")
+        );
+        assert_eq!(
+            entry(&state, "203.0.113.7/32").get("expires_at"),
+            &Value::from("2026-11-23T20:00:00Z")
+        );
+        assert_eq!(
+            state.get("next_expiry"),
+            &Value::from("2026-11-23T20:00:00Z")
+        );
         let tags = fake.state.lock().unwrap().policy.clone().unwrap().tags;
-        assert_eq!(tags.get(MANAGED_TAG_KEY).map(String::as_str), Some(MANAGED_TAG_VALUE));
+        assert_eq!(
+            tags.get(MANAGED_TAG_KEY).map(String::as_str),
+            Some(MANAGED_TAG_VALUE)
+        );
 
         // What AWS holds means the allowlist.
         let doc = fake.state.lock().unwrap().document();
@@ -1458,7 +1543,11 @@ mod tests {
         assert!(is_denied(&doc, "192.0.2.1", "2026-11-23T12:00:00Z"));
 
         // Later plans, before the expiry, change nothing.
-        for now in ["2026-11-23T12:00:01Z", "2026-11-23T19:00:00Z", "2026-11-23T20:00:00Z"] {
+        for now in [
+            "2026-11-23T12:00:01Z",
+            "2026-11-23T19:00:00Z",
+            "2026-11-23T20:00:00Z",
+        ] {
             let (refreshed, _) = SourceIpPolicy.read(&env(&fake, now), state.clone()).await;
             assert_eq!(refreshed, state, "read at {now}");
             let p = plan(&env(&fake, now), &refreshed, &cfg).await;
@@ -1475,10 +1564,24 @@ mod tests {
         let later = env(&fake, "2026-11-23T14:00:01Z");
         let p = plan(&later, &state, &cfg).await;
         assert!(p.requires_replace.is_empty());
-        assert_eq!(entry(&p.planned, "203.0.113.7/32").get("status"), &Value::from(STATUS_EXPIRED));
-        assert_eq!(entry(&p.planned, "192.0.2.8/32").get("status"), &Value::from(STATUS_ACTIVE));
-        assert_eq!(p.planned.get("next_expiry"), &Value::from("2026-11-23T20:00:00Z"));
-        let warning = p.diags.0.iter().find(|d| d.summary == "Temporary CIDR expired").unwrap();
+        assert_eq!(
+            entry(&p.planned, "203.0.113.7/32").get("status"),
+            &Value::from(STATUS_EXPIRED)
+        );
+        assert_eq!(
+            entry(&p.planned, "192.0.2.8/32").get("status"),
+            &Value::from(STATUS_ACTIVE)
+        );
+        assert_eq!(
+            p.planned.get("next_expiry"),
+            &Value::from("2026-11-23T20:00:00Z")
+        );
+        let warning = p
+            .diags
+            .0
+            .iter()
+            .find(|d| d.summary == "Temporary CIDR expired")
+            .unwrap();
         assert_eq!(warning.path, Some(entry_path("203.0.113.7/32")));
         let doc = p.planned.get("document").value_str().to_string();
         assert!(!doc.contains("203.0.113.7"), "{doc}");
@@ -1512,7 +1615,10 @@ mod tests {
         // Expire it, then ask again: a fresh grant from the apply.
         let late = env(&fake, "2026-11-23T17:00:00Z");
         let (expired, _) = converge(&late, &longer, &config(&[("203.0.113.7/32", "4h")])).await;
-        assert_eq!(entry(&expired, "203.0.113.7/32").get("status"), &Value::from(STATUS_EXPIRED));
+        assert_eq!(
+            entry(&expired, "203.0.113.7/32").get("status"),
+            &Value::from(STATUS_EXPIRED)
+        );
         let (renewed, _) = converge(&late, &expired, &config(&[("203.0.113.7/32", "3h")])).await;
         let e = entry(&renewed, "203.0.113.7/32");
         assert_eq!(e.get("created_at"), &Value::from("2026-11-23T17:00:00Z"));
@@ -1529,9 +1635,18 @@ mod tests {
         let ours = state.get("document").value_str().to_string();
 
         // The same document, reformatted by hand: not drift.
-        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&ours).unwrap()).unwrap();
-        fake.state.lock().unwrap().add_version(&pretty, true).unwrap();
-        let (refreshed, _) = SourceIpPolicy.read(&env(&fake, "2026-11-23T12:01:00Z"), state.clone()).await;
+        let pretty = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(&ours).unwrap(),
+        )
+        .unwrap();
+        fake.state
+            .lock()
+            .unwrap()
+            .add_version(&pretty, true)
+            .unwrap();
+        let (refreshed, _) = SourceIpPolicy
+            .read(&env(&fake, "2026-11-23T12:01:00Z"), state.clone())
+            .await;
         assert_eq!(refreshed.get("document"), state.get("document"));
         assert_eq!(refreshed.get("default_version_id"), &Value::from("v2"));
         let p = plan(&e, &refreshed, &cfg).await;
@@ -1539,8 +1654,14 @@ mod tests {
 
         // Someone widens the allowlist by hand.
         let edited = ours.replace("198.51.100.0/24", "0.0.0.0/0");
-        fake.state.lock().unwrap().add_version(&edited, true).unwrap();
-        let (drifted, _) = SourceIpPolicy.read(&env(&fake, "2026-11-23T12:02:00Z"), refreshed.clone()).await;
+        fake.state
+            .lock()
+            .unwrap()
+            .add_version(&edited, true)
+            .unwrap();
+        let (drifted, _) = SourceIpPolicy
+            .read(&env(&fake, "2026-11-23T12:02:00Z"), refreshed.clone())
+            .await;
         assert_eq!(drifted.get("document"), &Value::from(edited.as_str()));
         let p = plan(&e, &drifted, &cfg).await;
         assert_eq!(p.planned.get("document"), &Value::from(ours.as_str()));
@@ -1585,7 +1706,12 @@ mod tests {
         };
         let (kept, diags) = SourceIpPolicy.apply(&e, destroy()).await;
         assert_eq!(kept, state, "nothing is lost from state");
-        assert!(diags.0[0].detail.contains("user alice, group remote-workers"), "{diags:?}");
+        assert!(
+            diags.0[0]
+                .detail
+                .contains("user alice, group remote-workers"),
+            "{diags:?}"
+        );
         assert!(fake.state.lock().unwrap().policy.is_some());
         fake.state.lock().unwrap().attachments = Attachments::default();
         let (gone, diags) = SourceIpPolicy.apply(&e, destroy()).await;
@@ -1603,32 +1729,52 @@ mod tests {
         let imported = SourceIpPolicy.import(&later, ARN).await.unwrap();
         let (imported, _) = SourceIpPolicy.read(&later, imported).await;
         assert_eq!(imported.get("allowed_cidrs"), state.get("allowed_cidrs"));
-        assert_eq!(entry(&imported, "203.0.113.7/32").get("expires_at"), &Value::from("2026-11-23T20:00:00Z"));
+        assert_eq!(
+            entry(&imported, "203.0.113.7/32").get("expires_at"),
+            &Value::from("2026-11-23T20:00:00Z")
+        );
         assert_eq!(entry(&imported, "203.0.113.7/32").get("ttl"), &Value::Null);
         // The first apply after import fills in ttl and created_at, without a new version.
         let (adopted, _) = converge(&later, &imported, &cfg).await;
-        assert_eq!(entry(&adopted, "203.0.113.7/32"), entry(&state, "203.0.113.7/32"));
+        assert_eq!(
+            entry(&adopted, "203.0.113.7/32"),
+            entry(&state, "203.0.113.7/32")
+        );
         assert_eq!(adopted.get("default_version_id"), &Value::from("v1"));
         assert_eq!(plan(&later, &adopted, &cfg).await.planned, adopted);
 
         let bad = SourceIpPolicy.import(&later, "remote").await.unwrap_err();
         assert!(bad.0[0].detail.contains("not a policy ARN"));
         fake.state.lock().unwrap().add_version(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#, true).unwrap();
-        let foreign = SourceIpPolicy.import(&env(&fake, "2026-11-23T13:00:10Z"), ARN).await.unwrap_err();
-        assert!(foreign.0[0].detail.contains("not a document jit renders"), "{foreign:?}");
+        let foreign = SourceIpPolicy
+            .import(&env(&fake, "2026-11-23T13:00:10Z"), ARN)
+            .await
+            .unwrap_err();
+        assert!(
+            foreign.0[0].detail.contains("not a document jit renders"),
+            "{foreign:?}"
+        );
     }
 
     #[tokio::test]
     async fn oversized_documents_say_how_many_entries_to_drop() {
         let fake = Arc::new(FakeIam::default());
         let e = env(&fake, "2026-11-23T12:00:00Z");
-        let cidrs: Vec<String> = (0..200).map(|i| format!("10.1.{}.{}/32", i / 200, i % 200 + 1)).collect();
+        let cidrs: Vec<String> = (0..200)
+            .map(|i| format!("10.1.{}.{}/32", i / 200, i % 200 + 1))
+            .collect();
         let entries: Vec<(&str, &str)> = cidrs.iter().map(|c| (c.as_str(), "1h")).collect();
         let p = plan(&e, &Value::Null, &config(&entries)).await;
         let errors = errors_at(&p.diags);
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].starts_with("temporary_cidrs: the rendered policy has "), "{errors:?}");
-        assert!(errors[0].contains("IAM allows 6,144") && errors[0].contains("remove "), "{errors:?}");
+        assert!(
+            errors[0].starts_with("temporary_cidrs: the rendered policy has "),
+            "{errors:?}"
+        );
+        assert!(
+            errors[0].contains("IAM allows 6,144") && errors[0].contains("remove "),
+            "{errors:?}"
+        );
     }
 
     #[tokio::test]
@@ -1645,7 +1791,11 @@ mod tests {
             tags.keys().map(String::as_str).collect::<Vec<_>>(),
             [MANAGED_TAG_KEY, "owner"]
         );
-        assert_eq!(state2.get("default_version_id"), &Value::from("v1"), "tags alone need no version");
+        assert_eq!(
+            state2.get("default_version_id"),
+            &Value::from("v1"),
+            "tags alone need no version"
+        );
         let (refreshed, _) = SourceIpPolicy.read(&e, state2.clone()).await;
         assert_eq!(refreshed, state2);
     }
