@@ -590,8 +590,11 @@ fn remote_work_allowlist_example() {
     let next_day = r#"-var=home_addresses={ alice = "203.0.113.99" }"#;
     w.tf.apply_with(&[next_day]).assert_success();
     let state = assert_aws_matches_state(&w);
-    let fence = &statement(&default_document(&w.aws, arn), "DenyOutsideAllowlist")["Condition"]["NotIpAddress"];
-    assert_eq!(fence["aws:SourceIp"], json!([OFFICE, "203.0.113.99/32"]));
+    let doc = default_document(&w.aws, arn);
+    assert_eq!(
+        statement(&doc, "DenyOutsideAllowlist")["Condition"]["NotIpAddress"]["aws:SourceIp"],
+        json!([OFFICE, "203.0.113.99/32"])
+    );
     assert_eq!(state["default_version_id"], json!("v2"));
 
     w.tf.destroy_with(&[next_day]).assert_success();

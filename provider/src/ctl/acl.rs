@@ -9,7 +9,7 @@
 
 use time::OffsetDateTime;
 
-use crate::aws::nacl::{AclEntry, AclView, Nacls};
+use crate::aws::nacl::{AclEntry, AclView, AwsError, Nacls};
 use crate::clock::format_rfc3339;
 use crate::grant::{Direction, Grant, RuleAction, TAG_PREFIX, parse_tag_key, tag_key};
 use crate::resources::access_rule::{grant_id, parse_grant_id};
@@ -353,6 +353,17 @@ fn describe_removal(row: &Row, removal: Removal) -> String {
     }
 }
 
+/// For access-denied errors: the scheduled sweeper's policy (`examples/sweeper/`) reaches only
+/// ACLs tagged `jit:managed = "true"`, and an unmarked ACL is the usual cause.
+fn denied_hint(e: &AwsError) -> &'static str {
+    match e.code() {
+        Some("UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException") => {
+            " (the sweeper policy of examples/sweeper allows changes only to network ACLs tagged jit:managed = \"true\"; is this ACL tagged?)"
+        }
+        _ => "",
+    }
+}
+
 /// Carries out one removal. The entry goes first: until it is gone the tag keeps the grant
 /// visible (and its rule number reserved against jit's automatic numbering).
 async fn remove(nacls: &Nacls, row: &Row, removal: Removal) -> (Outcome, String) {
@@ -364,7 +375,10 @@ async fn remove(nacls: &Nacls, row: &Row, removal: Removal) -> (Outcome, String)
     {
         return (
             Outcome::Failed,
-            format!("could not delete the entry: {e}; the grant is still open"),
+            format!(
+                "could not delete the entry: {e}{}; the grant is still open",
+                denied_hint(&e)
+            ),
         );
     }
     // Delete the tag only while it is the one this decision was made on: a grant that
@@ -384,7 +398,7 @@ async fn remove(nacls: &Nacls, row: &Row, removal: Removal) -> (Outcome, String)
             Ok(()) => (planned_outcome(removal), describe_removal(row, removal)),
             Err(e) => (
                 Outcome::Failed,
-                format!("could not delete the tag {key:?}: {e}"),
+                format!("could not delete the tag {key:?}: {e}{}", denied_hint(&e)),
             ),
         },
         Some(_) => (
@@ -669,6 +683,7 @@ mod tests {
         assert_eq!(results.len(), 1);
         assert_eq!(results[0].outcome, Outcome::Failed);
         assert!(results[0].detail.contains("still open"), "{results:?}");
+        assert!(results[0].detail.contains("jit:managed"), "{results:?}");
         assert!(fake.get(ACL).tags.contains_key("jit:grant:ingress:101"));
     }
 

@@ -163,6 +163,32 @@ mod tests {
         assert!(err.contains("us-east-1 acl-0123456789abcdef0:ingress:101: could not delete"));
     }
 
+    /// The example's role policy (an inline role policy) passes jitlint, and only because of its
+    /// tag condition: without it, JIT001 fires.
+    #[test]
+    fn the_sweeper_policy_passes_jitlint() {
+        let text = include_str!("../../../examples/sweeper/sweeper-policy.json");
+        let lint = |t: &str| {
+            jitlint::lint_policy_document_as(
+                t,
+                jitlint::PolicyKind::InlineRole,
+                &jitlint::Config::default(),
+            )
+            .unwrap()
+        };
+        let findings = lint(text);
+        assert!(findings.is_empty(), "{findings:?}");
+        let mut doc: Value = serde_json::from_str(text).unwrap();
+        let stmt = doc["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|s| s["Action"] == "ec2:DeleteNetworkAclEntry")
+            .unwrap();
+        stmt.as_object_mut().unwrap().remove("Condition");
+        assert_eq!(lint(&doc.to_string()).len(), 1);
+    }
+
     #[test]
     fn other_events_are_refused_with_what_arrived() {
         let s3 = json!({"source": "aws.s3", "detail-type": "Object Created"});

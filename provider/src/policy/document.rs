@@ -603,10 +603,13 @@ mod tests {
 
     #[test]
     fn fit_says_how_many_entries_to_drop() {
-        let hosts: Vec<Temporary> = (0..200)
+        // Scattered hosts of equal length, so that neither list aggregates and every entry
+        // costs the same.
+        let n = 250;
+        let hosts: Vec<Temporary> = (0..n)
             .map(|i| {
                 tmp(
-                    &format!("10.0.{}.{}/32", i / 250, i % 250 + 1),
+                    &format!("10.{}.{}.7/32", 100 + i / 100, 100 + i % 100),
                     "2026-11-24T08:00:00Z",
                 )
             })
@@ -618,12 +621,12 @@ mod tests {
                 fit(&s, MANAGED_POLICY_SIZE_LIMIT)
             );
         };
-        assert!(k > 0 && k < 200);
+        assert!(k > 0 && k < n);
         let mut fewer = s.clone();
-        fewer.temporary.truncate(200 - k);
+        fewer.temporary.truncate(n - k);
         assert!(policy_size(&fewer.render()) <= MANAGED_POLICY_SIZE_LIMIT);
         let mut one_more = s.clone();
-        one_more.temporary.truncate(200 - k + 1);
+        one_more.temporary.truncate(n - k + 1);
         assert!(policy_size(&one_more.render()) > MANAGED_POLICY_SIZE_LIMIT);
         assert_eq!(fit(&fewer, MANAGED_POLICY_SIZE_LIMIT), Fit::Fits);
     }

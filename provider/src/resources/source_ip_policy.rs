@@ -608,7 +608,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -1457,7 +1457,7 @@ mod tests {
             "{errors:#?}"
         );
         assert!(
-            has("temporary_cidrs[\"198.51.100.7/32\"].ttl", "\"24h\""),
+            has("temporary_cidrs[\"198.51.100.7/32\"].ttl", "uses days"),
             "{errors:#?}"
         );
         assert!(has("deny_actions[0]", "not an IAM action"), "{errors:#?}");
@@ -1760,8 +1760,8 @@ mod tests {
     async fn oversized_documents_say_how_many_entries_to_drop() {
         let fake = Arc::new(FakeIam::default());
         let e = env(&fake, "2026-11-23T12:00:00Z");
-        let cidrs: Vec<String> = (0..200)
-            .map(|i| format!("10.1.{}.{}/32", i / 200, i % 200 + 1))
+        let cidrs: Vec<String> = (0..250)
+            .map(|i| format!("10.{}.{}.7/32", 100 + i / 100, 100 + i % 100))
             .collect();
         let entries: Vec<(&str, &str)> = cidrs.iter().map(|c| (c.as_str(), "1h")).collect();
         let p = plan(&e, &Value::Null, &config(&entries)).await;

@@ -1,0 +1,830 @@
+//! End-to-end tests of `jitctl` and `jitctl-lambda`: grants are created by the real terraform through the locally
+//! built provider against a private moto server, expired by moving the injected clock (`JIT_TEST_NOW`, for
+//! terraform and jitctl alike), and every outcome is checked in "AWS" through the SDK.
+//!
+//! The binaries must be built first (`scripts/test.sh` does it): `cargo build -p terraform-provider-jit --bins`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use jit_e2e::{Aws, HandEntry, Moto, REGION, TEST_NOW_ENV, Terraform, jit_config, provider_dir};
+use serde_json::{Value, json};
+
+/// The clock of every test: grants are created at T0 and looked at later.
+const T0: &str = "2026-01-01T00:00:00Z";
+const T0_PLUS_30M: &str = "2026-01-01T00:30:00Z";
+const T0_PLUS_2H: &str = "2026-01-01T02:00:00Z";
+const T0_PLUS_3H: &str = "2026-01-01T03:00:00Z";
+
+struct World {
+    aws: Aws,
+    tf: Terraform,
+    acl: String,
+    // Last, so that terraform and the SDK are done before moto is killed.
+    moto: Moto,
+}
+
+fn world() -> World {
+    let moto = Moto::start();
+    let aws = Aws::new(&moto);
+    let mut tf = Terraform::new(&moto);
+    tf.set_env(TEST_NOW_ENV, T0);
+    let acl = aws.new_network_acl();
+    World { aws, tf, acl, moto }
+}
+
+/// A `jit_access_rule` for TCP/22 from `cidr`, numbered automatically.
+fn grant(name: &str, acl: &str, cidr: &str, ttl: &str) -> String {
+    format!(
+        r#"resource "jit_access_rule" "{name}" {{
+  network_acl_id = "{acl}"
+  cidr_block     = "{cidr}"
+  protocol       = "tcp"
+  from_port      = 22
+  ttl            = "{ttl}"
+  reason         = "on call {name}"
+  requested_by   = "alice"
+}}
+"#
+    )
+}
+
+/// `count` grants for 203.0.113.<offset+1..>/32 under one resource address.
+fn grants(name: &str, acl: &str, count: usize, offset: usize, ttl: &str) -> String {
+    format!(
+        r#"resource "jit_access_rule" "{name}" {{
+  count          = {count}
+  network_acl_id = "{acl}"
+  cidr_block     = "203.0.113.${{count.index + {first}}}/32"
+  protocol       = "tcp"
+  from_port      = 22
+  ttl            = "{ttl}"
+}}
+"#,
+        first = offset + 1
+    )
+}
+
+fn binary(name: &str) -> PathBuf {
+    let dir = provider_dir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist; build it with `cargo build -p terraform-provider-jit --bins`",
+        path.display()
+    );
+    path
+}
+
+/// A command for one of the jit binaries with the tests' AWS environment: moto's endpoint, dummy credentials,
+/// region [`REGION`], no shared config files, and the clock at `now`. Inherited `AWS_*` variables are removed so
+/// that the developer's shell cannot leak in.
+fn command(moto: &Moto, name: &str, now: &str) -> Command {
+    let mut cmd = Command::new(binary(name));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let no_file = std::env::temp_dir().join("jit-e2e-no-aws-config");
+    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &no_file)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &no_file)
+        .env(TEST_NOW_ENV, now)
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[derive(Debug)]
+struct Out {
+    command: String,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "`{}` exited with {:?}, expected {code}:\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command,
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("`{}` printed no JSON ({e}):\n{}", self.command, self.stdout)
+        })
+    }
+}
+
+fn run(mut cmd: Command) -> Out {
+    let command = format!("{cmd:?}");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
+    Out {
+        command,
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `jitctl ARGS` at `now`.
+fn jitctl(moto: &Moto, now: &str, args: &[&str]) -> Out {
+    let mut cmd = command(moto, "jitctl", now);
+    cmd.args(args);
+    run(cmd)
+}
+
+/// The grant id, rule number and ACL state of one resource instance in the terraform state.
+fn state_of(tf: &Terraform, address: &str) -> Value {
+    tf.state_resource(address)
+        .unwrap_or_else(|| panic!("{address} is not in the state"))
+}
+
+fn id_of(tf: &Terraform, address: &str) -> String {
+    state_of(tf, address)["id"]
+        .as_str()
+        .expect("a string id")
+        .to_string()
+}
+
+fn number_of(tf: &Terraform, address: &str) -> i32 {
+    state_of(tf, address)["rule_number"]
+        .as_i64()
+        .expect("a rule number") as i32
+}
+
+/// Everything on the ACL that a sweep could change: its entries and its tags.
+fn snapshot(w: &World) -> (Vec<String>, BTreeMap<String, String>) {
+    let mut entries: Vec<String> = w
+        .aws
+        .entries(&w.acl)
+        .iter()
+        .map(|e| format!("{e:?}"))
+        .collect();
+    entries.sort();
+    (entries, w.aws.tags(&w.acl))
+}
+
+/// `list --format json` as a map from grant id to the grant's JSON.
+fn listed(out: &Out) -> BTreeMap<String, Value> {
+    out.json()["grants"]
+        .as_array()
+        .expect("a grants array")
+        .iter()
+        .map(|g| (g["id"].as_str().expect("an id").to_string(), g.clone()))
+        .collect()
+}
+
+#[test]
+fn list_and_sweep_remove_only_expired_grants_jit_owns() {
+    let w = world();
+    let config = [
+        grant("a", &w.acl, "203.0.113.1/32", "1h"),
+        grant("b", &w.acl, "203.0.113.2/32", "1h"),
+        grant("c", &w.acl, "203.0.113.3/32", "4h"),
+    ]
+    .concat();
+    w.tf.write_main_tf(&jit_config("", &config));
+    w.tf.apply().assert_success();
+    let (a, b, c) = (
+        id_of(&w.tf, "jit_access_rule.a"),
+        id_of(&w.tf, "jit_access_rule.b"),
+        id_of(&w.tf, "jit_access_rule.c"),
+    );
+    let (na, nb, nc) = (
+        number_of(&w.tf, "jit_access_rule.a"),
+        number_of(&w.tf, "jit_access_rule.b"),
+        number_of(&w.tf, "jit_access_rule.c"),
+    );
+
+    // Someone reuses b's rule number for their own entry; c's entry is deleted by hand (its tag is orphaned); an
+    // entry nobody tagged sits inside jit's range, another outside it.
+    w.aws.delete_entry(&w.acl, false, nb);
+    let reused = HandEntry {
+        egress: false,
+        rule_number: nb,
+        cidr: "10.9.0.0/16",
+        protocol: "6",
+        allow: true,
+        ports: Some((22, 22)),
+    };
+    w.aws.create_entry(&w.acl, &reused);
+    w.aws.delete_entry(&w.acl, false, nc);
+    let untagged = HandEntry {
+        rule_number: 150,
+        cidr: "198.51.100.0/24",
+        ports: Some((443, 443)),
+        ..reused.clone()
+    };
+    w.aws.create_entry(&w.acl, &untagged);
+    w.aws.create_entry(
+        &w.acl,
+        &HandEntry {
+            rule_number: 300,
+            ..untagged.clone()
+        },
+    );
+
+    // Two hours later: a and b are past their expiry, c is not.
+    let list = jitctl(
+        &w.moto,
+        T0_PLUS_2H,
+        &[
+            "list",
+            "--format",
+            "json",
+            "--region",
+            REGION,
+            "--region",
+            "eu-west-1",
+        ],
+    );
+    list.assert_code(0);
+    let grants = listed(&list);
+    let untagged_id = format!("{}:ingress:150", w.acl);
+    let states: BTreeMap<&str, &str> = grants
+        .iter()
+        .map(|(id, g)| (id.as_str(), g["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        BTreeMap::from([
+            (a.as_str(), "expired"),
+            (b.as_str(), "reused"),
+            (c.as_str(), "missing"),
+            (untagged_id.as_str(), "untagged"),
+        ]),
+        "{}",
+        list.stdout
+    );
+    let ga = &grants[&a];
+    assert_eq!(ga["cidr"], "203.0.113.1/32");
+    assert_eq!(
+        (ga["protocol"].clone(), ga["from_port"].clone()),
+        (json!("tcp"), json!(22))
+    );
+    assert_eq!(ga["requested_by"], "alice");
+    assert_eq!(ga["reason"], "on call a");
+    assert_eq!(ga["expires_at"], "2026-01-01T01:00:00Z");
+    assert_eq!(ga["seconds_left"], -3600);
+    assert_eq!(ga["region"], REGION);
+    assert!(
+        grants[&b]["note"].as_str().unwrap().contains("10.9.0.0/16"),
+        "{}",
+        grants[&b]
+    );
+    assert_eq!(list.json()["errors"], json!([]));
+
+    let table = jitctl(&w.moto, T0_PLUS_2H, &["list"]);
+    table.assert_code(0);
+    let line = table
+        .stdout
+        .lines()
+        .find(|l| l.contains(&a))
+        .unwrap_or_else(|| panic!("no line for {a}:\n{}", table.stdout));
+    assert!(line.contains("EXPIRED") && line.contains("-1h"), "{line}");
+
+    // A dry run reports and changes nothing.
+    let before = snapshot(&w);
+    let dry = jitctl(
+        &w.moto,
+        T0_PLUS_2H,
+        &["sweep", "--dry-run", "--format", "json"],
+    );
+    dry.assert_code(0);
+    let outcomes: BTreeMap<String, String> = dry.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().into(),
+                r["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        BTreeMap::from([
+            (a.clone(), "would remove".into()),
+            (b.clone(), "left alone".into())
+        ])
+    );
+    assert_eq!(snapshot(&w), before, "a dry run changes nothing");
+
+    // The sweep removes a, leaves the entry now at b's number alone, and touches nothing else.
+    let sweep = jitctl(&w.moto, T0_PLUS_2H, &["sweep"]);
+    sweep.assert_code(0);
+    assert!(
+        sweep
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("REMOVED") && l.contains(&a)),
+        "{}",
+        sweep.stdout
+    );
+    assert!(
+        sweep
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("LEFT ALONE") && l.contains(&b)),
+        "{}",
+        sweep.stdout
+    );
+    assert!(
+        w.aws.entry(&w.acl, false, na).is_none(),
+        "a's entry is gone"
+    );
+    let reused_now = w
+        .aws
+        .entry(&w.acl, false, nb)
+        .expect("the reused entry stays");
+    assert_eq!(reused_now.cidr_block(), Some("10.9.0.0/16"));
+    assert!(w.aws.entry(&w.acl, false, 150).is_some());
+    assert!(w.aws.entry(&w.acl, false, 300).is_some());
+    let tags: Vec<String> = w.aws.jit_tags(&w.acl).into_keys().collect();
+    assert_eq!(
+        tags,
+        [format!("jit:grant:ingress:{nc}")],
+        "only c's tag remains: c is not expired yet"
+    );
+
+    // Idempotent: nothing left to do.
+    let after = snapshot(&w);
+    let again = jitctl(&w.moto, T0_PLUS_2H, &["sweep", "--format", "json"]);
+    again.assert_code(0);
+    assert_eq!(again.json()["results"], json!([]));
+    assert_eq!(snapshot(&w), after);
+
+    // The provider agrees: a reads as expired (and stays in state), nothing is re-created.
+    let mut tf = w.tf;
+    tf.set_env(TEST_NOW_ENV, T0_PLUS_2H);
+    tf.write_main_tf(&jit_config(
+        "",
+        &[
+            grant("a", &w.acl, "203.0.113.1/32", "1h"),
+            grant("b", &w.acl, "203.0.113.2/32", "1h"),
+        ]
+        .concat(),
+    ));
+    let plan = tf.plan();
+    for addr in ["jit_access_rule.a", "jit_access_rule.b"] {
+        let actions = plan.actions(addr);
+        assert!(
+            !actions.contains(&"create".to_string()),
+            "{addr}: {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn sweep_failures_exit_1_with_a_line_each() {
+    let moto = Moto::start();
+    // Nothing listens on port 1: the region cannot be read.
+    let out = jitctl(
+        &moto,
+        T0,
+        &["sweep", "--endpoint-url", "http://127.0.0.1:1"],
+    );
+    out.assert_code(1);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("jitctl: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].contains("could not list network ACLs"),
+        "{}",
+        lines[0]
+    );
+
+    // --endpoint-url reaches moto without AWS_ENDPOINT_URL; a bad one is a usage error.
+    let mut cmd = command(&moto, "jitctl", T0);
+    cmd.env_remove("AWS_ENDPOINT_URL")
+        .args(["list", "--endpoint-url", &moto.endpoint()]);
+    run(cmd).assert_code(0);
+    let bad = jitctl(&moto, T0, &["list", "--endpoint-url", "localhost:4566"]);
+    bad.assert_code(2);
+    assert!(bad.stderr.contains("is not a URL"), "{}", bad.stderr);
+}
+
+#[test]
+fn revoke_ends_a_grant_and_terraform_reports_it_revoked() {
+    let mut w = world();
+    let config = jit_config("", &grant("vpn", &w.acl, "203.0.113.7/32", "2h"));
+    w.tf.write_main_tf(&config);
+    w.tf.apply().assert_success();
+    let id = id_of(&w.tf, "jit_access_rule.vpn");
+    let n = number_of(&w.tf, "jit_access_rule.vpn");
+    let foreign = HandEntry {
+        egress: false,
+        rule_number: 180,
+        cidr: "198.51.100.0/24",
+        protocol: "6",
+        allow: true,
+        ports: Some((443, 443)),
+    };
+    w.aws.create_entry(&w.acl, &foreign);
+
+    let out = jitctl(&w.moto, T0_PLUS_30M, &["revoke", &id]);
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains(&format!("revoked {id}")),
+        "{}",
+        out.stdout
+    );
+    assert!(w.aws.entry(&w.acl, false, n).is_none(), "the entry is gone");
+    let tag = w.aws.jit_tags(&w.acl)[&format!("jit:grant:ingress:{n}")].clone();
+    assert!(
+        tag.ends_with(";x=1767227400"),
+        "revoke marker at T0+30m: {tag}"
+    );
+
+    // Terraform: refreshed to revoked, and nothing is re-created.
+    w.tf.set_env(TEST_NOW_ENV, T0_PLUS_30M);
+    let plan = w.tf.plan();
+    let actions = plan.actions("jit_access_rule.vpn");
+    assert!(
+        actions.is_empty() || actions == ["no-op"],
+        "a revoked grant is not re-created: {actions:?}"
+    );
+    let refreshed = plan.json["prior_state"]["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == "jit_access_rule.vpn"))
+        .map(|r| r["values"]["status"].clone());
+    assert_eq!(
+        refreshed,
+        Some(json!("revoked")),
+        "{}",
+        plan.json["prior_state"]
+    );
+    w.tf.apply().assert_success();
+    assert_eq!(state_of(&w.tf, "jit_access_rule.vpn")["status"], "revoked");
+    assert!(w.aws.entry(&w.acl, false, n).is_none());
+    w.tf.assert_plan_empty();
+
+    let listed_now = listed(&jitctl(&w.moto, T0_PLUS_30M, &["list", "--format", "json"]));
+    assert_eq!(listed_now[&id]["state"], "revoked");
+    assert_eq!(listed_now[&id]["revoked_at"], "2026-01-01T00:30:00Z");
+
+    // Again: a no-op that succeeds. Someone else's entry: refused, untouched.
+    let again = jitctl(&w.moto, T0_PLUS_2H, &["revoke", &id]);
+    again.assert_code(0);
+    assert!(again.stdout.contains("already revoked"), "{}", again.stdout);
+    let foreign_id = format!("{}:ingress:180", w.acl);
+    let refused = jitctl(
+        &w.moto,
+        T0_PLUS_30M,
+        &["revoke", &foreign_id, "--format", "json"],
+    );
+    refused.assert_code(1);
+    assert!(
+        refused.stderr.contains("is not a jit grant"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(refused.json()["failed"][0]["id"], foreign_id);
+    assert!(w.aws.entry(&w.acl, false, 180).is_some());
+
+    // The marker stays while the grant would have lasted, so terraform keeps seeing "revoked"; after its expiry
+    // the sweep removes it.
+    let keep = jitctl(&w.moto, T0_PLUS_30M, &["sweep", "--format", "json"]);
+    keep.assert_code(0);
+    assert_eq!(keep.json()["results"], json!([]));
+    assert_eq!(w.aws.jit_tags(&w.acl).len(), 1);
+    jitctl(&w.moto, T0_PLUS_3H, &["sweep"]).assert_code(0);
+    assert!(w.aws.jit_tags(&w.acl).is_empty());
+    assert!(w.aws.entry(&w.acl, false, 180).is_some());
+    w.tf.set_env(TEST_NOW_ENV, T0_PLUS_3H);
+    w.tf.assert_plan_empty();
+}
+
+#[test]
+fn a_sweep_racing_terraform_apply_loses_nothing() {
+    let w = world();
+    // Ten grants from T0 that have expired by T0+2h...
+    w.tf.write_main_tf(&jit_config("", &grants("old", &w.acl, 10, 0, "1h")));
+    w.tf.apply().assert_success();
+    assert_eq!(w.aws.jit_tags(&w.acl).len(), 10);
+
+    // ...and, in another configuration, ten new grants applied at T0+2h while sweeps run.
+    let mut fresh = Terraform::new(&w.moto);
+    fresh.set_env(TEST_NOW_ENV, T0_PLUS_2H);
+    fresh.write_main_tf(&jit_config("", &grants("new", &w.acl, 10, 10, "1h")));
+    let done = AtomicBool::new(false);
+    let (apply, sweeps) = std::thread::scope(|s| {
+        let sweeper = s.spawn(|| {
+            // Start once terraform is creating, so that removals and creates interleave on the same ACL.
+            while w.aws.entries(&w.acl).len() <= 10 && !done.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut runs = Vec::new();
+            while !done.load(Ordering::SeqCst) || runs.len() < 2 {
+                runs.push(jitctl(&w.moto, T0_PLUS_2H, &["sweep", "--format", "json"]));
+            }
+            runs
+        });
+        let apply = fresh.apply();
+        done.store(true, Ordering::SeqCst);
+        (apply, sweeper.join().expect("the sweeper thread"))
+    });
+    apply.assert_success();
+    eprintln!("DEBUG sweeps={} {:?}", sweeps.len(), sweeps.iter().map(|r| r.json()["removed"].clone()).collect::<Vec<_>>());
+    for run in &sweeps {
+        run.assert_code(0);
+    }
+    let removed: u64 = sweeps
+        .iter()
+        .map(|r| r.json()["removed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(removed, 10, "each old grant is removed exactly once");
+    jitctl(&w.moto, T0_PLUS_2H, &["sweep"]).assert_code(0);
+
+    // Every new grant is intact in AWS, exactly as terraform recorded it; every old one is gone.
+    let tags = w.aws.jit_tags(&w.acl);
+    let state = fresh.state_resources();
+    assert_eq!(state.len(), 10);
+    for (address, values) in &state {
+        let n = values["rule_number"].as_i64().unwrap() as i32;
+        let entry = w
+            .aws
+            .entry(&w.acl, false, n)
+            .unwrap_or_else(|| panic!("{address}: no entry at {n}"));
+        assert_eq!(
+            entry.cidr_block(),
+            values["cidr_block"].as_str(),
+            "{address}"
+        );
+        let tag = tags
+            .get(&format!("jit:grant:ingress:{n}"))
+            .unwrap_or_else(|| panic!("{address}: no tag for {n}"));
+        assert!(
+            tag.contains(values["cidr_block"].as_str().unwrap()),
+            "{address}: {tag}"
+        );
+    }
+    assert_eq!(tags.len(), 10, "only the new grants' tags remain: {tags:?}");
+    assert_eq!(w.aws.entries(&w.acl).len(), 10);
+    fresh.assert_plan_empty();
+}
+
+/// A stand-in for the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`): hands out queued events on
+/// `GET …/invocation/next` and reports what the function posts to `…/response` or `…/error`. When the queue is
+/// empty, `next` never answers, as a frozen Lambda sandbox would not.
+struct RuntimeApi {
+    address: String,
+    results: mpsc::Receiver<(String, String, Value)>,
+    stop: Arc<AtomicBool>,
+}
+
+impl RuntimeApi {
+    fn start(events: Vec<Value>) -> RuntimeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let address = listener.local_addr().expect("local address").to_string();
+        let queue = Arc::new(Mutex::new(
+            events
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| (format!("request-{i}"), e))
+                .collect::<VecDeque<_>>(),
+        ));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, results) = mpsc::channel();
+        let stop_accepting = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop_accepting.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (queue, tx, stop) =
+                    (Arc::clone(&queue), tx.clone(), Arc::clone(&stop_accepting));
+                std::thread::spawn(move || serve(stream, &queue, &tx, &stop));
+            }
+        });
+        RuntimeApi {
+            address,
+            results,
+            stop,
+        }
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(&self.address);
+    }
+}
+
+/// Serves one keep-alive connection of the runtime client.
+fn serve(
+    stream: TcpStream,
+    queue: &Mutex<VecDeque<(String, Value)>>,
+    results: &mpsc::Sender<(String, String, Value)>,
+    stop: &AtomicBool,
+) {
+    let mut writer = stream.try_clone().expect("clone the stream");
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+            }
+        }
+        let body = read_body(&mut reader, &headers);
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        if path.ends_with("/invocation/next") {
+            let next = loop {
+                if let Some(item) = queue.lock().unwrap().pop_front() {
+                    break item;
+                }
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            let (id, event) = next;
+            let payload = event.to_string();
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 120_000;
+            let _ = write!(
+                writer,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
+                 Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:{REGION}:123456789012:function:jit-sweeper\r\n\
+                 Content-Length: {}\r\n\r\n{payload}",
+                payload.len()
+            );
+        } else if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/invocation/") {
+            let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
+            let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let _ = results.send((id.to_string(), kind.to_string(), value));
+            let _ = write!(
+                writer,
+                "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{{\"status\":\"OK\"}}"
+            );
+        } else {
+            let _ = write!(
+                writer,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+            );
+        }
+        let _ = writer.flush();
+    }
+}
+
+fn read_body(reader: &mut BufReader<TcpStream>, headers: &BTreeMap<String, String>) -> Vec<u8> {
+    let mut body = Vec::new();
+    if let Some(len) = headers
+        .get("content-length")
+        .and_then(|l| l.parse::<usize>().ok())
+    {
+        body.resize(len, 0);
+        let _ = reader.read_exact(&mut body);
+    } else if headers
+        .get("transfer-encoding")
+        .is_some_and(|t| t.contains("chunked"))
+    {
+        loop {
+            let mut size = String::new();
+            if reader.read_line(&mut size).unwrap_or(0) == 0 {
+                break;
+            }
+            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
+            let mut chunk = vec![0; size + 2]; // the chunk and its CRLF
+            if reader.read_exact(&mut chunk).is_err() || size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    }
+    body
+}
+
+#[test]
+fn the_lambda_handler_sweeps_on_a_scheduled_event() {
+    let w = world();
+    let config = [
+        grant("old", &w.acl, "203.0.113.1/32", "1h"),
+        grant("live", &w.acl, "203.0.113.2/32", "4h"),
+    ]
+    .concat();
+    w.tf.write_main_tf(&jit_config("", &config));
+    w.tf.apply().assert_success();
+    let old = number_of(&w.tf, "jit_access_rule.old");
+    let live = number_of(&w.tf, "jit_access_rule.live");
+
+    // What EventBridge sends for a `rate(5 minutes)` rule, then something that is not a schedule.
+    let scheduled = json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": T0_PLUS_2H,
+        "region": REGION,
+        "resources": [format!("arn:aws:events:{REGION}:123456789012:rule/jit-sweeper")],
+        "detail": {}
+    });
+    let s3 = json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}});
+    let api = RuntimeApi::start(vec![scheduled, s3]);
+    let mut cmd = command(&w.moto, "jitctl-lambda", T0_PLUS_2H);
+    cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "jit-sweeper")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/jit-sweeper")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start jitctl-lambda");
+    let wait = || {
+        api.results
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("the function posted no result"))
+    };
+    let first = wait();
+    let second = wait();
+    let _ = child.kill();
+    let mut logs = String::new();
+    let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut logs));
+    let _ = child.wait();
+
+    assert_eq!(
+        (first.0.as_str(), first.1.as_str()),
+        ("request-0", "response"),
+        "{first:?}\n{logs}"
+    );
+    assert_eq!(first.2["removed"], 1, "{}", first.2);
+    assert_eq!(first.2["failed"], 0);
+    assert_eq!(
+        first.2["results"][0]["id"],
+        format!("{}:ingress:{old}", w.acl)
+    );
+    assert!(w.aws.entry(&w.acl, false, old).is_none());
+    assert!(w.aws.entry(&w.acl, false, live).is_some());
+    let tags: Vec<String> = w.aws.jit_tags(&w.acl).into_keys().collect();
+    assert_eq!(tags, [format!("jit:grant:ingress:{live}")]);
+    assert!(
+        logs.contains("entry and tag deleted"),
+        "JSON logs for CloudWatch:\n{logs}"
+    );
+
+    assert_eq!(
+        (second.0.as_str(), second.1.as_str()),
+        ("request-1", "error"),
+        "{second:?}"
+    );
+    let message = second.2["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("expects an EventBridge scheduled event"),
+        "{}",
+        second.2
+    );
+}
