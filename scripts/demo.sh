@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The jit demo, entirely local: starts a private moto server (a local AWS), creates a VPC with a network ACL in
-# it, and runs examples/vpn-ike with the locally built provider: plan, check the plan with jitlint, apply, show
+# it, and runs examples/vpn-ike and examples/remote-work-allowlist with the locally built provider: plan, check the plan with jitlint, apply, show
 # the grant as terraform and as AWS see it, then destroy it.
 #
 # Needs terraform (1.11+), cargo and python3. Writes only to a temporary directory (removed at the end) and to
@@ -102,5 +102,21 @@ fi
 step "terraform destroy: revoke the grant now"
 terraform destroy -input=false -auto-approve -var "network_acl_id=$ACL"
 "$PYTHON" "$ROOT/scripts/demo_aws.py" show "$ENDPOINT" "$ACL"
+
+step "Scenario 2 (examples/remote-work-allowlist): the office range for good, a home address for 10 hours"
+cp -R "$ROOT/examples/remote-work-allowlist" "$WORK/remote-work-allowlist"
+cd "$WORK/remote-work-allowlist"
+terraform plan -input=false -out=tfplan -var 'home_addresses={"alice":"203.0.113.7"}'
+terraform show -json tfplan | "$JITLINT" check -
+terraform apply -input=false tfplan
+
+step "The allowlist: each temporary entry and when AWS stops admitting it"
+terraform output home_addresses
+
+step "The rendered policy: the fence, and a statement that denies the home address once it expires"
+terraform state show -no-color jit_source_ip_policy.remote
+
+step "terraform destroy"
+terraform destroy -input=false -auto-approve -var 'home_addresses={"alice":"203.0.113.7"}'
 
 step "Done: moto is stopped and the temporary directory removed"

@@ -23,7 +23,9 @@ fn examples_validate_against_the_provider_schema() {
     for (dir, add_versions) in [
         ("examples/provider", true),
         ("examples/resources/jit_access_rule", true),
+        ("examples/resources/jit_source_ip_policy", true),
         ("examples/vpn-ike", false),
+        ("examples/remote-work-allowlist", false),
     ] {
         let tf = Terraform::new(&moto);
         tf.copy_tf_files(&workspace_root().join(dir));

@@ -8,9 +8,8 @@
 //! `jitctl` uses the same API: [`Policies::managed`] finds jit's policies, [`Policies::view`]
 //! reads a default document, [`Policies::publish`] writes a new default version.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -18,7 +17,8 @@ use aws_sdk_iam::types::{PolicyScopeType, Tag};
 use futures::StreamExt;
 use time::OffsetDateTime;
 
-use super::nacl::{AwsError, SNAPSHOT_MAX_AGE};
+use super::coalesce::Coalescer;
+use super::nacl::AwsError;
 
 /// The tag that marks a policy as managed by `jit_source_ip_policy` (and so prunable by `jitctl`).
 pub const MANAGED_TAG_KEY: &str = "jit:managed";
@@ -448,42 +448,6 @@ impl IamApi for SdkIam {
     }
 }
 
-#[derive(Default)]
-struct SlotState {
-    /// Bumped before and after every write by this process.
-    generation: u64,
-    snapshot: Option<(Instant, u64, Option<Arc<PolicyView>>)>,
-}
-
-#[derive(Default)]
-struct Slot {
-    /// Single flight: one fetch per policy at a time; waiters reuse its result.
-    fetch: tokio::sync::Mutex<()>,
-    /// Serialises version writes to this policy within the process.
-    publish: tokio::sync::Mutex<()>,
-    state: Mutex<SlotState>,
-}
-
-impl Slot {
-    fn fresh(&self, max_age: Duration) -> Option<Option<Arc<PolicyView>>> {
-        let st = self.state.lock().expect("slot lock");
-        match &st.snapshot {
-            Some((at, generation, view))
-                if *generation == st.generation && at.elapsed() <= max_age =>
-            {
-                Some(view.clone())
-            }
-            _ => None,
-        }
-    }
-
-    fn bump(&self) {
-        let mut st = self.state.lock().expect("slot lock");
-        st.generation += 1;
-        st.snapshot = None;
-    }
-}
-
 /// How many policies' tags `managed` reads at once.
 const TAG_READS_IN_FLIGHT: usize = 8;
 /// Attempts at creating a version when another writer keeps filling the fifth slot.
@@ -492,53 +456,28 @@ const PUBLISH_ATTEMPTS: usize = 3;
 /// IAM policy access with read coalescing; the only way resources and `jitctl` reach policies.
 pub struct Policies {
     api: Arc<dyn IamApi>,
-    slots: Mutex<HashMap<String, Arc<Slot>>>,
-    max_age: Duration,
+    cache: Coalescer<Option<Arc<PolicyView>>>,
 }
 
 impl Policies {
     pub fn new(api: Arc<dyn IamApi>) -> Self {
         Policies {
             api,
-            slots: Mutex::new(HashMap::new()),
-            max_age: SNAPSHOT_MAX_AGE,
+            cache: Coalescer::default(),
         }
-    }
-
-    fn slot(&self, arn: &str) -> Arc<Slot> {
-        self.slots
-            .lock()
-            .expect("slots lock")
-            .entry(arn.to_string())
-            .or_default()
-            .clone()
     }
 
     /// The policy, its tags and its default document, shared with concurrent readers; `None`
     /// if the policy does not exist.
     pub async fn view(&self, arn: &str) -> Result<Option<Arc<PolicyView>>, AwsError> {
-        let slot = self.slot(arn);
-        if let Some(v) = slot.fresh(self.max_age) {
-            return Ok(v);
-        }
-        let _flight = slot.fetch.lock().await;
-        if let Some(v) = slot.fresh(self.max_age) {
-            return Ok(v);
-        }
-        let generation = slot.state.lock().expect("slot lock").generation;
-        let view = self.fetch(arn).await?.map(Arc::new);
-        let mut st = slot.state.lock().expect("slot lock");
-        // A write that began while we were fetching makes this snapshot stale: return it to
-        // this (concurrent) reader, but don't keep it for later ones.
-        if st.generation == generation {
-            st.snapshot = Some((Instant::now(), generation, view.clone()));
-        }
-        Ok(view)
+        self.cache
+            .get(arn, async { Ok(self.fetch(arn).await?.map(Arc::new)) })
+            .await
     }
 
     /// A fresh, uncached view (for decisions right before a write).
     pub async fn view_uncached(&self, arn: &str) -> Result<Option<Arc<PolicyView>>, AwsError> {
-        self.slot(arn).bump();
+        self.cache.invalidate(arn);
         self.view(arn).await
     }
 
@@ -593,17 +532,13 @@ impl Policies {
         arn: &str,
         op: impl Future<Output = Result<T, AwsError>>,
     ) -> Result<T, AwsError> {
-        let slot = self.slot(arn);
-        slot.bump();
-        let out = op.await;
-        slot.bump();
-        out
+        self.cache.write(arn, op).await
     }
 
     pub async fn create(&self, new: &NewPolicy) -> Result<CreatePolicyOutcome, AwsError> {
         let out = self.api.create_policy(new).await?;
         if let CreatePolicyOutcome::Created(p) = &out {
-            self.slot(&p.arn).bump();
+            self.cache.invalidate(&p.arn);
         }
         Ok(out)
     }
@@ -612,8 +547,7 @@ impl Policies {
     /// oldest non-default one is deleted first; versions created or deleted by others are
     /// taken as they are, and a race for the fifth slot is retried.
     pub async fn publish(&self, arn: &str, document: &str) -> Result<Published, AwsError> {
-        let slot = self.slot(arn);
-        let _serial = slot.publish.lock().await;
+        let _serial = self.cache.serialize(arn).await;
         let mut deleted = Vec::new();
         for _ in 0..PUBLISH_ATTEMPTS {
             let versions = self.api.list_versions(arn).await?;
@@ -691,6 +625,7 @@ impl Policies {
 #[cfg(test)]
 pub(crate) mod fake {
     use super::*;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     pub(crate) const ARN: &str = "arn:aws:iam::123456789012:policy/p";

@@ -1,6 +1,7 @@
 //! AWS access: client construction from the provider configuration, request accounting, and
 //! the narrow APIs that resources and `jitctl` use (behind traits, so unit tests use fakes).
 
+pub mod coalesce;
 pub mod iam;
 pub mod nacl;
 

@@ -1,20 +1,16 @@
-//! Network ACLs: a snapshot type, the narrow API jit needs, its SDK implementation, and a
-//! per-ACL read coalescer.
-//!
-//! Terraform refreshes every grant separately, up to ten at a time. One `DescribeNetworkAcls`
-//! returns an ACL's entries *and* tags, so concurrent or near-simultaneous reads of grants on
-//! the same ACL share one call. Any write by this process invalidates that ACL's snapshot, so
-//! no read ever sees data older than this process's own last write.
+//! Network ACLs: a snapshot type, the narrow API jit needs, its SDK implementation, and
+//! per-ACL read coalescing (`coalesce.rs`): one `DescribeNetworkAcls` returns an ACL's entries
+//! *and* tags, so concurrent or near-simultaneous reads of grants on one ACL share one call.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_ec2::types::{IcmpTypeCode, PortRange, Tag};
 use ipnet::IpNet;
 
+use super::coalesce::Coalescer;
 use crate::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction};
 
 /// One entry of a network ACL as AWS reports it.
@@ -307,95 +303,32 @@ impl NaclApi for SdkNacl {
     }
 }
 
-/// How long a snapshot serves reads. Long enough to cover one refresh burst of a plan, short
-/// enough that another actor's change shows up in the next command.
-pub const SNAPSHOT_MAX_AGE: Duration = Duration::from_secs(5);
-
-#[derive(Default)]
-struct SlotState {
-    /// Bumped before and after every write by this process.
-    generation: u64,
-    snapshot: Option<(Instant, u64, Option<Arc<AclView>>)>,
-}
-
-#[derive(Default)]
-struct Slot {
-    /// Single flight: one describe per ACL at a time; waiters reuse its result.
-    fetch: tokio::sync::Mutex<()>,
-    /// Serialises automatic numbering on this ACL within the process.
-    allocate: Arc<tokio::sync::Mutex<()>>,
-    state: Mutex<SlotState>,
-}
-
-impl Slot {
-    fn fresh(&self, max_age: Duration) -> Option<Option<Arc<AclView>>> {
-        let st = self.state.lock().expect("slot lock");
-        match &st.snapshot {
-            Some((at, generation, view))
-                if *generation == st.generation && at.elapsed() <= max_age =>
-            {
-                Some(view.clone())
-            }
-            _ => None,
-        }
-    }
-
-    fn bump(&self) {
-        let mut st = self.state.lock().expect("slot lock");
-        st.generation += 1;
-        st.snapshot = None;
-    }
-}
-
 /// Network ACL access with read coalescing; the only way resources and `jitctl` reach NACLs.
 pub struct Nacls {
     api: Arc<dyn NaclApi>,
-    slots: Mutex<HashMap<String, Arc<Slot>>>,
-    max_age: Duration,
+    cache: Coalescer<Option<Arc<AclView>>>,
 }
 
 impl Nacls {
     pub fn new(api: Arc<dyn NaclApi>) -> Self {
         Nacls {
             api,
-            slots: Mutex::new(HashMap::new()),
-            max_age: SNAPSHOT_MAX_AGE,
+            cache: Coalescer::default(),
         }
-    }
-
-    fn slot(&self, acl_id: &str) -> Arc<Slot> {
-        self.slots
-            .lock()
-            .expect("slots lock")
-            .entry(acl_id.to_string())
-            .or_default()
-            .clone()
     }
 
     /// The ACL's entries and tags, shared with concurrent readers; `None` if it doesn't exist.
     pub async fn view(&self, acl_id: &str) -> Result<Option<Arc<AclView>>, AwsError> {
-        let slot = self.slot(acl_id);
-        if let Some(v) = slot.fresh(self.max_age) {
-            return Ok(v);
-        }
-        let _flight = slot.fetch.lock().await;
-        if let Some(v) = slot.fresh(self.max_age) {
-            return Ok(v);
-        }
-        let generation = slot.state.lock().expect("slot lock").generation;
-        let view = self.api.describe(acl_id).await?.map(Arc::new);
-        let mut st = slot.state.lock().expect("slot lock");
-        // A write that began while we were fetching makes this snapshot stale: return it to
-        // this (concurrent) reader, but don't keep it for later ones.
-        if st.generation == generation {
-            st.snapshot = Some((Instant::now(), generation, view.clone()));
-        }
-        Ok(view)
+        self.cache
+            .get(acl_id, async {
+                Ok(self.api.describe(acl_id).await?.map(Arc::new))
+            })
+            .await
     }
 
     /// A fresh, uncached view (for decisions right before a write).
     pub async fn view_uncached(&self, acl_id: &str) -> Result<Option<Arc<AclView>>, AwsError> {
-        self.slot(acl_id).bump();
+        self.cache.invalidate(acl_id);
         self.view(acl_id).await
     }
 
@@ -406,7 +339,7 @@ impl Nacls {
 
     /// Holds the ACL's numbering lock for the duration of an automatic allocation.
     pub async fn allocation_lock(&self, acl_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        self.slot(acl_id).allocate.clone().lock_owned().await
+        self.cache.serialize(acl_id).await
     }
 
     async fn write<T>(
@@ -414,11 +347,7 @@ impl Nacls {
         acl_id: &str,
         op: impl Future<Output = Result<T, AwsError>>,
     ) -> Result<T, AwsError> {
-        let slot = self.slot(acl_id);
-        slot.bump();
-        let out = op.await;
-        slot.bump();
-        out
+        self.cache.write(acl_id, op).await
     }
 
     pub async fn create_entry(
