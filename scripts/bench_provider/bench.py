@@ -205,12 +205,20 @@ def terraform(args, cwd, env, ok=(0,), label=None):
     with open(out_path, "wb") as out:
         start = time.perf_counter()
         code = subprocess.run(
-            ["terraform", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            ["terraform", *args],
+            check=False,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         ).returncode
         elapsed = time.perf_counter() - start
     if code not in ok:
         tail = "\n".join(out_path.read_text(errors="replace").splitlines()[-30:])
-        raise Failed(f"`terraform {' '.join(args)}` in {cwd.name} exited with {code} ({label or 'unexpected'}):\n{tail}")
+        raise Failed(
+            f"`terraform {' '.join(args)}` in {cwd.name} exited with {code} ({label or 'unexpected'}):\n{tail}"
+        )
     return code, elapsed
 
 
@@ -267,12 +275,12 @@ def count_plan_requests(moto, cwd, env, work):
     debug_log = work / "plan-debug.log"
     debug_env = dict(env, TF_LOG_PROVIDER="debug", TF_LOG_PATH=str(debug_log))
     before = len(moto.requests())
-    elapsed = empty_plan(cwd, debug_env)
+    empty_plan(cwd, debug_env)
     # moto writes its access-log line after answering; give the last one a moment to reach the file.
     time.sleep(0.5)
     moto_count = len(moto.requests()) - before
     requests, summaries, with_requests, span = parse_provider_log(debug_log)
-    return moto_count, requests, summaries, with_requests, span, elapsed
+    return moto_count, requests, summaries, with_requests, span
 
 
 def median_times(runs, sides):
@@ -311,6 +319,14 @@ def main():
         moto.stop()
 
 
+def row(label, value):
+    print(f"  {label:<44} {value}")
+
+
+def verdict(passed):
+    return "PASS" if passed else "FAIL"
+
+
 def run(a, moto):
     acls = create_acls(moto.endpoint, a.acls)
     env = base_env(a.work, a.provider_dir.resolve(), moto.endpoint)
@@ -320,39 +336,34 @@ def run(a, moto):
 
     log(f"applying {a.grants} jit_access_rule grants over {a.acls} network ACLs")
     _, apply_s = terraform(["apply", "-auto-approve", "-input=false", "-no-color"], jit_dir, env)
-    moto_count, requests, summaries, with_requests, span, counted_plan_s = count_plan_requests(
-        moto, jit_dir, env, a.work
-    )
+    moto_count, requests, summaries, with_requests, span = count_plan_requests(moto, jit_dir, env, a.work)
     provider_count = sum(requests.values())
 
+    tf_version = subprocess.run(["terraform", "version"], check=False, capture_output=True, text=True, env=env).stdout
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"terraform-provider-jit benchmark: {a.grants} grants over {a.acls} network ACLs ({a.profile} build)")
-    print(f"  apply (create all grants):           {apply_s:.2f} s")
+    row("machine:", f"{os.cpu_count()} CPUs, load average {load}; {tf_version.splitlines()[0]}")
+    row("apply (create every grant):", f"{apply_s:.2f} s")
     breakdown = ", ".join(f"{op}={n}" for op, n in sorted(requests.items())) or "none"
-    print(f"  AWS requests in one terraform plan:  {moto_count} (moto request log)")
-    print(f"                                       {provider_count} (provider debug log: {breakdown})")
-    reads = summaries.get("ReadResource", 0)
-    print(
-        f"  ReadResource calls:                  {reads}, of which {with_requests.get('ReadResource', 0)} "
-        "made a request (the rest were served by a shared describe)"
+    row("AWS requests in one terraform plan:", f"{moto_count} (moto request log)")
+    row("", f"{provider_count} (provider debug log: {breakdown})")
+    row(
+        "ReadResource calls:",
+        f"{summaries.get('ReadResource', 0)}, of which {with_requests.get('ReadResource', 0)} made a request",
     )
     if span is not None:
-        print(f"  refresh span (first to last read):   {span:.2f} s")
+        row("refresh span (first to last read):", f"{span:.2f} s")
     if provider_count != moto_count:
         raise Failed(
             f"moto served {moto_count} requests but the provider logged {provider_count}: the request accounting "
             "(provider/src/aws/mod.rs) or the log parsing here is off"
         )
 
-    ok = True
     if a.smoke:
         bound = SMOKE_PER_ACL * a.acls + SMOKE_CONSTANT
         passed = moto_count <= bound
-        ok &= passed
-        print(
-            f"  requests <= {SMOKE_PER_ACL} x {a.acls} ACLs + {SMOKE_CONSTANT} = {bound}:"
-            f"{'':>14}{'PASS' if passed else 'FAIL'}"
-        )
-        return 0 if ok else 1
+        row(f"target: requests <= {SMOKE_PER_ACL} x {a.acls} ACLs + {SMOKE_CONSTANT} = {bound}:", verdict(passed))
+        return 0 if passed else 1
 
     data_dir = a.work / "terraform_data"
     data_dir.mkdir()
@@ -363,20 +374,14 @@ def run(a, moto):
     empty_plan(data_dir, env)
     medians, times = median_times(a.runs, {"jit": (jit_dir, env), "terraform_data": (data_dir, env)})
     ratio = medians["jit"] / medians["terraform_data"]
-
-    def runs_text(ts):
-        return " ".join(f"{t:.2f}" for t in ts)
-
-    print(f"  terraform plan, jit (median of {a.runs}):            {medians['jit']:.2f} s  [{runs_text(times['jit'])}]")
-    print(
-        f"  terraform plan, terraform_data (median of {a.runs}): {medians['terraform_data']:.2f} s  "
-        f"[{runs_text(times['terraform_data'])}]"
-    )
-    print(f"  ratio jit / terraform_data:          {ratio:.2f}x")
+    for side in ("jit", "terraform_data"):
+        runs = " ".join(f"{t:.2f}" for t in times[side])
+        row(f"terraform plan, {side} (median of {a.runs}):", f"{medians[side]:.2f} s  [{runs}]")
+    row("ratio jit / terraform_data:", f"{ratio:.2f}x")
     req_ok = moto_count <= TARGET_REQUESTS
     ratio_ok = ratio <= TARGET_RATIO
-    print(f"  target: requests <= {TARGET_REQUESTS}:              {'PASS' if req_ok else 'FAIL'} ({moto_count})")
-    print(f"  target: plan time <= {TARGET_RATIO}x the floor:   {'PASS' if ratio_ok else 'FAIL'} ({ratio:.2f}x)")
+    row(f"target: requests <= {TARGET_REQUESTS}:", f"{verdict(req_ok)} ({moto_count})")
+    row(f"target: plan time <= {TARGET_RATIO}x terraform_data:", f"{verdict(ratio_ok)} ({ratio:.2f}x)")
     return 0 if req_ok and ratio_ok else 1
 
 

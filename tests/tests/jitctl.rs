@@ -552,11 +552,6 @@ fn a_sweep_racing_terraform_apply_loses_nothing() {
         (apply, sweeper.join().expect("the sweeper thread"))
     });
     apply.assert_success();
-    eprintln!("DEBUG sweeps={} {:?}", sweeps.len(), sweeps.iter().map(|r| r.stdout.clone()).collect::<Vec<_>>());
-    eprintln!("DEBUG tags={:?}", w.aws.jit_tags(&w.acl).keys().collect::<Vec<_>>());
-    eprintln!("DEBUG entries={:?}", w.aws.rule_numbers(&w.acl, false));
-    let log = w.moto.log();
-    for l in log.lines().filter(|l| !l.contains("\" 200 -")) { eprintln!("MOTO {l}"); }
     for run in &sweeps {
         run.assert_code(0);
     }

@@ -31,9 +31,10 @@ GRANT STATES (list):
 
 SAFETY:
   sweep and revoke delete an entry only while it still matches what its tag
-  recorded (CIDR, protocol, ports, action), and a tag only while it still holds
-  the value read, so they are safe to run during a `terraform apply` and
-  idempotent. jitctl never creates or replaces an entry.
+  recorded (CIDR, protocol, ports, action), and sweep deletes a tag only while
+  it still holds the value read (an atomic conditional DeleteTags), so both are
+  safe to run during a `terraform apply`, and idempotent. jitctl never creates
+  or replaces an entry.
 
 CREDENTIALS AND ENDPOINTS:
   As for the provider: the standard AWS chain (environment, shared config and
@@ -124,9 +125,10 @@ enum Command {
     },
     /// End grants now, leaving a revoke marker so Terraform reports them as revoked.
     ///
-    /// Deletes the grant's entry (only if it still matches the grant), then rewrites its tag
-    /// with a revoke marker: the provider then reports status = "revoked" and does not
-    /// re-create the grant. Revoking a revoked grant again succeeds and changes nothing.
+    /// Rewrites the grant's tag with a revoke marker, then deletes its entry (only if it still
+    /// matches the grant): the provider then reports status = "revoked" and does not re-create
+    /// the grant. If the entry could not be deleted, run the revoke again. Revoking a revoked
+    /// grant again succeeds and changes nothing.
     Revoke {
         /// Grant ids as Terraform shows them: acl-0123456789abcdef0:ingress:200 (or :egress:).
         #[arg(value_name = "GRANT_ID", required = true)]

@@ -9,7 +9,7 @@
 
 use time::OffsetDateTime;
 
-use crate::aws::nacl::{AclEntry, AclView, AwsError, Nacls};
+use crate::aws::nacl::{AclEntry, AclView, AwsError};
 use crate::clock::format_rfc3339;
 use crate::grant::{Direction, Grant, RuleAction, TAG_PREFIX, parse_tag_key, tag_key};
 use crate::resources::access_rule::{grant_id, parse_grant_id};
@@ -306,7 +306,7 @@ pub async fn sweep(target: &Target, now: OffsetDateTime, dry_run: bool) -> Vec<S
                 let (outcome, detail) = if dry_run {
                     (planned_outcome(removal), describe_removal(row, removal))
                 } else {
-                    remove(&target.nacls, row, removal).await
+                    remove(target, row, removal).await
                 };
                 results.push(result(&row.id, outcome, detail));
             }
@@ -331,23 +331,23 @@ fn expired_at(row: &Row) -> String {
         .unwrap_or_default()
 }
 
-fn describe_removal(row: &Row, removal: Removal) -> String {
+/// `allow ingress tcp 203.0.113.7/32 port 22, expired 2026-…`
+fn summary(row: &Row) -> String {
     let what = row
         .grant
         .as_ref()
         .map(|g| g.entry.to_string())
         .unwrap_or_default();
+    format!("{what}, expired {}", expired_at(row))
+}
+
+fn describe_removal(row: &Row, removal: Removal) -> String {
     match removal {
-        Removal::EntryAndTag => {
-            format!("{what}, expired {}: entry and tag deleted", expired_at(row))
-        }
-        Removal::TagOnly => format!(
-            "{what}, expired {}: entry already gone, tag deleted",
-            expired_at(row)
-        ),
+        Removal::EntryAndTag => format!("{}: entry and tag deleted", summary(row)),
+        Removal::TagOnly => format!("{}: entry already gone, tag deleted", summary(row)),
         Removal::TagOnlyReused => format!(
-            "{what}, expired {}: {}, which is not this grant, so that entry is left alone; stale tag deleted",
-            expired_at(row),
+            "{}: {}, which is not this grant, so that entry is left alone; stale tag deleted",
+            summary(row),
             row.note().unwrap_or_default()
         ),
     }
@@ -364,12 +364,16 @@ fn denied_hint(e: &AwsError) -> &'static str {
     }
 }
 
-/// Carries out one removal. The entry goes first: until it is gone the tag keeps the grant
-/// visible (and its rule number reserved against jit's automatic numbering).
-async fn remove(nacls: &Nacls, row: &Row, removal: Removal) -> (Outcome, String) {
+/// Carries out one removal. The entry goes first: were the sweep cut short between the two
+/// writes, a tag without its entry is harmless (the next sweep removes it), while an entry
+/// without its tag would be a grant nobody ever expires. The tag is then deleted only if it
+/// still holds the value the decision was made on: once the entry is gone the provider may
+/// number a new grant there, and that grant's tag must survive.
+async fn remove(target: &Target, row: &Row, removal: Removal) -> (Outcome, String) {
     let (Some((direction, number)), Some((key, value))) = (row.slot, row.tag.as_ref()) else {
         return (Outcome::LeftAlone, "not a grant".into());
     };
+    let nacls = &target.nacls;
     if removal == Removal::EntryAndTag
         && let Err(e) = nacls.delete_entry(&row.acl_id, direction, number).await
     {
@@ -381,31 +385,37 @@ async fn remove(nacls: &Nacls, row: &Row, removal: Removal) -> (Outcome, String)
             ),
         );
     }
-    // Delete the tag only while it is the one this decision was made on: a grant that
-    // Terraform re-created at this number meanwhile has written a tag of its own.
-    let current = match nacls.view_uncached(&row.acl_id).await {
-        Ok(view) => view.and_then(|v| v.tags.get(key).cloned()),
-        Err(e) => {
-            return (
-                Outcome::Failed,
-                format!("could not re-read the network ACL before deleting the tag: {e}"),
-            );
-        }
-    };
-    match current {
-        None => (planned_outcome(removal), describe_removal(row, removal)),
-        Some(v) if &v == value => match nacls.delete_tag(&row.acl_id, key).await {
-            Ok(()) => (planned_outcome(removal), describe_removal(row, removal)),
-            Err(e) => (
-                Outcome::Failed,
-                format!("could not delete the tag {key:?}: {e}{}", denied_hint(&e)),
+    if let Err(e) = target.tags.delete_tag_if(&row.acl_id, key, value).await {
+        return (
+            Outcome::Failed,
+            format!("could not delete the tag {key:?}: {e}{}", denied_hint(&e)),
+        );
+    }
+    // Read back, to report a tag that was rewritten meanwhile (and so kept).
+    match nacls.view_uncached(&row.acl_id).await {
+        Ok(view) => match view.as_ref().and_then(|v| v.tags.get(key)) {
+            // The expired grant is gone all the same; the tag is a new grant's now.
+            Some(now) if now != value => (
+                planned_outcome(removal),
+                format!(
+                    "{}: {}the tag {key:?} was rewritten meanwhile (a new grant at this number) and was kept",
+                    summary(row),
+                    if removal == Removal::EntryAndTag {
+                        "entry deleted; "
+                    } else {
+                        ""
+                    }
+                ),
             ),
+            Some(_) => (
+                Outcome::Failed,
+                format!("the tag {key:?} is still there after it was deleted"),
+            ),
+            None => (planned_outcome(removal), describe_removal(row, removal)),
         },
-        Some(_) => (
-            Outcome::LeftAlone,
-            format!(
-                "the tag {key:?} changed during the sweep (a new grant at this number?); left alone"
-            ),
+        Err(e) => (
+            Outcome::Failed,
+            format!("could not read the network ACL back after the removal: {e}"),
         ),
     }
 }
@@ -420,9 +430,12 @@ pub struct Revoked {
     pub detail: String,
 }
 
-/// Ends a grant now: deletes its entry (only if it still matches the grant) and then rewrites
-/// its tag with a revoke marker, so that the provider reports `status = "revoked"` and does not
-/// re-create it. Revoking a revoked grant again is a no-op that succeeds.
+/// Ends a grant now: rewrites its tag with a revoke marker, then deletes its entry (only if it
+/// still matches the grant). The provider then reports `status = "revoked"` and does not
+/// re-create the grant. The marker is written first because it, not the entry, keeps the
+/// provider's automatic numbering off the number once the entry is gone; and a revoke cut short
+/// in between leaves a marked grant whose entry the next `revoke` removes. Revoking a revoked
+/// grant again is a no-op that succeeds.
 pub async fn revoke(target: &Target, id: &str, now: OffsetDateTime) -> Result<Revoked, String> {
     let (acl, direction, number) = parse_grant_id(id)?;
     let nacls = &target.nacls;
@@ -452,34 +465,35 @@ pub async fn revoke(target: &Target, id: &str, now: OffsetDateTime) -> Result<Re
             detail: format!("already revoked at {}", format_rfc3339(at)),
         });
     }
-    let mut detail = match entry {
+    let revoked_at = grant.revoked_at.unwrap_or(now);
+    if grant.revoked_at.is_none() {
+        let marked = Grant {
+            revoked_at: Some(revoked_at),
+            ..grant.clone()
+        };
+        nacls
+            .put_tag(&acl, &key, &marked.tag_value())
+            .await
+            .map_err(|e| {
+                format!("could not write the revoke marker of {id}: {e}; nothing was changed and the grant is still open")
+            })?;
+    }
+    let detail = match entry {
         Some(_) if matching => {
             nacls
                 .delete_entry(&acl, direction, number)
                 .await
                 .map_err(|e| {
-                    format!("could not delete the entry of {id}: {e}; the grant is still open")
+                    format!("the revoke marker of {id} is written, but its entry could not be deleted: {e}; the grant is still open. Run the revoke again")
                 })?;
-            format!("{} deleted", grant.entry)
+            format!("{} deleted; revoke marker written", grant.entry)
         }
         Some(e) => format!(
-            "the rule number now holds {}, which is not this grant; that entry was left alone",
+            "the rule number now holds {}, which is not this grant, so that entry was left alone; revoke marker written",
             e.describe()
         ),
-        None => "the entry was already gone".to_string(),
+        None => "the entry was already gone; revoke marker written".to_string(),
     };
-    let revoked_at = grant.revoked_at.unwrap_or(now);
-    let marked = Grant {
-        revoked_at: Some(revoked_at),
-        ..grant
-    };
-    nacls
-        .put_tag(&acl, &key, &marked.tag_value())
-        .await
-        .map_err(|e| {
-            format!("{detail}, but the revoke marker could not be written: {e}; until it is, the next terraform apply re-creates the grant. Run the revoke again")
-        })?;
-    detail.push_str("; revoke marker written");
     Ok(Revoked {
         region: region.clone(),
         id: id.to_string(),
@@ -691,18 +705,19 @@ mod tests {
     async fn a_tag_rewritten_during_the_sweep_is_kept() {
         let fake = FakeNacl::default();
         let old = grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000);
-        let mut view = acl_with(ACL, &[&old]);
-        view.entries.clear();
-        fake.put(view);
-        // Terraform writes a fresh grant's tag at this number between the sweep's decision and
-        // its tag deletion.
+        fake.put(acl_with(ACL, &[&old]));
+        // Terraform numbers a fresh grant here and writes its tag between the sweep's decision
+        // and its tag deletion (calls: list, fresh read, entry delete, tag delete).
         let fresh = grant(Direction::Ingress, 101, "203.0.113.2/32", 9_000, 30_000);
-        fake.on_describe(2, move |v| {
+        fake.before_call(4, move |v| {
             v.tags.insert(fresh.tag_key(), fresh.tag_value());
         });
         let results = sweep(&target(&fake), at(10_000), false).await;
-        assert_eq!(results[0].outcome, Outcome::LeftAlone, "{results:?}");
-        let tag = fake.get(ACL).tags["jit:grant:ingress:101"].clone();
+        assert_eq!(results[0].outcome, Outcome::Removed, "{results:?}");
+        assert!(results[0].detail.contains("was kept"), "{results:?}");
+        let after = fake.get(ACL);
+        assert!(after.entries.is_empty());
+        let tag = &after.tags["jit:grant:ingress:101"];
         assert!(tag.contains("e=30000"), "{tag}");
     }
 
@@ -716,7 +731,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn revoke_deletes_then_marks_and_is_repeatable() {
+    async fn revoke_marks_then_deletes_and_is_repeatable() {
         let fake = FakeNacl::default();
         let g = grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 20_000);
         fake.put(acl_with(ACL, &[&g]));
@@ -740,6 +755,22 @@ mod tests {
         let again = revoke(&t, &id, at(2_000)).await.unwrap();
         assert_eq!(again.revoked_at, at(1_000));
         assert!(again.detail.contains("already revoked"));
+    }
+
+    #[tokio::test]
+    async fn a_revoke_cut_short_leaves_the_number_marked() {
+        let fake = FakeNacl::default();
+        let g = grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 20_000);
+        fake.put(acl_with(ACL, &[&g]));
+        fake.fail_deletes_of(100);
+        let t = target(&fake);
+        let err = revoke(&t, &format!("{ACL}:ingress:100"), at(1_000))
+            .await
+            .unwrap_err();
+        assert!(err.contains("Run the revoke again"), "{err}");
+        // The marker went first, so the provider's numbering keeps off this number.
+        let rows = classify("r", &fake.get(ACL), at(1_000), RuleRange::default());
+        assert_eq!(rows[0].state, State::Revoking);
     }
 
     #[tokio::test]

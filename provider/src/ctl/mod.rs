@@ -17,8 +17,11 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+
 use crate::aws::Connection;
-use crate::aws::nacl::{Nacls, SdkNacl};
+use crate::aws::nacl::{AwsError, Nacls, SdkNacl};
 use crate::config::{DEFAULT_RULE_NUMBERS, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
 
 /// Environment variable with the log level (`error`, `warn`, `info`, `debug`, `trace`).
@@ -28,6 +31,39 @@ pub const LOG_ENV: &str = "JITCTL_LOG";
 pub struct Target {
     pub region: String,
     pub nacls: Nacls,
+    pub tags: Arc<dyn TagCompareAndDelete>,
+}
+
+/// Deletes a tag only while it still holds a given value, atomically in AWS (EC2 `DeleteTags`
+/// with the tag's value). A sweep needs it: once it has deleted an expired grant's entry, the
+/// provider may number a new grant there and write that grant's tag under the same key at any
+/// moment, so check-then-delete could delete the new grant's tag.
+#[async_trait]
+pub trait TagCompareAndDelete: Send + Sync {
+    async fn delete_tag_if(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
+}
+
+#[async_trait]
+impl TagCompareAndDelete for SdkNacl {
+    async fn delete_tag_if(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.0
+            .delete_tags()
+            .resources(acl_id)
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::Call {
+                operation: "DeleteTags",
+                code: e.code().map(str::to_string),
+                message: DisplayErrorContext(&e).to_string(),
+            })
+    }
 }
 
 /// Rule numbers in which an entry without a jit tag looks like a lost jit grant: the provider's
@@ -124,9 +160,11 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Vec<Target>, String> {
                 "no AWS region: pass --region, or set AWS_REGION or a region in the profile".into(),
             );
         };
+        let sdk = Arc::new(SdkNacl(clients.ec2));
         targets.push(Target {
             region,
-            nacls: Nacls::new(Arc::new(SdkNacl(clients.ec2))),
+            nacls: Nacls::new(Arc::clone(&sdk) as Arc<dyn crate::aws::nacl::NaclApi>),
+            tags: sdk,
         });
     }
     Ok(targets)
@@ -166,7 +204,7 @@ pub(crate) mod testing {
     use async_trait::async_trait;
     use time::OffsetDateTime;
 
-    use super::Target;
+    use super::{TagCompareAndDelete, Target};
     use crate::aws::nacl::{AclEntry, AclView, AwsError, CreateOutcome, NaclApi, Nacls};
     use crate::grant::{Direction, EntrySpec, Grant, Ports, Protocol, RuleAction};
 
@@ -176,10 +214,27 @@ pub(crate) mod testing {
     struct State {
         acls: BTreeMap<String, AclView>,
         writes: usize,
-        describes: usize,
+        calls: usize,
         fail_deletes: HashSet<i32>,
         fail_listing: bool,
         hooks: Vec<(usize, Hook)>,
+    }
+
+    impl State {
+        /// Counts a call, first running the hooks due at it.
+        fn call(&mut self) {
+            self.calls += 1;
+            let n = self.calls;
+            for (at, hook) in std::mem::take(&mut self.hooks) {
+                if at == n {
+                    if let Some(v) = self.acls.values_mut().next() {
+                        hook(v);
+                    }
+                } else {
+                    self.hooks.push((at, hook));
+                }
+            }
+        }
     }
 
     /// An in-memory AWS holding network ACLs; cheap to clone (shared state).
@@ -211,9 +266,9 @@ pub(crate) mod testing {
             self.0.lock().unwrap().fail_listing = true;
         }
 
-        /// Runs `hook` on the (single) stored ACL just before the `n`-th describe (1-based)
-        /// reads it: someone else's write racing the code under test.
-        pub fn on_describe(&self, n: usize, hook: impl FnOnce(&mut AclView) + Send + 'static) {
+        /// Runs `hook` on the (single) stored ACL just before the `n`-th API call (1-based):
+        /// someone else's write racing the code under test.
+        pub fn before_call(&self, n: usize, hook: impl FnOnce(&mut AclView) + Send + 'static) {
             self.0.lock().unwrap().hooks.push((n, Box::new(hook)));
         }
     }
@@ -230,23 +285,13 @@ pub(crate) mod testing {
     impl NaclApi for FakeNacl {
         async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
             let mut st = self.0.lock().unwrap();
-            st.describes += 1;
-            let n = st.describes;
-            let hooks = std::mem::take(&mut st.hooks);
-            for (at, hook) in hooks {
-                if at == n {
-                    if let Some(v) = st.acls.values_mut().next() {
-                        hook(v);
-                    }
-                } else {
-                    st.hooks.push((at, hook));
-                }
-            }
+            st.call();
             Ok(st.acls.get(acl_id).cloned())
         }
 
         async fn describe_tagged(&self, prefix: &str) -> Result<Vec<AclView>, AwsError> {
-            let st = self.0.lock().unwrap();
+            let mut st = self.0.lock().unwrap();
+            st.call();
             if st.fail_listing {
                 return Err(denied("DescribeNetworkAcls"));
             }
@@ -264,6 +309,7 @@ pub(crate) mod testing {
             spec: &EntrySpec,
         ) -> Result<CreateOutcome, AwsError> {
             let mut st = self.0.lock().unwrap();
+            st.call();
             st.writes += 1;
             let view = st.acls.get_mut(acl_id).expect("ACL exists");
             if view.entry(spec.direction, spec.rule_number).is_some() {
@@ -287,6 +333,7 @@ pub(crate) mod testing {
             rule_number: i32,
         ) -> Result<(), AwsError> {
             let mut st = self.0.lock().unwrap();
+            st.call();
             if st.fail_deletes.contains(&rule_number) {
                 return Err(denied("DeleteNetworkAclEntry"));
             }
@@ -300,6 +347,7 @@ pub(crate) mod testing {
 
         async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
             let mut st = self.0.lock().unwrap();
+            st.call();
             st.writes += 1;
             if let Some(view) = st.acls.get_mut(acl_id) {
                 view.tags.insert(key.into(), value.into());
@@ -309,8 +357,29 @@ pub(crate) mod testing {
 
         async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
             let mut st = self.0.lock().unwrap();
+            st.call();
             st.writes += 1;
             if let Some(view) = st.acls.get_mut(acl_id) {
+                view.tags.remove(key);
+            }
+            Ok(())
+        }
+    }
+
+    #[async_trait]
+    impl TagCompareAndDelete for FakeNacl {
+        async fn delete_tag_if(
+            &self,
+            acl_id: &str,
+            key: &str,
+            value: &str,
+        ) -> Result<(), AwsError> {
+            let mut st = self.0.lock().unwrap();
+            st.call();
+            st.writes += 1;
+            if let Some(view) = st.acls.get_mut(acl_id)
+                && view.tags.get(key).map(String::as_str) == Some(value)
+            {
                 view.tags.remove(key);
             }
             Ok(())
@@ -325,6 +394,7 @@ pub(crate) mod testing {
         Target {
             region: "us-east-1".into(),
             nacls: Nacls::new(Arc::new(fake.clone())),
+            tags: Arc::new(fake.clone()),
         }
     }
 
