@@ -1,9 +1,10 @@
 # The jit sweeper: `jitctl sweep` as a Lambda function that an EventBridge schedule runs every few minutes, so
 # that an expired network-ACL grant closes even when nobody runs `terraform apply`.
 #
-# The function's role may delete network-ACL entries and jit grant tags only on ACLs tagged
-# `jit:managed = "true"` (sweeper-policy.json); this configuration puts that tag on the ACLs you list. It can
-# create nothing, replace nothing, and cannot tag an ACL to widen its own reach.
+# The function's role (sweeper-policy.json) may delete network-ACL entries and jit grant tags only on ACLs tagged
+# `jit:managed = "network-acl"`, which this configuration puts on the ACLs you list, and write new versions only
+# of policies tagged `jit:managed = "source-ip-policy"` (jit_source_ip_policy tags its policies so). It can create
+# no entry, replace none, and cannot tag anything to widen its own reach.
 #
 # Build the package first (see README.md), then:
 #
@@ -34,7 +35,7 @@ resource "aws_ec2_tag" "jit_managed" {
   for_each    = toset(var.network_acl_ids)
   resource_id = each.value
   key         = "jit:managed"
-  value       = "true"
+  value       = "network-acl"
 }
 
 resource "aws_iam_role" "sweeper" {

@@ -11,7 +11,7 @@ variable "regions" {
 }
 
 variable "network_acl_ids" {
-  description = "Network ACLs (in `region`) that hold jit grants; each gets the tag jit:managed = \"true\" that the sweeper's policy requires."
+  description = "Network ACLs (in `region`) that hold jit grants; each gets the tag jit:managed = \"network-acl\" that the sweeper's policy requires."
   type        = list(string)
 }
 

@@ -69,12 +69,28 @@ where
         fields.0.insert("@module".into(), "provider.jit".into());
         fields.0.insert(
             "@timestamp".into(),
-            crate::clock::format_rfc3339(time::OffsetDateTime::now_utc()).into(),
+            hclog_timestamp(time::OffsetDateTime::now_utc()).into(),
         );
         let mut line = serde_json::Value::Object(fields.0).to_string();
         line.push('\n');
         writer.write_str(&line)
     }
+}
+
+/// go-plugin parses `@timestamp` as `2006-01-02T15:04:05.000000Z07:00`: exactly six fractional
+/// digits, or it drops the line's level and logs it raw.
+fn hclog_timestamp(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
 }
 
 /// Installs the logger. The level follows `TF_LOG_PROVIDER`, then `TF_LOG`; without either,
@@ -108,4 +124,13 @@ pub fn init() {
         )
         .with(filter)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_have_the_six_fractional_digits_go_plugin_parses() {
+        let t = time::macros::datetime!(2026-11-23 20:28:59.123456789 +01:00);
+        assert_eq!(super::hclog_timestamp(t), "2026-11-23T19:28:59.123456Z");
+    }
 }

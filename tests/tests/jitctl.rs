@@ -827,3 +827,128 @@ fn the_lambda_handler_sweeps_on_a_scheduled_event() {
         second.2
     );
 }
+
+/// The default version of a policy and its document (moto sends documents as plain JSON).
+fn policy_document(aws: &Aws, arn: &str) -> (String, String) {
+    let policy = aws
+        .block_on(aws.iam().get_policy().policy_arn(arn).send())
+        .unwrap_or_else(|e| panic!("GetPolicy {arn}: {e:?}"));
+    let version = policy
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .expect("a default version")
+        .to_string();
+    let out = aws
+        .block_on(
+            aws.iam()
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(&version)
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("GetPolicyVersion {arn} {version}: {e:?}"));
+    let document = out
+        .policy_version()
+        .and_then(|v| v.document())
+        .expect("a document")
+        .to_string();
+    (version, document)
+}
+
+fn policy_tag_keys(aws: &Aws, arn: &str) -> Vec<String> {
+    let out = aws
+        .block_on(aws.iam().list_policy_tags().policy_arn(arn).send())
+        .unwrap_or_else(|e| panic!("ListPolicyTags {arn}: {e:?}"));
+    out.tags().iter().map(|t| t.key().to_string()).collect()
+}
+
+#[test]
+fn policy_grants_are_listed_pruned_and_revoked() {
+    let w = world();
+    w.tf.write_main_tf(&jit_config(
+        "",
+        r#"resource "jit_source_ip_policy" "remote" {
+  name          = "source-ip-restriction"
+  allowed_cidrs = ["198.51.100.0/24"]
+  temporary_cidrs = {
+    "203.0.113.7/32" = { ttl = "1h", reason = "hotel" }
+    "203.0.113.8/32" = { ttl = "4h", reason = "home" }
+  }
+}
+"#,
+    ));
+    w.tf.apply().assert_success();
+    let arn = state_of(&w.tf, "jit_source_ip_policy.remote")["arn"]
+        .as_str()
+        .expect("an ARN")
+        .to_string();
+    let (hotel, home) = (
+        format!("{arn}#203.0.113.7/32"),
+        format!("{arn}#203.0.113.8/32"),
+    );
+
+    let list = jitctl(&w.moto, T0_PLUS_2H, &["list", "--format", "json"]);
+    list.assert_code(0);
+    let grants = listed(&list);
+    assert_eq!(grants[&hotel]["state"], "expired", "{}", list.stdout);
+    assert_eq!(grants[&hotel]["kind"], "source_ip_policy");
+    assert_eq!(grants[&hotel]["expires_at"], "2026-01-01T01:00:00Z");
+    assert_eq!(grants[&home]["state"], "active");
+    assert_eq!(grants[&home]["seconds_left"], 7200);
+
+    // Dry run: nothing written. Sweep: a new default version without the expired range, nothing else changed.
+    let (v0, _) = policy_document(&w.aws, &arn);
+    jitctl(&w.moto, T0_PLUS_2H, &["sweep", "--dry-run"]).assert_code(0);
+    assert_eq!(policy_document(&w.aws, &arn).0, v0);
+    let sweep = jitctl(&w.moto, T0_PLUS_2H, &["sweep", "--format", "json"]);
+    sweep.assert_code(0);
+    assert_eq!(sweep.json()["results"][0]["id"], hotel, "{}", sweep.stdout);
+    let (v1, document) = policy_document(&w.aws, &arn);
+    assert_ne!(v1, v0);
+    assert!(
+        document.contains("203.0.113.8/32") && document.contains("198.51.100.0/24"),
+        "{document}"
+    );
+    assert!(!document.contains("203.0.113.7/32"), "{document}");
+    let again = jitctl(&w.moto, T0_PLUS_2H, &["sweep", "--format", "json"]);
+    again.assert_code(0);
+    assert_eq!(again.json()["results"], json!([]));
+    assert_eq!(policy_document(&w.aws, &arn).0, v1);
+
+    // Revoke the live range: gone from the document now, with a marker on the policy.
+    let revoke = jitctl(&w.moto, T0_PLUS_2H, &["revoke", &home]);
+    revoke.assert_code(0);
+    let (_, document) = policy_document(&w.aws, &arn);
+    assert!(
+        !document.contains("203.0.113.8/32") && document.contains("198.51.100.0/24"),
+        "{document}"
+    );
+    assert!(
+        policy_tag_keys(&w.aws, &arn).contains(&"jit:revoked:203.0.113.8/32".to_string()),
+        "{:?}",
+        policy_tag_keys(&w.aws, &arn)
+    );
+    let grants = listed(&jitctl(&w.moto, T0_PLUS_2H, &["list", "--format", "json"]));
+    assert_eq!(grants[&home]["state"], "revoked");
+    let permanent = jitctl(
+        &w.moto,
+        T0_PLUS_2H,
+        &["revoke", &format!("{arn}#198.51.100.0/24")],
+    );
+    permanent.assert_code(1);
+    assert!(
+        permanent.stderr.contains("not a temporary CIDR"),
+        "{}",
+        permanent.stderr
+    );
+
+    // Past the range's expiry the sweep removes the marker.
+    jitctl(&w.moto, T0_PLUS_3H, &["sweep"]).assert_code(0);
+    assert!(
+        !policy_tag_keys(&w.aws, &arn)
+            .iter()
+            .any(|k| k.starts_with("jit:revoked:")),
+        "{:?}",
+        policy_tag_keys(&w.aws, &arn)
+    );
+}

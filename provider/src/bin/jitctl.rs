@@ -199,19 +199,12 @@ async fn list(
     range: RuleRange,
     format: Format,
 ) -> ExitCode {
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    for t in targets {
-        match acl::list(t, now, range).await {
-            Ok(r) => rows.extend(r),
-            Err(e) => errors.push((t.region.clone(), e)),
-        }
-    }
-    print(&output::list(&rows, &errors, now, format));
-    for (region, e) in &errors {
+    let inventory = ctl::list_all(targets, now, range).await;
+    print(&output::list(&inventory, now, format));
+    for (region, e) in &inventory.errors {
         eprintln!("jitctl: {region}: {e}");
     }
-    if errors.is_empty() {
+    if inventory.errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -224,10 +217,7 @@ async fn sweep(
     dry_run: bool,
     format: Format,
 ) -> ExitCode {
-    let mut results = Vec::new();
-    for t in targets {
-        results.extend(acl::sweep(t, now, dry_run).await);
-    }
+    let results = ctl::sweep_all(targets, now, dry_run).await;
     print(&output::sweep(&results, dry_run, format));
     let mut failed = false;
     for r in results.iter().filter(|r| r.outcome == acl::Outcome::Failed) {
@@ -250,7 +240,7 @@ async fn revoke(
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for id in ids {
-        match acl::revoke(target, id, now).await {
+        match ctl::revoke(target, id, now).await {
             Ok(r) => done.push(r),
             Err(e) => failed.push((id.clone(), e)),
         }

@@ -354,11 +354,11 @@ fn describe_removal(row: &Row, removal: Removal) -> String {
 }
 
 /// For access-denied errors: the scheduled sweeper's policy (`examples/sweeper/`) reaches only
-/// ACLs tagged `jit:managed = "true"`, and an unmarked ACL is the usual cause.
+/// ACLs tagged `jit:managed = "network-acl"`, and an unmarked ACL is the usual cause.
 fn denied_hint(e: &AwsError) -> &'static str {
     match e.code() {
         Some("UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException") => {
-            " (the sweeper policy of examples/sweeper allows changes only to network ACLs tagged jit:managed = \"true\"; is this ACL tagged?)"
+            " (the sweeper policy of examples/sweeper allows changes only to network ACLs tagged jit:managed = \"network-acl\"; is this ACL tagged?)"
         }
         _ => "",
     }

@@ -4,9 +4,9 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::acl::{Outcome, sweep};
+use super::acl::Outcome;
 use super::output::sweep_json;
-use super::{ConnectOptions, Target};
+use super::{ConnectOptions, Target, sweep_all};
 
 /// Comma-separated regions to sweep; the function's own region (`AWS_REGION`) when unset.
 pub const REGIONS_ENV: &str = "JITCTL_REGIONS";
@@ -72,10 +72,7 @@ pub async fn handle(
     now: OffsetDateTime,
 ) -> Result<Value, String> {
     check_event(event)?;
-    let mut results = Vec::new();
-    for target in targets {
-        results.extend(sweep(target, now, false).await);
-    }
+    let results = sweep_all(targets, now, false).await;
     for r in &results {
         match r.outcome {
             Outcome::Failed => {

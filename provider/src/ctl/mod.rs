@@ -6,12 +6,14 @@
 //! `jitctl` removes or revokes is exactly what the provider then reads back.
 //!
 //! - [`acl`]: classification of network-ACL grants, and list / sweep / revoke over them.
+//! - [`policy`]: the same for temporary CIDRs of `jit_source_ip_policy` policies.
 //! - [`output`]: the `table` and `json` renderings.
 //! - [`lambda`]: the scheduled-event handler.
 
 pub mod acl;
 pub mod lambda;
 pub mod output;
+pub mod policy;
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,18 +22,79 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 
+use time::OffsetDateTime;
+
 use crate::aws::Connection;
+use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{AwsError, Nacls, SdkNacl};
 use crate::config::{DEFAULT_RULE_NUMBERS, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
 
 /// Environment variable with the log level (`error`, `warn`, `info`, `debug`, `trace`).
 pub const LOG_ENV: &str = "JITCTL_LOG";
 
-/// One region to work on: its name (for output) and its network ACLs.
+/// One region to work on: its name (for output), its network ACLs, and IAM (global: only the
+/// first target's is used).
 pub struct Target {
     pub region: String,
     pub nacls: Nacls,
     pub tags: Arc<dyn TagCompareAndDelete>,
+    pub policies: Policies,
+}
+
+/// What `jitctl list` shows.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub acls: Vec<acl::Row>,
+    pub policies: Vec<policy::PolicyRow>,
+    /// (region or `global`, message) for what could not be read.
+    pub errors: Vec<(String, String)>,
+}
+
+/// Lists network-ACL grants in every region, and jit policies' temporary ranges once.
+pub async fn list_all(targets: &[Target], now: OffsetDateTime, range: RuleRange) -> Inventory {
+    let mut inv = Inventory::default();
+    for t in targets {
+        match acl::list(t, now, range).await {
+            Ok(rows) => inv.acls.extend(rows),
+            Err(e) => inv.errors.push((t.region.clone(), e)),
+        }
+    }
+    if let Some(t) = targets.first() {
+        match policy::list(&t.policies, now).await {
+            Ok(rows) => inv.policies = rows,
+            Err(e) => inv.errors.push((policy::GLOBAL.into(), e)),
+        }
+    }
+    inv
+}
+
+/// Sweeps network-ACL grants in every region, and jit policies once.
+pub async fn sweep_all(
+    targets: &[Target],
+    now: OffsetDateTime,
+    dry_run: bool,
+) -> Vec<acl::SweepResult> {
+    let mut results = Vec::new();
+    for t in targets {
+        results.extend(acl::sweep(t, now, dry_run).await);
+    }
+    if let Some(t) = targets.first() {
+        results.extend(policy::sweep(&t.policies, now, dry_run).await);
+    }
+    results
+}
+
+/// Revokes one grant: `acl-…:ingress:200`, or `<policy arn>#<cidr>`.
+pub async fn revoke(
+    target: &Target,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<acl::Revoked, String> {
+    if id.starts_with("arn:") {
+        policy::revoke(&target.policies, id, now).await
+    } else {
+        acl::revoke(target, id, now).await
+    }
 }
 
 /// Deletes a tag only while it still holds a given value, atomically in AWS (EC2 `DeleteTags`
@@ -165,6 +228,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Vec<Target>, String> {
             region,
             nacls: Nacls::new(Arc::clone(&sdk) as Arc<dyn crate::aws::nacl::NaclApi>),
             tags: sdk,
+            policies: Policies::new(Arc::new(SdkIam(clients.iam))),
         });
     }
     Ok(targets)
@@ -395,6 +459,10 @@ pub(crate) mod testing {
             region: "us-east-1".into(),
             nacls: Nacls::new(Arc::new(fake.clone())),
             tags: Arc::new(fake.clone()),
+            // An account without jit policies.
+            policies: crate::aws::iam::Policies::new(Arc::new(
+                crate::aws::iam::fake::FakeIam::default(),
+            )),
         }
     }
 

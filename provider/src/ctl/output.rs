@@ -4,7 +4,9 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::Inventory;
 use super::acl::{Outcome, Revoked, Row, State, SweepResult};
+use super::policy::{PolicyRow, PolicyState};
 use crate::clock::format_rfc3339;
 use crate::duration::Ttl;
 
@@ -116,23 +118,76 @@ fn row_json(row: &Row, now: OffsetDateTime) -> Value {
     })
 }
 
-/// `jitctl list`: every row, plus the regions that could not be read.
-pub fn list(rows: &[Row], errors: &[(String, String)], now: OffsetDateTime, f: Format) -> String {
+fn policy_json(row: &PolicyRow, now: OffsetDateTime) -> Value {
+    json!({
+        "kind": "source_ip_policy",
+        "region": super::policy::GLOBAL,
+        "id": row.id,
+        "state": row.state.as_str(),
+        "policy_arn": row.arn,
+        "policy_name": row.name,
+        "cidr": row.cidr.map(|c| c.to_string()),
+        "expires_at": row.expires_at.map(format_rfc3339),
+        "seconds_left": row.expires_at.map(|e| (e - now).whole_seconds()),
+        "revoked_at": row.revoked_at.map(format_rfc3339),
+        "note": row.problem,
+    })
+}
+
+fn policy_cells(row: &PolicyRow, now: OffsetDateTime) -> Vec<String> {
+    let left = match (row.expires_at, row.state) {
+        (Some(e), PolicyState::Active | PolicyState::Expired) => {
+            format_left((e - now).whole_seconds())
+        }
+        _ => "-".into(),
+    };
+    let note = match (&row.problem, row.revoked_at) {
+        (Some(p), _) => p.clone(),
+        (None, Some(at)) => format!(
+            "source-IP allowlist {}; revoked {}",
+            row.name,
+            format_rfc3339(at)
+        ),
+        (None, None) => format!("source-IP allowlist {}", row.name),
+    };
+    vec![
+        super::policy::GLOBAL.into(),
+        row.id.clone(),
+        row.state.as_str().to_uppercase(),
+        or_dash(row.cidr.map(|c| c.to_string())),
+        "-".into(),
+        "-".into(),
+        "allow".into(),
+        "-".into(),
+        or_dash(row.expires_at.map(format_rfc3339)),
+        left,
+        note,
+    ]
+}
+
+/// `jitctl list`: every network-ACL row, then every policy row, plus what could not be read.
+pub fn list(inv: &Inventory, now: OffsetDateTime, f: Format) -> String {
     if f == Format::Json {
+        let grants = inv
+            .acls
+            .iter()
+            .map(|r| row_json(r, now))
+            .chain(inv.policies.iter().map(|r| policy_json(r, now)));
         let doc = json!({
             "now": format_rfc3339(now),
-            "grants": rows.iter().map(|r| row_json(r, now)).collect::<Vec<_>>(),
-            "errors": errors
+            "grants": grants.collect::<Vec<_>>(),
+            "errors": inv.errors
                 .iter()
                 .map(|(region, message)| json!({"region": region, "message": message}))
                 .collect::<Vec<_>>(),
         });
         return format!("{doc:#}\n");
     }
-    if rows.is_empty() {
+    if inv.acls.is_empty() && inv.policies.is_empty() {
         return "No jit grants found.\n".into();
     }
-    let cells: Vec<Vec<String>> = rows
+    let mut cells: Vec<Vec<String>> = inv
+        .acls
         .iter()
         .map(|r| {
             let s = shown(r);
@@ -174,6 +229,7 @@ pub fn list(rows: &[Row], errors: &[(String, String)], now: OffsetDateTime, f: F
             ]
         })
         .collect();
+    cells.extend(inv.policies.iter().map(|r| policy_cells(r, now)));
     table(
         &[
             "REGION",
@@ -298,6 +354,14 @@ mod tests {
         assert_eq!(format_left(90_061), "25h1m");
     }
 
+    fn inventory(errors: Vec<(String, String)>) -> Inventory {
+        Inventory {
+            acls: rows(),
+            policies: Vec::new(),
+            errors,
+        }
+    }
+
     fn rows() -> Vec<Row> {
         let g = grant(Direction::Ingress, 100, "203.0.113.7/32", 0, 7_200);
         let old = grant(Direction::Egress, 120, "2001:db8::/48", 0, 600);
@@ -315,7 +379,7 @@ mod tests {
 
     #[test]
     fn list_table_aligns_and_flags() {
-        let text = list(&rows(), &[], at(1_000), Format::Table);
+        let text = list(&inventory(Vec::new()), at(1_000), Format::Table);
         let expected = "\
 REGION     GRANT                              STATE     CIDR             PROTOCOL  PORTS  ACTION  REQUESTED BY  EXPIRES               LEFT    REASON / NOTE
 us-east-1  acl-0123456789abcdef0:ingress:100  ACTIVE    203.0.113.7/32   tcp       22     allow   alice         1970-01-01T02:00:00Z  1h43m   on call
@@ -324,19 +388,25 @@ us-east-1  acl-0123456789abcdef0:egress:120   EXPIRED   2001:db8::/48    tcp    
 ";
         assert_eq!(text, expected);
         assert_eq!(
-            list(&[], &[], at(0), Format::Table),
+            list(&Inventory::default(), at(0), Format::Table),
             "No jit grants found.\n"
         );
     }
 
     #[test]
     fn list_json_has_every_field() {
-        let text = list(
-            &rows(),
-            &[("eu-west-1".into(), "denied".into())],
-            at(1_000),
-            Format::Json,
-        );
+        let mut inv = inventory(vec![("eu-west-1".into(), "denied".into())]);
+        inv.policies.push(PolicyRow {
+            arn: "arn:aws:iam::123456789012:policy/p".into(),
+            name: "p".into(),
+            id: "arn:aws:iam::123456789012:policy/p#203.0.113.9/32".into(),
+            cidr: Some("203.0.113.9/32".parse().unwrap()),
+            expires_at: Some(at(4_600)),
+            revoked_at: None,
+            state: PolicyState::Active,
+            problem: None,
+        });
+        let text = list(&inv, at(1_000), Format::Json);
         let doc: Value = serde_json::from_str(&text).unwrap();
         let g = &doc["grants"][0];
         assert_eq!(g["id"], "acl-0123456789abcdef0:ingress:100");
@@ -352,6 +422,23 @@ us-east-1  acl-0123456789abcdef0:egress:120   EXPIRED   2001:db8::/48    tcp    
         assert_eq!(doc["grants"][1]["requested_by"], Value::Null);
         assert_eq!(doc["grants"][2]["seconds_left"], -400);
         assert_eq!(doc["errors"][0]["region"], "eu-west-1");
+        let p = &doc["grants"][3];
+        assert_eq!(p["kind"], "source_ip_policy");
+        assert_eq!(p["policy_arn"], "arn:aws:iam::123456789012:policy/p");
+        assert_eq!(p["cidr"], "203.0.113.9/32");
+        assert_eq!(p["seconds_left"], 3_600);
+        let table = list(&inv, at(1_000), Format::Table);
+        let last = table.lines().last().unwrap();
+        assert!(
+            last.starts_with(
+                "global     arn:aws:iam::123456789012:policy/p#203.0.113.9/32  ACTIVE"
+            ),
+            "{last}"
+        );
+        assert!(
+            last.contains(" 1h ") && last.ends_with("  source-IP allowlist p"),
+            "{last}"
+        );
         assert_eq!(doc["now"], "1970-01-01T00:16:40Z");
     }
 

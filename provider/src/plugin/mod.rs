@@ -10,7 +10,7 @@ use base64::Engine;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status};
 
@@ -179,7 +179,10 @@ pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), St
         None => {
             announce(&line);
             router
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    shutdown,
+                )
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -195,6 +198,9 @@ pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), St
                     let Ok((tcp, _)) = listener.accept().await else {
                         break;
                     };
+                    // Without it every small gRPC reply waits ~40 ms on Nagle + delayed ACK,
+                    // which dominates a plan of many resources.
+                    let _ = tcp.set_nodelay(true);
                     let acceptor = acceptor.clone();
                     let tx = tx.clone();
                     tokio::spawn(async move {
