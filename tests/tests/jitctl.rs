@@ -21,6 +21,7 @@ const T0: &str = "2026-01-01T00:00:00Z";
 const T0_PLUS_30M: &str = "2026-01-01T00:30:00Z";
 const T0_PLUS_2H: &str = "2026-01-01T02:00:00Z";
 const T0_PLUS_3H: &str = "2026-01-01T03:00:00Z";
+const T0_PLUS_5H: &str = "2026-01-01T05:00:00Z";
 
 struct World {
     aws: Aws,
@@ -402,7 +403,7 @@ fn list_and_sweep_remove_only_expired_grants_jit_owns() {
 #[test]
 fn sweep_failures_exit_1_with_a_line_each() {
     let moto = Moto::start();
-    // Nothing listens on port 1: the region cannot be read.
+    // Nothing listens on port 1: neither EC2 nor IAM can be read, one line each.
     let out = jitctl(
         &moto,
         T0,
@@ -414,11 +415,16 @@ fn sweep_failures_exit_1_with_a_line_each() {
         .lines()
         .filter(|l| l.starts_with("jitctl: "))
         .collect();
-    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
     assert!(
-        lines[0].contains("could not list network ACLs"),
+        lines[0].starts_with(&format!("jitctl: {REGION} *: could not list network ACLs")),
         "{}",
         lines[0]
+    );
+    assert!(
+        lines[1].starts_with("jitctl: global *: could not list jit-managed IAM policies"),
+        "{}",
+        lines[1]
     );
 
     // --endpoint-url reaches moto without AWS_ENDPOINT_URL; a bad one is a usage error.
@@ -942,8 +948,10 @@ fn policy_grants_are_listed_pruned_and_revoked() {
         permanent.stderr
     );
 
-    // Past the range's expiry the sweep removes the marker.
+    // The marker stays while the range would have lasted; past its expiry the sweep removes it.
     jitctl(&w.moto, T0_PLUS_3H, &["sweep"]).assert_code(0);
+    assert!(policy_tag_keys(&w.aws, &arn).contains(&"jit:revoked:203.0.113.8/32".to_string()));
+    jitctl(&w.moto, T0_PLUS_5H, &["sweep"]).assert_code(0);
     assert!(
         !policy_tag_keys(&w.aws, &arn)
             .iter()

@@ -13,8 +13,10 @@ See, sweep and revoke jit grants without a Terraform run.
 
 jit (the Terraform provider jit-access/jit) records every network-ACL grant of
 jit_access_rule as a tag on its network ACL (jit:grant:<ingress|egress>:<rule>),
-holding its expiry, CIDR, protocol, ports, action, requester and reason. jitctl
-reads those tags, so it needs neither Terraform nor its state.";
+holding its expiry, CIDR, protocol, ports, action, requester and reason, and
+writes every temporary CIDR of jit_source_ip_policy into its IAM policy with
+its expiry (policies tagged jit:managed = source-ip-policy). jitctl reads those,
+so it needs neither Terraform nor its state.";
 
 const AFTER_LONG_HELP: &str = "\
 GRANT STATES (list):
@@ -27,7 +29,14 @@ GRANT STATES (list):
   reused      the grant's rule number now holds someone else's entry: never touched
   untagged    an entry in the jit rule-number range without a jit tag (an orphan):
               reported, never touched
-  unreadable  a jit:grant: tag jitctl cannot read: reported, never touched
+  unreadable  a jit:grant: tag, or a jit policy document, jitctl cannot read:
+              reported, never touched
+
+GRANT IDS:
+  acl-0123456789abcdef0:ingress:200     a network-ACL grant (or :egress:)
+  arn:aws:iam::123456789012:policy/source-ip-restriction#203.0.113.7/32
+                                        a temporary CIDR of a jit policy
+  Policy grants are listed under the region \"global\" (IAM is global).
 
 SAFETY:
   sweep and revoke delete an entry only while it still matches what its tag
@@ -59,6 +68,7 @@ EXAMPLES:
   jitctl sweep --dry-run
   jitctl sweep
   jitctl revoke acl-0123456789abcdef0:ingress:200
+  jitctl revoke 'arn:aws:iam::123456789012:policy/source-ip-restriction#203.0.113.7/32'
 
 SEE ALSO:
   jitctl-lambda, the same sweep as an AWS Lambda handler on a schedule
@@ -101,36 +111,42 @@ enum FormatArg {
 enum Command {
     /// List every jit grant: active, expired but still present, revoked, and orphans.
     ///
-    /// Shows each grant's ACL, direction, rule number, CIDR, protocol, ports, action,
-    /// requester, expiry, time left and reason. Also tags whose entry is gone (missing),
-    /// rule numbers reused by someone else (reused), and entries inside the jit rule-number
-    /// range that carry no jit tag (untagged). Only network ACLs with at least one jit tag are
-    /// inspected.
+    /// Shows each network-ACL grant's ACL, direction, rule number, CIDR, protocol, ports,
+    /// action, requester, expiry, time left and reason, and each temporary CIDR of every jit
+    /// policy with its expiry. Also tags whose entry is gone (missing), rule numbers reused by
+    /// someone else (reused), and entries inside the jit rule-number range that carry no jit
+    /// tag (untagged). Only network ACLs with at least one jit tag are inspected.
     List {
         /// Rule numbers in which an untagged entry is reported as a possible lost jit grant:
         /// the provider's rule_numbers range.
         #[arg(long, value_name = "FROM-TO", default_value = "100-199")]
         rule_numbers: RuleRange,
     },
-    /// Delete every expired grant's entry and tag.
+    /// Delete every expired grant's entry and tag, and prune expired CIDRs from jit policies.
     ///
     /// An entry is deleted only while it still matches what its tag recorded; a rule number
     /// that someone has since reused is left alone (its stale jit tag is removed) and
-    /// reported. Revoke markers are kept until the grant's expiry. Exits 1 when anything
-    /// expired could not be removed, with one line per failure on stderr.
+    /// reported. A jit policy with expired temporary CIDRs gets a new default version without
+    /// them (AWS denies them from their expiry on already). Revoke markers are kept until the
+    /// grant's expiry. Exits 1 when anything expired could not be removed, with one line per
+    /// failure on stderr.
     Sweep {
         /// Show what would be removed; change nothing.
         #[arg(long)]
         dry_run: bool,
     },
-    /// End grants now, leaving a revoke marker so Terraform reports them as revoked.
+    /// End grants now, leaving a revoke marker.
     ///
-    /// Rewrites the grant's tag with a revoke marker, then deletes its entry (only if it still
-    /// matches the grant): the provider then reports status = "revoked" and does not re-create
-    /// the grant. If the entry could not be deleted, run the revoke again. Revoking a revoked
-    /// grant again succeeds and changes nothing.
+    /// Network-ACL grant: rewrites its tag with a revoke marker, then deletes its entry (only
+    /// if it still matches the grant); the provider then reports status = "revoked" and does
+    /// not re-create the grant. If the entry could not be deleted, run the revoke again.
+    ///
+    /// Policy grant (<policy arn>#<cidr>): tags the policy jit:revoked:<cidr>, then writes a
+    /// new default version without the CIDR.
+    ///
+    /// Revoking a revoked grant again succeeds and changes nothing.
     Revoke {
-        /// Grant ids as Terraform shows them: acl-0123456789abcdef0:ingress:200 (or :egress:).
+        /// acl-0123456789abcdef0:ingress:200 (or :egress:), or <policy arn>#<cidr>.
         #[arg(value_name = "GRANT_ID", required = true)]
         grant_ids: Vec<String>,
     },
@@ -201,6 +217,9 @@ async fn list(
 ) -> ExitCode {
     let inventory = ctl::list_all(targets, now, range).await;
     print(&output::list(&inventory, now, format));
+    for (region, w) in &inventory.warnings {
+        eprintln!("jitctl: warning: {region}: {w}");
+    }
     for (region, e) in &inventory.errors {
         eprintln!("jitctl: {region}: {e}");
     }

@@ -1,8 +1,9 @@
 //! `jitctl`: see, sweep and revoke jit grants without a Terraform run.
 //!
 //! A library behind two thin binaries: `jitctl` (the command line) and `jitctl-lambda` (the same
-//! sweep as an AWS Lambda handler on a schedule). It reaches AWS only through the provider's own
-//! [`Nacls`] layer and reads grants with the provider's tag format ([`crate::grant`]), so what
+//! sweep as an AWS Lambda handler on a schedule). It reaches AWS through the provider's own
+//! [`Nacls`] and [`Policies`] layers (plus one conditional tag delete, [`TagCompareAndDelete`]),
+//! and reads grants with the provider's formats ([`crate::grant`], [`crate::policy`]), so what
 //! `jitctl` removes or revokes is exactly what the provider then reads back.
 //!
 //! - [`acl`]: classification of network-ACL grants, and list / sweep / revoke over them.
@@ -48,6 +49,8 @@ pub struct Inventory {
     pub policies: Vec<policy::PolicyRow>,
     /// (region or `global`, message) for what could not be read.
     pub errors: Vec<(String, String)>,
+    /// (region or `global`, message) for what was skipped on purpose.
+    pub warnings: Vec<(String, String)>,
 }
 
 /// Lists network-ACL grants in every region, and jit policies' temporary ranges once.
@@ -62,7 +65,8 @@ pub async fn list_all(targets: &[Target], now: OffsetDateTime, range: RuleRange)
     if let Some(t) = targets.first() {
         match policy::list(&t.policies, now).await {
             Ok(rows) => inv.policies = rows,
-            Err(e) => inv.errors.push((policy::GLOBAL.into(), e)),
+            Err(e) if e.denied => inv.warnings.push((policy::GLOBAL.into(), e.message)),
+            Err(e) => inv.errors.push((policy::GLOBAL.into(), e.message)),
         }
     }
     inv
@@ -250,6 +254,7 @@ pub fn init_logging(json: bool, default: tracing::level_filters::LevelFilter) {
         .with_default(tracing::level_filters::LevelFilter::WARN);
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(!json && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {

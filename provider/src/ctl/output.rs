@@ -180,6 +180,10 @@ pub fn list(inv: &Inventory, now: OffsetDateTime, f: Format) -> String {
                 .iter()
                 .map(|(region, message)| json!({"region": region, "message": message}))
                 .collect::<Vec<_>>(),
+            "warnings": inv.warnings
+                .iter()
+                .map(|(region, message)| json!({"region": region, "message": message}))
+                .collect::<Vec<_>>(),
         });
         return format!("{doc:#}\n");
     }
@@ -357,8 +361,8 @@ mod tests {
     fn inventory(errors: Vec<(String, String)>) -> Inventory {
         Inventory {
             acls: rows(),
-            policies: Vec::new(),
             errors,
+            ..Inventory::default()
         }
     }
 

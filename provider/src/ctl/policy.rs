@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use super::acl::{Outcome, Revoked, SweepResult};
 use crate::aws::iam::{Policies, PolicyInfo};
+use crate::aws::nacl::AwsError;
 use crate::clock::format_rfc3339;
 use crate::policy::document::Spec;
 
@@ -184,18 +185,39 @@ pub fn classify(policy: &PolicyInfo, document: &str, now: OffsetDateTime) -> Vec
     rows
 }
 
+/// Why jit policies could not be listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListError {
+    /// IAM refused the caller (one meant for network ACLs only, say). Temporary CIDRs expire
+    /// inside AWS regardless, so this is a warning, not a failure.
+    pub denied: bool,
+    pub message: String,
+}
+
+fn list_error(e: AwsError) -> ListError {
+    let denied = matches!(
+        e.code(),
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+    );
+    let message = if denied {
+        format!(
+            "jit policies skipped, IAM refused to list them ({e}); their temporary CIDRs expire inside AWS regardless"
+        )
+    } else {
+        format!("could not list jit-managed IAM policies: {e}")
+    };
+    ListError { denied, message }
+}
+
 /// Every temporary range of every jit-managed policy in the account.
-pub async fn list(policies: &Policies, now: OffsetDateTime) -> Result<Vec<PolicyRow>, String> {
-    let managed = policies
-        .managed()
-        .await
-        .map_err(|e| format!("could not list jit-managed IAM policies: {e}"))?;
+pub async fn list(policies: &Policies, now: OffsetDateTime) -> Result<Vec<PolicyRow>, ListError> {
+    let managed = policies.managed().await.map_err(list_error)?;
     let mut rows = Vec::new();
     for info in managed {
-        let view = policies
-            .view(&info.arn)
-            .await
-            .map_err(|e| format!("could not read {}: {e}", info.arn))?;
+        let view = policies.view(&info.arn).await.map_err(|e| ListError {
+            denied: false,
+            message: format!("could not read {}: {e}", info.arn),
+        })?;
         if let Some(view) = view {
             // The listing's tags: IAM's GetPolicy may omit them.
             rows.extend(classify(&info, &view.document, now));
@@ -216,14 +238,15 @@ pub async fn sweep(policies: &Policies, now: OffsetDateTime, dry_run: bool) -> V
         outcome,
         detail,
     };
-    let managed = match policies.managed().await {
+    let managed = match policies.managed().await.map_err(list_error) {
         Ok(m) => m,
         Err(e) => {
-            return vec![result(
-                "*".into(),
-                Outcome::Failed,
-                format!("could not list jit-managed IAM policies: {e}"),
-            )];
+            let outcome = if e.denied {
+                Outcome::LeftAlone
+            } else {
+                Outcome::Failed
+            };
+            return vec![result("*".into(), outcome, e.message)];
         }
     };
     let mut results = Vec::new();
@@ -616,6 +639,78 @@ mod tests {
                 .tags
                 .contains_key("jit:revoked:203.0.113.8/32")
         );
+    }
+
+    /// An IAM that refuses everything: a caller meant for network ACLs only.
+    struct DeniedIam;
+
+    fn refused() -> AwsError {
+        AwsError::Call {
+            operation: "ListPolicies",
+            code: Some("AccessDenied".into()),
+            message: "not authorized to perform: iam:ListPolicies".into(),
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl crate::aws::iam::IamApi for DeniedIam {
+        async fn get_policy(&self, _: &str) -> Result<Option<PolicyInfo>, AwsError> {
+            Err(refused())
+        }
+        async fn get_document(&self, _: &str, _: &str) -> Result<Option<String>, AwsError> {
+            Err(refused())
+        }
+        async fn list_versions(
+            &self,
+            _: &str,
+        ) -> Result<Vec<crate::aws::iam::VersionInfo>, AwsError> {
+            Err(refused())
+        }
+        async fn create_policy(
+            &self,
+            _: &crate::aws::iam::NewPolicy,
+        ) -> Result<crate::aws::iam::CreatePolicyOutcome, AwsError> {
+            Err(refused())
+        }
+        async fn create_version(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<crate::aws::iam::CreateVersionOutcome, AwsError> {
+            Err(refused())
+        }
+        async fn delete_version(&self, _: &str, _: &str) -> Result<(), AwsError> {
+            Err(refused())
+        }
+        async fn delete_policy(&self, _: &str) -> Result<(), AwsError> {
+            Err(refused())
+        }
+        async fn attachments(&self, _: &str) -> Result<crate::aws::iam::Attachments, AwsError> {
+            Err(refused())
+        }
+        async fn tag(&self, _: &str, _: &BTreeMap<String, String>) -> Result<(), AwsError> {
+            Err(refused())
+        }
+        async fn untag(&self, _: &str, _: &[String]) -> Result<(), AwsError> {
+            Err(refused())
+        }
+        async fn list_local(&self) -> Result<Vec<PolicyInfo>, AwsError> {
+            Err(refused())
+        }
+        async fn list_tags(&self, _: &str) -> Result<BTreeMap<String, String>, AwsError> {
+            Err(refused())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_caller_without_iam_rights_skips_policies_without_failing() {
+        let policies = Policies::new(Arc::new(DeniedIam));
+        let results = sweep(&policies, at(0), false).await;
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].outcome, Outcome::LeftAlone, "{results:?}");
+        assert!(results[0].detail.contains("expire inside AWS regardless"));
+        let err = list(&policies, at(0)).await.unwrap_err();
+        assert!(err.denied, "{err:?}");
     }
 
     #[tokio::test]
