@@ -870,7 +870,7 @@ fn policy_tag_keys(aws: &Aws, arn: &str) -> Vec<String> {
 
 #[test]
 fn policy_grants_are_listed_pruned_and_revoked() {
-    let w = world();
+    let mut w = world();
     w.tf.write_main_tf(&jit_config(
         "",
         r#"resource "jit_source_ip_policy" "remote" {
@@ -936,6 +936,16 @@ fn policy_grants_are_listed_pruned_and_revoked() {
     );
     let grants = listed(&jitctl(&w.moto, T0_PLUS_2H, &["list", "--format", "json"]));
     assert_eq!(grants[&home]["state"], "revoked");
+
+    // Terraform sees the revoke: the entry refreshes as revoked and is not granted again.
+    w.tf.set_env(TEST_NOW_ENV, T0_PLUS_2H);
+    w.tf.apply().assert_success();
+    let entries = &state_of(&w.tf, "jit_source_ip_policy.remote")["temporary_cidrs"];
+    assert_eq!(entries["203.0.113.8/32"]["status"], "revoked", "{entries}");
+    assert_eq!(entries["203.0.113.7/32"]["status"], "expired", "{entries}");
+    let (_, document) = policy_document(&w.aws, &arn);
+    assert!(!document.contains("203.0.113.8/32"), "{document}");
+    w.tf.assert_plan_empty();
     let permanent = jitctl(
         &w.moto,
         T0_PLUS_2H,

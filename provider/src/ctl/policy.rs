@@ -24,8 +24,8 @@ use crate::policy::document::Spec;
 
 /// IAM is global: the region shown for policy grants.
 pub const GLOBAL: &str = "global";
-/// Tag key prefix of revoke markers on a policy.
-pub const REVOKE_TAG_PREFIX: &str = "jit:revoked:";
+/// Tag key prefix of revoke markers on a policy (the provider reads them).
+pub use crate::resources::source_ip_policy::REVOKE_TAG_PREFIX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyState {

@@ -41,6 +41,11 @@ pub const TYPE_NAME: &str = "jit_source_ip_policy";
 
 pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_EXPIRED: &str = "expired";
+pub const STATUS_REVOKED: &str = "revoked";
+/// `jitctl revoke <arn>#<cidr>` tags the policy `jit:revoked:<cidr>` = `x=<revoked>;e=<expiry>`
+/// and publishes the document without the range; read reports that entry as revoked, so the
+/// next apply leaves it out instead of granting it again.
+pub const REVOKE_TAG_PREFIX: &str = "jit:revoked:";
 
 pub const DEFAULT_PATH: &str = "/";
 pub const DEFAULT_DENY_ACTIONS: &str = "*";
@@ -446,7 +451,9 @@ struct PriorEntry {
     ttl: Option<Ttl>,
     created_at: Option<OffsetDateTime>,
     expires_at: Option<OffsetDateTime>,
+    /// Ended: expired, or revoked by `jitctl`.
     expired: bool,
+    revoked: bool,
 }
 
 fn prior_entries(state: &Value) -> BTreeMap<String, PriorEntry> {
@@ -466,7 +473,8 @@ fn prior_entries(state: &Value) -> BTreeMap<String, PriorEntry> {
                 },
                 created_at: time("created_at"),
                 expires_at: time("expires_at"),
-                expired: e.get("status").value_str() == STATUS_EXPIRED,
+                expired: matches!(e.get("status").value_str(), STATUS_EXPIRED | STATUS_REVOKED),
+                revoked: e.get("status").value_str() == STATUS_REVOKED,
             };
             (key.clone(), entry)
         })
@@ -479,6 +487,8 @@ struct EntryPlan {
     created_at: Option<OffsetDateTime>,
     expires_at: Option<OffsetDateTime>,
     expired: bool,
+    /// Ended early by `jitctl revoke` (implies `expired`).
+    revoked: bool,
     /// Active in the prior state, expired now: the plan prunes it.
     newly_expired: bool,
 }
@@ -495,6 +505,7 @@ fn plan_entry(
         created_at: apply_now,
         expires_at: apply_now.map(|t| t + e.ttl.as_time()),
         expired: false,
+        revoked: false,
         newly_expired: false,
     };
     let Some(p) = prior else {
@@ -514,6 +525,7 @@ fn plan_entry(
         created_at,
         expires_at: Some(expires_at),
         expired,
+        revoked: p.revoked,
         newly_expired: expired && !p.expired,
     }
 }
@@ -632,7 +644,9 @@ fn entries_value(config: &Value, args: &Args, plans: &[EntryPlan]) -> Value {
             .zip(plans)
             .map(|(e, p)| {
                 let c = config.get("temporary_cidrs").get(&e.key);
-                let status = if p.expired {
+                let status = if p.revoked {
+                    STATUS_REVOKED
+                } else if p.expired {
                     STATUS_EXPIRED
                 } else {
                     STATUS_ACTIVE
@@ -685,6 +699,34 @@ fn with_defaults(mut v: Value) -> Value {
 
 fn aws_error(summary: &str, e: impl std::fmt::Display) -> Diagnostic {
     Diagnostic::error(summary, e.to_string())
+}
+
+/// Sets `status = "revoked"` on active entries that carry `jitctl`'s revoke marker for their
+/// current expiry (a marker for an earlier grant of the same range does not count).
+fn mark_revoked(state: &mut Value, tags: &BTreeMap<String, String>) {
+    let Value::Map(state) = state else { return };
+    let Some(Value::Map(entries)) = state.get_mut("temporary_cidrs") else {
+        return;
+    };
+    for (cidr, entry) in entries.iter_mut() {
+        let Some(marker) = tags.get(&format!("{REVOKE_TAG_PREFIX}{cidr}")) else {
+            continue;
+        };
+        let marked_expiry = marker
+            .split(';')
+            .find_map(|f| f.strip_prefix("e="))
+            .and_then(|e| e.parse::<i64>().ok());
+        let expiry = match entry.get("expires_at") {
+            Value::String(t) => parse_rfc3339(t).ok().map(|t| t.unix_timestamp()),
+            _ => None,
+        };
+        if entry.get("status").value_str() == STATUS_ACTIVE
+            && marked_expiry.is_some()
+            && marked_expiry == expiry
+        {
+            entry.set("status", Value::from(STATUS_REVOKED));
+        }
+    }
 }
 
 fn user_tags(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -980,9 +1022,10 @@ impl Resource for SourceIpPolicy {
                     created_at: planned.and_then(|p| p.created_at).or(computed.created_at),
                     expires_at: planned.and_then(|p| p.expires_at).or(computed.expires_at),
                     expired: match planned_status {
-                        Value::String(s) => s == STATUS_EXPIRED,
+                        Value::String(s) => s == STATUS_EXPIRED || s == STATUS_REVOKED,
                         _ => computed.expired,
                     },
+                    revoked: planned_status.value_str() == STATUS_REVOKED,
                     newly_expired: false,
                 }
             })
@@ -1069,6 +1112,7 @@ impl Resource for SourceIpPolicy {
         if !(tags.is_empty() && next.get("tags").is_null()) {
             next.set("tags", tags_value(&tags));
         }
+        mark_revoked(&mut next, &view.policy.tags);
         (next, Diagnostics::default())
     }
 
@@ -1204,7 +1248,7 @@ pub fn schema_block() -> Block {
                     Attribute::optional("reason", Type::String, "Why the access is needed (kept in state); required when the provider sets `require_reason`."),
                     Attribute::computed("created_at", Type::String, "When the entry was first applied (RFC 3339, UTC)."),
                     Attribute::computed("expires_at", Type::String, "`created_at` + `ttl` (RFC 3339, UTC). AWS denies the range after this instant."),
-                    Attribute::computed("status", Type::String, "`active` until `expires_at`, then `expired`: the next apply removes the range from the document (AWS already denies it)."),
+                    Attribute::computed("status", Type::String, "`active` until `expires_at`, then `expired`: the next apply removes the range from the document (AWS already denies it). `revoked` when `jitctl revoke` ended it early: it stays out of the document until it gets a new `ttl`."),
                 ],
                 "Temporary ranges, keyed by CIDR block (e.g. `\"203.0.113.7/32\"`), each admitted until its `expires_at`. \
                  Prefixes shorter than the provider's `min_prefix_length_ipv4`/`ipv6` are refused.",
@@ -1501,6 +1545,50 @@ mod tests {
                     && e.contains("at most /24")),
             "{errors:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_jitctl_revoke_reads_as_revoked_and_is_not_granted_again() {
+        let fake = Arc::new(FakeIam::default());
+        let cfg = config(&[("203.0.113.7/32", "8h"), ("203.0.113.8/32", "8h")]);
+        let e = env(&fake, "2026-11-23T12:00:00Z");
+        let (state, _) = converge(&e, &Value::Null, &cfg).await;
+        let later = env(&fake, "2026-11-23T13:00:00Z");
+        crate::ctl::policy::revoke(
+            &later.policies,
+            &format!("{ARN}#203.0.113.8/32"),
+            t("2026-11-23T13:00:00Z"),
+        )
+        .await
+        .unwrap();
+        let (read, _) = SourceIpPolicy.read(&later, state.clone()).await;
+        assert_eq!(
+            entry(&read, "203.0.113.8/32").get("status"),
+            &Value::from(STATUS_REVOKED)
+        );
+        assert_eq!(
+            entry(&read, "203.0.113.7/32").get("status"),
+            &Value::from(STATUS_ACTIVE)
+        );
+        // The plan keeps it revoked and out of the document: nothing to apply.
+        let p = plan(&later, &read, &cfg).await;
+        assert_eq!(p.planned, read);
+        let doc = fake.state.lock().unwrap().document();
+        assert!(is_denied(&doc, "203.0.113.8", "2026-11-23T13:00:01Z"));
+        assert!(!is_denied(&doc, "203.0.113.7", "2026-11-23T13:00:01Z"));
+        // A new ttl is a new grant, from the apply.
+        let (renewed, _) = converge(
+            &later,
+            &read,
+            &config(&[("203.0.113.7/32", "8h"), ("203.0.113.8/32", "2h")]),
+        )
+        .await;
+        assert_eq!(
+            entry(&renewed, "203.0.113.8/32").get("status"),
+            &Value::from(STATUS_ACTIVE)
+        );
+        let doc = fake.state.lock().unwrap().document();
+        assert!(!is_denied(&doc, "203.0.113.8", "2026-11-23T14:00:00Z"));
     }
 
     #[tokio::test]
