@@ -42,3 +42,16 @@ pub use lint::{
     lint_policy_document, lint_policy_document_as, lint_text,
 };
 pub use rules::Rule;
+
+/// `12345` → `12,345`: sizes in messages, as IAM's documentation writes its limits.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -25,18 +25,7 @@ use crate::json::Span;
 use crate::lint::{Level, PolicyKind, Report, Scope, Sink};
 use crate::rules::Rule;
 
-/// `12345` → `12,345`.
-pub(crate) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::thousands;
 
 fn principal_noun(kind: PolicyKind) -> &'static str {
     match kind {

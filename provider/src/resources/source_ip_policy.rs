@@ -580,8 +580,8 @@ fn check_document(spec: &Spec, doc: &str, diags: &mut Diagnostics) {
             path(target),
             format!(
                 "the rendered policy has {} characters without whitespace; IAM allows {} for a managed policy: {advice}",
-                thousands(size),
-                thousands(MANAGED_POLICY_SIZE_LIMIT)
+                jitlint::thousands(size),
+                jitlint::thousands(MANAGED_POLICY_SIZE_LIMIT)
             ),
         ));
         return;
@@ -613,19 +613,6 @@ fn check_document(spec: &Spec, doc: &str, diags: &mut Diagnostics) {
             format!("jitlint could not read it ({e}); this is a bug in jit, please report it"),
         )),
     }
-}
-
-/// `6144` → `6,144`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn time_value(t: Option<OffsetDateTime>) -> Value {
