@@ -604,22 +604,3 @@ fn remote_work_allowlist_example() {
             .is_err()
     );
 }
-
-#[test]
-fn examples_validate_against_the_provider_schema() {
-    let moto = Moto::start();
-    let versions =
-        "terraform {\n  required_providers {\n    jit = { source = \"jit-access/jit\" }\n  }\n}\n";
-    for (dir, add_versions) in [
-        ("examples/resources/jit_source_ip_policy", true),
-        ("examples/remote-work-allowlist", false),
-    ] {
-        let tf = Terraform::new(&moto);
-        tf.copy_tf_files(&workspace_root().join(dir));
-        if add_versions {
-            std::fs::write(tf.dir().join("versions.tf"), versions).expect("write versions.tf");
-        }
-        let run = tf.run(&["validate", "-no-color"]);
-        assert!(run.success(), "{dir} does not validate:\n{}", run.report());
-    }
-}
