@@ -7,7 +7,9 @@ use std::error::Error;
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    // Read at run time, not with env!(): a build script compiled in one checkout may be reused
+    // by another that shares the target directory (CI's clean clones share one cache).
+    let proto_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../proto");
     // A directory here makes cargo rerun on any change inside it, including
     // newly added files.
     println!("cargo:rerun-if-changed={}", proto_dir.display());

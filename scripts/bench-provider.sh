@@ -5,7 +5,7 @@
 #
 #   scripts/bench-provider.sh            200 grants over 10 network ACLs: request count and plan times (~2 min
 #                                        after the release build)
-#   scripts/bench-provider.sh --smoke    20 grants over 2 ACLs: request count only, no timing
+#   scripts/bench-provider.sh --smoke    20 grants over 4 ACLs: request count only, no timing
 #   scripts/bench-provider.sh --smoke --debug   the same with the debug build (quicker to build; the request
 #                                        count does not depend on the profile)
 #
@@ -56,7 +56,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/jit-bench-provider.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
 if [[ $SMOKE -eq 1 ]]; then
-    ARGS=(--smoke --grants "${GRANTS:-20}" --acls "${ACLS:-2}")
+    ARGS=(--smoke --grants "${GRANTS:-20}" --acls "${ACLS:-4}")
 else
     ARGS=(--grants "${GRANTS:-200}" --acls "${ACLS:-10}" --runs "${RUNS:-7}")
 fi

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::aws;
+use crate::aws::LazyClients;
 use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{Nacls, SdkNacl};
 use crate::clock::Clock;
@@ -338,10 +339,10 @@ impl pb::provider_server::Provider for JitProvider {
         let cfg = decode(req.get_ref().config.as_ref())?;
         let diags = match config::parse(&cfg) {
             Ok(settings) => {
-                let clients = settings.connection.clients().await;
+                let clients = LazyClients::start(settings.connection.clone());
                 let env = Env {
-                    nacls: Nacls::new(Arc::new(SdkNacl(clients.ec2))),
-                    policies: Policies::new(Arc::new(SdkIam(clients.iam))),
+                    nacls: Nacls::new(Arc::new(SdkNacl(clients.clone()))),
+                    policies: Policies::new(Arc::new(SdkIam(clients))),
                     settings,
                     clock: self.clock.clone(),
                 };

@@ -3,8 +3,11 @@
 //! kill the server) and GRPCController.Shutdown.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -85,8 +88,10 @@ impl ServerCertVerifier for PinnedServer {
 
 struct Plugin {
     child: Child,
-    addr: String,
+    socket: PathBuf,
     server_cert: Vec<u8>,
+    /// The socket directory's parent (`PLUGIN_UNIX_SOCKET_DIR`), private to this test.
+    _base: TempDir,
 }
 
 impl Drop for Plugin {
@@ -97,10 +102,10 @@ impl Drop for Plugin {
 }
 
 fn start(client_pem: &str) -> Plugin {
+    let base = TempDir::new();
     let mut child = Command::new(BIN)
         .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
-        .env("PLUGIN_MIN_PORT", "0")
-        .env("PLUGIN_MAX_PORT", "0")
+        .env("PLUGIN_UNIX_SOCKET_DIR", &base.0)
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env("PLUGIN_CLIENT_CERT", client_pem)
         .env_remove("TF_DISABLE_PLUGIN_TLS")
@@ -114,8 +119,18 @@ fn start(client_pem: &str) -> Plugin {
         .unwrap();
     let parts: Vec<&str> = line.trim_end().split('|').collect();
     assert_eq!(parts.len(), 6, "handshake line: {line:?}");
-    assert_eq!(&parts[..3], ["1", "6", "tcp"]);
-    assert!(parts[3].starts_with("127.0.0.1:"));
+    assert_eq!(&parts[..3], ["1", "6", "unix"]);
+    let socket = PathBuf::from(parts[3]);
+    assert!(
+        socket.starts_with(&base.0),
+        "socket {socket:?} outside PLUGIN_UNIX_SOCKET_DIR"
+    );
+    // Only the user running Terraform may reach the socket.
+    let dir_mode = std::fs::metadata(socket.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(dir_mode & 0o077, 0, "socket directory mode {dir_mode:o}");
     assert_eq!(parts[4], "grpc");
     // go-plugin only reads a certificate longer than 50 characters, unpadded standard base64.
     assert!(parts[5].len() > 50 && !parts[5].ends_with('='));
@@ -124,8 +139,9 @@ fn start(client_pem: &str) -> Plugin {
         .unwrap();
     Plugin {
         child,
-        addr: parts[3].to_string(),
+        socket,
         server_cert,
+        _base: base,
     }
 }
 
@@ -144,15 +160,15 @@ async fn connect(plugin: &Plugin, who: &Identity) -> Result<Channel, tonic::tran
     .unwrap();
     config.alpn_protocols = vec![b"h2".to_vec()];
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let addr = plugin.addr.clone();
+    let socket = plugin.socket.clone();
     Endpoint::from_static("http://localhost")
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let connector = connector.clone();
-            let addr = addr.clone();
+            let socket = socket.clone();
             async move {
-                let tcp = tokio::net::TcpStream::connect(addr).await?;
+                let stream = tokio::net::UnixStream::connect(socket).await?;
                 let tls = connector
-                    .connect(ServerName::try_from("localhost").unwrap(), tcp)
+                    .connect(ServerName::try_from("localhost").unwrap(), stream)
                     .await?;
                 Ok::<_, std::io::Error>(TokioIo::new(tls))
             }
@@ -216,17 +232,83 @@ async fn mtls_accepts_only_the_pinned_client_and_the_server_survives_stop() {
         .shutdown(jit_provider::proto::plugin::Empty {})
         .await
         .unwrap();
+    let status = wait_exit(&mut plugin, "Shutdown").await;
+    assert!(status.success());
+    assert_no_socket_left(&plugin);
+}
+
+/// Waits up to 2 s (Terraform's grace period before it kills a plugin) for the process to end.
+async fn wait_exit(plugin: &mut Plugin, after: &str) -> ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         if let Some(status) = plugin.child.try_wait().unwrap() {
-            assert!(status.success());
-            break;
+            return status;
         }
         assert!(
             Instant::now() < deadline,
-            "provider still running 2 s after Shutdown"
+            "provider still running 2 s after {after}"
         );
+        // Not a blocking sleep: this runtime drives the client side of the graceful shutdown.
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn assert_no_socket_left(plugin: &Plugin) {
+    let left: Vec<_> = std::fs::read_dir(&plugin._base.0)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+fn signal(plugin: &Plugin, name: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{name}"), plugin.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name} failed");
+}
+
+/// Ctrl-C in a terminal reaches the provider too; Terraform handles it with StopProvider, so the
+/// provider must survive SIGINT (else an apply is cut off mid-write). SIGTERM ends it cleanly.
+#[tokio::test]
+async fn sigint_is_ignored_and_sigterm_removes_the_socket() {
+    let terraform = identity();
+    let mut plugin = start(&terraform.pem);
+    signal(&plugin, "INT");
+    let mut provider = ProviderClient::new(connect(&plugin, &terraform).await.unwrap());
+    provider
+        .get_metadata(get_metadata::Request {})
+        .await
+        .expect("the provider must survive SIGINT");
+    assert!(plugin.child.try_wait().unwrap().is_none());
+
+    signal(&plugin, "TERM");
+    let status = wait_exit(&mut plugin, "SIGTERM").await;
+    assert!(status.success(), "{status:?}");
+    assert_no_socket_left(&plugin);
+}
+
+/// A directory under the system temp directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "jit-handshake-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

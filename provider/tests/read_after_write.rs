@@ -4,7 +4,8 @@
 //!
 //! The fake `NaclApi` keeps ACLs in memory, counts describes, and makes each describe slow (it
 //! copies the ACL when the call starts, then sleeps), so that reads and writes really overlap the
-//! way they do under terraform's parallel walk.
+//! way they do under terraform's parallel walk. The same holds for the region-wide prefetch of
+//! every ACL with a grant tag.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,10 +29,14 @@ struct FakeNacl {
     acls: Mutex<HashMap<String, AclView>>,
     /// Describes per ACL id.
     describes: Mutex<HashMap<String, usize>>,
+    /// Describes of every ACL with a grant tag (the prefetch).
+    bulk_describes: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     /// Signalled once a describe has copied the ACL, i.e. from then on its answer is fixed.
     describe_started: Notify,
+    /// The same for the prefetch.
+    prefetch_started: Notify,
 }
 
 impl FakeNacl {
@@ -87,8 +92,22 @@ impl NaclApi for FakeNacl {
         Ok(view)
     }
 
-    async fn describe_tagged(&self, _tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
-        unreachable!("Nacls::view never lists ACLs by tag")
+    async fn describe_tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
+        self.bulk_describes.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let views: Vec<AclView> = self
+            .acls
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|v| v.tags.keys().any(|k| k.starts_with(tag_prefix)))
+            .cloned()
+            .collect();
+        self.prefetch_started.notify_one();
+        tokio::time::sleep(DESCRIBE_LATENCY).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(views)
     }
 
     async fn create_entry(
@@ -273,4 +292,81 @@ async fn a_describe_that_began_before_a_write_is_not_kept_for_later_readers() {
         "a read after the write was served the pre-write describe: {later:?}"
     );
     assert_eq!(fake.describes(ACL), 2);
+}
+
+/// Marks the ACL as holding a grant, as the provider's tag does, so the prefetch returns it.
+fn tag_as_granted(fake: &FakeNacl, acl_id: &str) {
+    fake.with_acl(acl_id, |acl| {
+        acl.tags
+            .insert("jit:grant:ingress:100".into(), "a grant".into())
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_prefetch_serves_every_acl_holding_a_grant() {
+    const UNTAGGED_ACL: &str = "acl-00000000000000000";
+    let fake = FakeNacl::with_acls(&[ACL, OTHER_ACL, UNTAGGED_ACL]);
+    tag_as_granted(&fake, ACL);
+    tag_as_granted(&fake, OTHER_ACL);
+    let nacls = nacls(&fake);
+
+    let readers: Vec<_> = [ACL, OTHER_ACL, ACL, OTHER_ACL, UNTAGGED_ACL]
+        .into_iter()
+        .map(|acl| {
+            let nacls = nacls.clone();
+            tokio::spawn(async move { view(&nacls, acl).await })
+        })
+        .collect();
+    let views: Vec<Arc<AclView>> = futures::future::try_join_all(readers).await.unwrap();
+
+    assert_eq!(fake.bulk_describes.load(Ordering::SeqCst), 1);
+    assert_eq!(fake.describes(ACL), 0, "ACL came with the prefetch");
+    assert_eq!(
+        fake.describes(OTHER_ACL),
+        0,
+        "OTHER_ACL came with the prefetch"
+    );
+    assert_eq!(
+        fake.describes(UNTAGGED_ACL),
+        1,
+        "an ACL without grant tags is read on its own"
+    );
+    assert_eq!(views[0].acl_id, ACL);
+    assert_eq!(views[1].acl_id, OTHER_ACL);
+    assert_eq!(views[4].acl_id, UNTAGGED_ACL);
+
+    // Within the snapshot age a miss does not prefetch again: it reads the one ACL.
+    nacls
+        .put_tag(ACL, "jit:grant:ingress:101", "b")
+        .await
+        .unwrap();
+    view(&nacls, ACL).await;
+    assert_eq!(fake.bulk_describes.load(Ordering::SeqCst), 1);
+    assert_eq!(fake.describes(ACL), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefetch_that_overlapped_a_write_is_not_kept_for_later_readers() {
+    let fake = FakeNacl::with_acls(&[ACL]);
+    tag_as_granted(&fake, ACL);
+    let nacls = nacls(&fake);
+
+    let early = tokio::spawn({
+        let nacls = nacls.clone();
+        async move { view(&nacls, ACL).await }
+    });
+    // Write only once the prefetch has taken its copy of the ACLs.
+    fake.prefetch_started.notified().await;
+    assert_eq!(fake.bulk_describes.load(Ordering::SeqCst), 1);
+    let spec = ssh_from("198.51.100.0/24", 120);
+    nacls.create_entry(ACL, &spec).await.unwrap();
+    early.await.unwrap();
+
+    let later = view(&nacls, ACL).await;
+    assert!(
+        later
+            .entry(Direction::Ingress, 120)
+            .is_some_and(|e| e.matches(&spec)),
+        "a read after the write was served the pre-write prefetch: {later:?}"
+    );
 }

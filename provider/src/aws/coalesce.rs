@@ -5,8 +5,13 @@
 //! process bumps the key's generation before and after it, and a fetch that overlapped a write
 //! is returned to its own caller but never cached: no read returns data older than this
 //! process's own last write.
+//!
+//! A caller may also offer a bulk fetch (`get_or_prefetch`): on the first miss in a snapshot
+//! period, one call fills the snapshots of many keys at once, such as every network ACL that
+//! holds a jit grant. It is cached only if no write by this process overlapped it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,6 +56,10 @@ impl<V: Clone> Slot<V> {
 pub struct Coalescer<V> {
     slots: Mutex<HashMap<String, Arc<Slot<V>>>>,
     max_age: Duration,
+    /// Counts invalidations of any key: a bulk fetch that overlapped one is not cached.
+    invalidations: AtomicU64,
+    /// When the last bulk fetch started; held during one, so concurrent misses wait for it.
+    last_prefetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl<V: Clone> Default for Coalescer<V> {
@@ -58,6 +67,8 @@ impl<V: Clone> Default for Coalescer<V> {
         Coalescer {
             slots: Mutex::new(HashMap::new()),
             max_age: SNAPSHOT_MAX_AGE,
+            invalidations: AtomicU64::new(0),
+            last_prefetch: tokio::sync::Mutex::new(None),
         }
     }
 }
@@ -105,8 +116,44 @@ impl<V: Clone> Coalescer<V> {
         Ok(value)
     }
 
+    /// Like `get`, but a miss first runs `prefetch` (at most once per snapshot period, shared by
+    /// concurrent callers), which returns values for many keys in one call. Keys it does not
+    /// return, or a failed prefetch, fall back to `fetch`.
+    pub async fn get_or_prefetch<E, P, F>(&self, key: &str, prefetch: P, fetch: F) -> Result<V, E>
+    where
+        P: Future<Output = Result<Vec<(String, V)>, E>>,
+        F: Future<Output = Result<V, E>>,
+    {
+        if let Some(v) = self.slot(key).fresh(self.max_age) {
+            return Ok(v);
+        }
+        {
+            let mut last = self.last_prefetch.lock().await;
+            if last.is_none_or(|at| at.elapsed() > self.max_age) {
+                *last = Some(Instant::now());
+                let invalidations = self.invalidations.load(Ordering::SeqCst);
+                // An optimisation only: on failure the per-key fetch reports what is wrong.
+                if let Ok(values) = prefetch.await {
+                    for (k, v) in values {
+                        let slot = self.slot(&k);
+                        let mut st = slot.state.lock().expect("slot lock");
+                        // Checked under the slot lock: an invalidation counted after this check
+                        // bumps the slot after we release it, dropping this snapshot.
+                        if self.invalidations.load(Ordering::SeqCst) != invalidations {
+                            break;
+                        }
+                        let generation = st.generation;
+                        st.snapshot = Some((Instant::now(), generation, v));
+                    }
+                }
+            }
+        }
+        self.get(key, fetch).await
+    }
+
     /// Drops the key's snapshot, so the next `get` fetches.
     pub fn invalidate(&self, key: &str) {
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
         self.slot(key).bump();
     }
 
@@ -117,8 +164,10 @@ impl<V: Clone> Coalescer<V> {
         op: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
         let slot = self.slot(key);
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
         slot.bump();
         let out = op.await;
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
         slot.bump();
         out
     }

@@ -239,12 +239,12 @@ fn time_from_sdk(t: &aws_smithy_types::DateTime) -> Option<OffsetDateTime> {
 }
 
 /// `IamApi` over the real SDK.
-pub struct SdkIam(pub aws_sdk_iam::Client);
+pub struct SdkIam(pub super::LazyClients);
 
 #[async_trait]
 impl IamApi for SdkIam {
     async fn get_policy(&self, arn: &str) -> Result<Option<PolicyInfo>, AwsError> {
-        match self.0.get_policy().policy_arn(arn).send().await {
+        match self.0.iam().await.get_policy().policy_arn(arn).send().await {
             Ok(out) => Ok(out.policy().map(info_from_sdk)),
             Err(e) if e.code() == Some("NoSuchEntity") => Ok(None),
             Err(e) => Err(sdk_error("GetPolicy", e)),
@@ -254,6 +254,8 @@ impl IamApi for SdkIam {
     async fn get_document(&self, arn: &str, version_id: &str) -> Result<Option<String>, AwsError> {
         match self
             .0
+            .iam()
+            .await
             .get_policy_version()
             .policy_arn(arn)
             .version_id(version_id)
@@ -281,6 +283,8 @@ impl IamApi for SdkIam {
     async fn list_versions(&self, arn: &str) -> Result<Vec<VersionInfo>, AwsError> {
         let mut pages = self
             .0
+            .iam()
+            .await
             .list_policy_versions()
             .policy_arn(arn)
             .into_paginator()
@@ -300,6 +304,8 @@ impl IamApi for SdkIam {
     async fn create_policy(&self, new: &NewPolicy) -> Result<CreatePolicyOutcome, AwsError> {
         let mut req = self
             .0
+            .iam()
+            .await
             .create_policy()
             .policy_name(&new.name)
             .path(&new.path)
@@ -324,6 +330,8 @@ impl IamApi for SdkIam {
     ) -> Result<CreateVersionOutcome, AwsError> {
         match self
             .0
+            .iam()
+            .await
             .create_policy_version()
             .policy_arn(arn)
             .policy_document(document)
@@ -346,6 +354,8 @@ impl IamApi for SdkIam {
     async fn delete_version(&self, arn: &str, version_id: &str) -> Result<(), AwsError> {
         match self
             .0
+            .iam()
+            .await
             .delete_policy_version()
             .policy_arn(arn)
             .version_id(version_id)
@@ -359,7 +369,15 @@ impl IamApi for SdkIam {
     }
 
     async fn delete_policy(&self, arn: &str) -> Result<(), AwsError> {
-        match self.0.delete_policy().policy_arn(arn).send().await {
+        match self
+            .0
+            .iam()
+            .await
+            .delete_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("NoSuchEntity") => Ok(()),
             Err(e) => Err(sdk_error("DeletePolicy", e)),
@@ -369,6 +387,8 @@ impl IamApi for SdkIam {
     async fn attachments(&self, arn: &str) -> Result<Attachments, AwsError> {
         let mut pages = self
             .0
+            .iam()
+            .await
             .list_entities_for_policy()
             .policy_arn(arn)
             .into_paginator()
@@ -397,6 +417,8 @@ impl IamApi for SdkIam {
 
     async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
         self.0
+            .iam()
+            .await
             .tag_policy()
             .policy_arn(arn)
             .set_tags(Some(tags_to_sdk(tags)?))
@@ -408,6 +430,8 @@ impl IamApi for SdkIam {
 
     async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
         self.0
+            .iam()
+            .await
             .untag_policy()
             .policy_arn(arn)
             .set_tag_keys(Some(keys.to_vec()))
@@ -420,6 +444,8 @@ impl IamApi for SdkIam {
     async fn list_local(&self) -> Result<Vec<PolicyInfo>, AwsError> {
         let mut pages = self
             .0
+            .iam()
+            .await
             .list_policies()
             .scope(PolicyScopeType::Local)
             .into_paginator()
@@ -435,6 +461,8 @@ impl IamApi for SdkIam {
     async fn list_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
         let mut pages = self
             .0
+            .iam()
+            .await
             .list_policy_tags()
             .policy_arn(arn)
             .into_paginator()

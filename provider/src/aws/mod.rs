@@ -15,6 +15,8 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 
 /// Where and as whom to reach AWS. Everything optional: the standard credential chain,
 /// profiles (SSO, `credential_process`) and `AWS_ENDPOINT_URL` work as usual.
@@ -56,6 +58,35 @@ impl Connection {
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
         }
+    }
+}
+
+/// Clients that may still be under construction. Loading the shared configuration and the
+/// TLS trust roots takes milliseconds, and `ConfigureProvider` sits on Terraform's critical path
+/// (no resource is read before it returns), so the provider builds its clients in the
+/// background and the first AWS call waits for them.
+#[derive(Clone)]
+pub struct LazyClients(Shared<BoxFuture<'static, Clients>>);
+
+impl LazyClients {
+    /// Starts building the clients on the current Tokio runtime.
+    pub fn start(connection: Connection) -> LazyClients {
+        let shared = async move { connection.clients().await }.boxed().shared();
+        tokio::spawn(shared.clone());
+        LazyClients(shared)
+    }
+
+    /// Clients that are already built.
+    pub fn ready(clients: Clients) -> LazyClients {
+        LazyClients(futures::future::ready(clients).boxed().shared())
+    }
+
+    pub async fn ec2(&self) -> aws_sdk_ec2::Client {
+        self.0.clone().await.ec2
+    }
+
+    pub async fn iam(&self) -> aws_sdk_iam::Client {
+        self.0.clone().await.iam
     }
 }
 

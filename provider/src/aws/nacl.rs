@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{IcmpTypeCode, PortRange, Tag};
 use ipnet::IpNet;
 
 use super::coalesce::Coalescer;
-use crate::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction};
+use crate::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction, TAG_PREFIX};
 
 /// One entry of a network ACL as AWS reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +131,7 @@ pub trait NaclApi: Send + Sync {
 }
 
 /// `NaclApi` over the real SDK.
-pub struct SdkNacl(pub aws_sdk_ec2::Client);
+pub struct SdkNacl(pub super::LazyClients);
 
 fn view_from_sdk(acl: &aws_sdk_ec2::types::NetworkAcl) -> AclView {
     let entries = acl
@@ -184,6 +184,8 @@ impl NaclApi for SdkNacl {
     async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
         match self
             .0
+            .ec2()
+            .await
             .describe_network_acls()
             .network_acl_ids(acl_id)
             .send()
@@ -200,6 +202,8 @@ impl NaclApi for SdkNacl {
         // selects every ACL that carries at least one jit grant tag.
         let mut pages = self
             .0
+            .ec2()
+            .await
             .describe_network_acls()
             .filters(
                 aws_sdk_ec2::types::Filter::builder()
@@ -228,6 +232,8 @@ impl NaclApi for SdkNacl {
         };
         let mut req = self
             .0
+            .ec2()
+            .await
             .create_network_acl_entry()
             .network_acl_id(acl_id)
             .rule_number(spec.rule_number)
@@ -267,6 +273,8 @@ impl NaclApi for SdkNacl {
     ) -> Result<(), AwsError> {
         match self
             .0
+            .ec2()
+            .await
             .delete_network_acl_entry()
             .network_acl_id(acl_id)
             .egress(direction.is_egress())
@@ -282,6 +290,8 @@ impl NaclApi for SdkNacl {
 
     async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
         self.0
+            .ec2()
+            .await
             .create_tags()
             .resources(acl_id)
             .tags(Tag::builder().key(key).value(value).build())
@@ -293,6 +303,8 @@ impl NaclApi for SdkNacl {
 
     async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
         self.0
+            .ec2()
+            .await
             .delete_tags()
             .resources(acl_id)
             .tags(Tag::builder().key(key).build())
@@ -318,18 +330,32 @@ impl Nacls {
     }
 
     /// The ACL's entries and tags, shared with concurrent readers; `None` if it doesn't exist.
+    ///
+    /// The first miss in a snapshot period reads every ACL in the region that holds a jit grant
+    /// tag, in one `DescribeNetworkAcls`: a plan refreshes grants spread over many ACLs, and
+    /// this turns one request per ACL into one per plan. An ACL without grant tags (a first
+    /// grant, or one whose tag went missing) is then read on its own.
     pub async fn view(&self, acl_id: &str) -> Result<Option<Arc<AclView>>, AwsError> {
+        let prefetch = async {
+            let views = self.api.describe_tagged(TAG_PREFIX).await?;
+            Ok(views
+                .into_iter()
+                .map(|v| (v.acl_id.clone(), Some(Arc::new(v))))
+                .collect())
+        };
         self.cache
-            .get(acl_id, async {
-                Ok(self.api.describe(acl_id).await?.map(Arc::new))
-            })
+            .get_or_prefetch(acl_id, prefetch, self.fetch(acl_id))
             .await
     }
 
-    /// A fresh, uncached view (for decisions right before a write).
+    async fn fetch(&self, acl_id: &str) -> Result<Option<Arc<AclView>>, AwsError> {
+        Ok(self.api.describe(acl_id).await?.map(Arc::new))
+    }
+
+    /// A fresh, uncached view of this one ACL (for decisions right before a write).
     pub async fn view_uncached(&self, acl_id: &str) -> Result<Option<Arc<AclView>>, AwsError> {
         self.cache.invalidate(acl_id);
-        self.view(acl_id).await
+        self.cache.get(acl_id, self.fetch(acl_id)).await
     }
 
     /// ACLs carrying jit tags; not cached (used by `jitctl` once per run).

@@ -25,9 +25,9 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 use time::OffsetDateTime;
 
-use crate::aws::Connection;
 use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{AwsError, Nacls, SdkNacl};
+use crate::aws::{Connection, LazyClients};
 use crate::config::{DEFAULT_RULE_NUMBERS, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
 
 /// Environment variable with the log level (`error`, `warn`, `info`, `debug`, `trace`).
@@ -114,6 +114,8 @@ pub trait TagCompareAndDelete: Send + Sync {
 impl TagCompareAndDelete for SdkNacl {
     async fn delete_tag_if(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
         self.0
+            .ec2()
+            .await
             .delete_tags()
             .resources(acl_id)
             .tags(
@@ -227,12 +229,13 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Vec<Target>, String> {
                 "no AWS region: pass --region, or set AWS_REGION or a region in the profile".into(),
             );
         };
-        let sdk = Arc::new(SdkNacl(clients.ec2));
+        let clients = LazyClients::ready(clients);
+        let sdk = Arc::new(SdkNacl(clients.clone()));
         targets.push(Target {
             region,
             nacls: Nacls::new(Arc::clone(&sdk) as Arc<dyn crate::aws::nacl::NaclApi>),
             tags: sdk,
-            policies: Policies::new(Arc::new(SdkIam(clients.iam))),
+            policies: Policies::new(Arc::new(SdkIam(clients))),
         });
     }
     Ok(targets)

@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 
 use base64::Engine;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
@@ -74,52 +73,178 @@ impl Handshake {
     }
 }
 
-/// Binds 127.0.0.1 on the first free port in the range (any port without one).
-async fn bind(range: Option<(u16, u16)>) -> std::io::Result<TcpListener> {
-    let Some((lo, hi)) = range else {
-        return TcpListener::bind(("127.0.0.1", 0)).await;
-    };
-    let mut last = None;
-    for port in lo..=hi {
-        match TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(l) => return Ok(l),
-            Err(e) => last = Some(e),
+/// The plugin's listening socket. On Unix a Unix-domain socket, as go-plugin's own servers use:
+/// it costs the kernel less per message than loopback TCP, and a plan sends ~4 RPCs per resource.
+/// Elsewhere loopback TCP within `PLUGIN_MIN_PORT..=PLUGIN_MAX_PORT`.
+#[cfg(unix)]
+mod listener {
+    use std::path::{Path, PathBuf};
+
+    use tokio::net::{UnixListener, UnixStream};
+
+    pub type Stream = UnixStream;
+
+    /// A Unix socket in a fresh directory only this user can enter; both are removed on drop.
+    pub struct Listener {
+        inner: UnixListener,
+        dir: PathBuf,
+        path: PathBuf,
+    }
+
+    impl Listener {
+        /// Listens in `PLUGIN_UNIX_SOCKET_DIR` (go-plugin's variable) or the temp directory.
+        pub fn bind(_port_range: Option<(u16, u16)>) -> std::io::Result<Listener> {
+            let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
+            let dir = private_dir(&base)?;
+            let path = dir.join("plugin.sock");
+            match UnixListener::bind(&path) {
+                Ok(inner) => Ok(Listener { inner, dir, path }),
+                Err(e) => {
+                    let _ = std::fs::remove_dir(&dir);
+                    Err(std::io::Error::new(
+                        e.kind(),
+                        format!("cannot listen on {}: {e}", path.display()),
+                    ))
+                }
+            }
+        }
+
+        /// The address part of the handshake line.
+        pub fn announce(&self) -> String {
+            format!("unix|{}", self.path.display())
+        }
+
+        pub async fn accept(&self) -> std::io::Result<Stream> {
+            self.inner.accept().await.map(|(stream, _)| stream)
         }
     }
-    Err(last.unwrap_or_else(|| std::io::Error::other("empty port range")))
+
+    impl Drop for Listener {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.path);
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+
+    /// Creates `base/jit-plugin-<pid>-<n>` with mode 0700, trying the next name while one exists.
+    fn private_dir(base: &Path) -> std::io::Result<PathBuf> {
+        use std::os::unix::fs::DirBuilderExt;
+        let pid = std::process::id();
+        let mut last = None;
+        for n in 0..100 {
+            let dir = base.join(format!("jit-plugin-{pid}-{n}"));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => return Ok(dir),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => {
+                    return Err(std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot create a socket directory in {}: {e}",
+                            base.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no free socket directory name")))
+    }
 }
 
-/// A TLS connection that tonic can serve.
-struct TlsConn(tokio_rustls::server::TlsStream<TcpStream>);
+#[cfg(not(unix))]
+mod listener {
+    use tokio::net::{TcpListener, TcpStream};
 
-impl Connected for TlsConn {
+    pub type Stream = TcpStream;
+
+    pub struct Listener(TcpListener);
+
+    impl Listener {
+        /// Binds 127.0.0.1 on the first free port in the range (any port without one).
+        pub fn bind(range: Option<(u16, u16)>) -> std::io::Result<Listener> {
+            let bind = |port: u16| {
+                let l = std::net::TcpListener::bind(("127.0.0.1", port))?;
+                l.set_nonblocking(true)?;
+                TcpListener::from_std(l).map(Listener)
+            };
+            let Some((lo, hi)) = range else {
+                return bind(0);
+            };
+            let mut last = None;
+            for port in lo..=hi {
+                match bind(port) {
+                    Ok(l) => return Ok(l),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| std::io::Error::other("empty port range")))
+        }
+
+        pub fn announce(&self) -> String {
+            match self.0.local_addr() {
+                Ok(addr) => format!("tcp|{addr}"),
+                Err(_) => "tcp|127.0.0.1:0".into(),
+            }
+        }
+
+        pub async fn accept(&self) -> std::io::Result<Stream> {
+            let (stream, _) = self.0.accept().await?;
+            // Without it every small gRPC reply waits ~40 ms on Nagle + delayed ACK.
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        }
+    }
+}
+
+/// One accepted plugin connection that tonic can serve: TLS, or plain under `TF_DISABLE_PLUGIN_TLS`.
+enum Conn {
+    Tls(Box<tokio_rustls::server::TlsStream<listener::Stream>>),
+    Plain(listener::Stream),
+}
+
+impl Connected for Conn {
     type ConnectInfo = ();
     fn connect_info(&self) -> Self::ConnectInfo {}
 }
 
-impl AsyncRead for TlsConn {
+impl AsyncRead for Conn {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        match self.get_mut() {
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+        }
     }
 }
 
-impl AsyncWrite for TlsConn {
+impl AsyncWrite for Conn {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        match self.get_mut() {
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+        }
     }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+        }
     }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+        }
     }
 }
 
@@ -150,13 +275,11 @@ impl pb::grpc_stdio_server::GrpcStdio for Stdio {
     }
 }
 
-/// Serves the provider until Terraform calls `GRPCController.Shutdown`.
+/// Serves the provider until Terraform calls `GRPCController.Shutdown` (or sends SIGTERM).
 pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), String> {
-    let listener = bind(handshake.port_range)
-        .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = listener::Listener::bind(handshake.port_range).map_err(|e| e.to_string())?;
     let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
+    let signals = shutdown_signals(shutdown_tx.clone()).map_err(|e| e.to_string())?;
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -174,53 +297,85 @@ pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), St
         shutdown_rx.recv().await;
     };
 
-    let mut line = format!("{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|tcp|{addr}|grpc");
-    match handshake.client_cert_pem {
-        None => {
-            announce(&line);
-            router
-                .serve_with_incoming_shutdown(
-                    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-                    shutdown,
-                )
-                .await
-                .map_err(|e| e.to_string())
-        }
+    let mut line = format!(
+        "{CORE_PROTOCOL_VERSION}|{APP_PROTOCOL_VERSION}|{}|grpc",
+        listener.announce()
+    );
+    let acceptor = match handshake.client_cert_pem {
+        None => None,
         Some(pem) => {
             let tls = tls::server_tls(tls::parse_client_cert(&pem)?)?;
-            let cert = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&tls.cert_der);
             line.push('|');
-            line.push_str(&cert);
-            let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
-            let (tx, rx) = mpsc::channel::<std::io::Result<TlsConn>>(16);
-            tokio::spawn(async move {
-                loop {
-                    let Ok((tcp, _)) = listener.accept().await else {
-                        break;
-                    };
-                    // Without it every small gRPC reply waits ~40 ms on Nagle + delayed ACK,
-                    // which dominates a plan of many resources.
-                    let _ = tcp.set_nodelay(true);
-                    let acceptor = acceptor.clone();
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        match acceptor.accept(tcp).await {
-                            Ok(stream) => {
-                                let _ = tx.send(Ok(TlsConn(stream))).await;
-                            }
-                            // A peer without the pinned certificate never reaches the provider.
-                            Err(e) => tracing::warn!("rejected plugin connection: {e}"),
-                        }
-                    });
-                }
-            });
-            announce(&line);
-            router
-                .serve_with_incoming_shutdown(ReceiverStream::new(rx), shutdown)
-                .await
-                .map_err(|e| e.to_string())
+            line.push_str(&base64::engine::general_purpose::STANDARD_NO_PAD.encode(&tls.cert_der));
+            Some(tokio_rustls::TlsAcceptor::from(tls.config))
         }
-    }
+    };
+    let listener = std::sync::Arc::new(listener);
+    let (tx, rx) = mpsc::channel::<std::io::Result<Conn>>(16);
+    let accepting = tokio::spawn({
+        let listener = listener.clone();
+        async move {
+            while let Ok(stream) = listener.accept().await {
+                let Some(acceptor) = acceptor.clone() else {
+                    if tx.send(Ok(Conn::Plain(stream))).await.is_err() {
+                        break;
+                    }
+                    continue;
+                };
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    match acceptor.accept(stream).await {
+                        Ok(tls) => {
+                            let _ = tx.send(Ok(Conn::Tls(Box::new(tls)))).await;
+                        }
+                        // A peer without the pinned certificate never reaches the provider.
+                        Err(e) => tracing::warn!("rejected plugin connection: {e}"),
+                    }
+                });
+            }
+        }
+    });
+    announce(&line);
+    let served = router
+        .serve_with_incoming_shutdown(ReceiverStream::new(rx), shutdown)
+        .await
+        .map_err(|e| e.to_string());
+    accepting.abort();
+    signals.abort();
+    // The accept task held the other reference; dropping the last one removes the socket.
+    let _ = accepting.await;
+    drop(listener);
+    served
+}
+
+/// Ctrl-C reaches every process in the terminal's process group, the provider too. Terraform
+/// handles it (StopProvider, then a graceful end), so the provider ignores SIGINT as go-plugin's
+/// servers do: dying here would cut an apply off mid-write. SIGTERM shuts down cleanly, so the
+/// socket is removed.
+#[cfg(unix)]
+fn shutdown_signals(shutdown: mpsc::Sender<()>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::debug!("SIGINT ignored: Terraform stops the provider"),
+                _ = terminate.recv() => {
+                    let _ = shutdown.try_send(());
+                    return;
+                }
+            }
+        }
+    }))
+}
+
+#[cfg(not(unix))]
+fn shutdown_signals(_: mpsc::Sender<()>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    // Ctrl-C is Terraform's to handle, as on Unix.
+    Ok(tokio::spawn(async {
+        while tokio::signal::ctrl_c().await.is_ok() {}
+    }))
 }
 
 fn announce(line: &str) {
