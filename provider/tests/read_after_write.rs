@@ -149,8 +149,12 @@ impl NaclApi for FakeNacl {
         Ok(())
     }
 
-    async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
-        self.with_acl(acl_id, |acl| acl.tags.remove(key));
+    async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.with_acl(acl_id, |acl| {
+            if acl.tags.get(key).map(String::as_str) == Some(value) {
+                acl.tags.remove(key);
+            }
+        });
         Ok(())
     }
 }
@@ -249,7 +253,7 @@ async fn a_view_after_a_write_sees_the_write_within_the_snapshot_age() {
         .await
         .unwrap();
     nacls
-        .delete_tag(ACL, "jit:grant:ingress:150")
+        .delete_tag(ACL, "jit:grant:ingress:150", "the grant")
         .await
         .unwrap();
     let after_delete = view(&nacls, ACL).await;

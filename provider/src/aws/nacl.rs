@@ -127,7 +127,11 @@ pub trait NaclApi: Send + Sync {
         rule_number: i32,
     ) -> Result<(), AwsError>;
     async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
-    async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError>;
+    /// Deletes the tag only while it still has `value`, atomically in AWS (EC2 `DeleteTags`
+    /// with the tag's value). Once a grant's entry is gone, another process may number a new
+    /// grant there and write its tag under the same key at any moment; check-then-delete by key
+    /// alone could delete that new grant's tag.
+    async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
 }
 
 /// `NaclApi` over the real SDK.
@@ -301,13 +305,13 @@ impl NaclApi for SdkNacl {
             .map_err(|e| AwsError::from_sdk("CreateTags", e))
     }
 
-    async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
+    async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
         self.0
             .ec2()
             .await
             .delete_tags()
             .resources(acl_id)
-            .tags(Tag::builder().key(key).build())
+            .tags(Tag::builder().key(key).value(value).build())
             .send()
             .await
             .map(|_| ())
@@ -403,7 +407,9 @@ impl Nacls {
             .await
     }
 
-    pub async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
-        self.write(acl_id, self.api.delete_tag(acl_id, key)).await
+    /// Deletes the tag if it still has `value` (see [`NaclApi::delete_tag`]).
+    pub async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+        self.write(acl_id, self.api.delete_tag(acl_id, key, value))
+            .await
     }
 }

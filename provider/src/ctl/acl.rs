@@ -385,7 +385,7 @@ async fn remove(target: &Target, row: &Row, removal: Removal) -> (Outcome, Strin
             ),
         );
     }
-    if let Err(e) = target.tags.delete_tag_if(&row.acl_id, key, value).await {
+    if let Err(e) = nacls.delete_tag(&row.acl_id, key, value).await {
         return (
             Outcome::Failed,
             format!("could not delete the tag {key:?}: {e}{}", denied_hint(&e)),

@@ -2,9 +2,9 @@
 //!
 //! A library behind two thin binaries: `jitctl` (the command line) and `jitctl-lambda` (the same
 //! sweep as an AWS Lambda handler on a schedule). It reaches AWS through the provider's own
-//! [`Nacls`] and [`Policies`] layers (plus one conditional tag delete, [`TagCompareAndDelete`]),
-//! and reads grants with the provider's formats ([`crate::grant`], [`crate::policy`]), so what
-//! `jitctl` removes or revokes is exactly what the provider then reads back.
+//! [`Nacls`] and [`Policies`] layers, and reads grants with the provider's formats
+//! ([`crate::grant`], [`crate::policy`]), so what `jitctl` removes or revokes is exactly what the
+//! provider then reads back.
 //!
 //! - [`acl`]: classification of network-ACL grants, and list / sweep / revoke over them.
 //! - [`policy`]: the same for temporary CIDRs of `jit_source_ip_policy` policies.
@@ -20,13 +20,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
-
 use time::OffsetDateTime;
 
 use crate::aws::iam::{Policies, SdkIam};
-use crate::aws::nacl::{AwsError, Nacls, SdkNacl};
+use crate::aws::nacl::{Nacls, SdkNacl};
 use crate::aws::{Connection, LazyClients};
 use crate::config::{DEFAULT_RULE_NUMBERS, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
 
@@ -38,7 +35,6 @@ pub const LOG_ENV: &str = "JITCTL_LOG";
 pub struct Target {
     pub region: String,
     pub nacls: Nacls,
-    pub tags: Arc<dyn TagCompareAndDelete>,
     pub policies: Policies,
 }
 
@@ -98,40 +94,6 @@ pub async fn revoke(
         policy::revoke(&target.policies, id, now).await
     } else {
         acl::revoke(target, id, now).await
-    }
-}
-
-/// Deletes a tag only while it still holds a given value, atomically in AWS (EC2 `DeleteTags`
-/// with the tag's value). A sweep needs it: once it has deleted an expired grant's entry, the
-/// provider may number a new grant there and write that grant's tag under the same key at any
-/// moment, so check-then-delete could delete the new grant's tag.
-#[async_trait]
-pub trait TagCompareAndDelete: Send + Sync {
-    async fn delete_tag_if(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
-}
-
-#[async_trait]
-impl TagCompareAndDelete for SdkNacl {
-    async fn delete_tag_if(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
-        self.0
-            .ec2()
-            .await
-            .delete_tags()
-            .resources(acl_id)
-            .tags(
-                aws_sdk_ec2::types::Tag::builder()
-                    .key(key)
-                    .value(value)
-                    .build(),
-            )
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::Call {
-                operation: "DeleteTags",
-                code: e.code().map(str::to_string),
-                message: DisplayErrorContext(&e).to_string(),
-            })
     }
 }
 
@@ -230,11 +192,9 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Vec<Target>, String> {
             );
         };
         let clients = LazyClients::ready(clients);
-        let sdk = Arc::new(SdkNacl(clients.clone()));
         targets.push(Target {
             region,
-            nacls: Nacls::new(Arc::clone(&sdk) as Arc<dyn crate::aws::nacl::NaclApi>),
-            tags: sdk,
+            nacls: Nacls::new(Arc::new(SdkNacl(clients.clone()))),
             policies: Policies::new(Arc::new(SdkIam(clients))),
         });
     }
@@ -276,7 +236,7 @@ pub(crate) mod testing {
     use async_trait::async_trait;
     use time::OffsetDateTime;
 
-    use super::{TagCompareAndDelete, Target};
+    use super::Target;
     use crate::aws::nacl::{AclEntry, AclView, AwsError, CreateOutcome, NaclApi, Nacls};
     use crate::grant::{Direction, EntrySpec, Grant, Ports, Protocol, RuleAction};
 
@@ -427,25 +387,7 @@ pub(crate) mod testing {
             Ok(())
         }
 
-        async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
-            let mut st = self.0.lock().unwrap();
-            st.call();
-            st.writes += 1;
-            if let Some(view) = st.acls.get_mut(acl_id) {
-                view.tags.remove(key);
-            }
-            Ok(())
-        }
-    }
-
-    #[async_trait]
-    impl TagCompareAndDelete for FakeNacl {
-        async fn delete_tag_if(
-            &self,
-            acl_id: &str,
-            key: &str,
-            value: &str,
-        ) -> Result<(), AwsError> {
+        async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
             let mut st = self.0.lock().unwrap();
             st.call();
             st.writes += 1;
@@ -466,7 +408,6 @@ pub(crate) mod testing {
         Target {
             region: "us-east-1".into(),
             nacls: Nacls::new(Arc::new(fake.clone())),
-            tags: Arc::new(fake.clone()),
             // An account without jit policies.
             policies: crate::aws::iam::Policies::new(Arc::new(
                 crate::aws::iam::fake::FakeIam::default(),

@@ -679,9 +679,10 @@ impl AccessRule {
                 .await
                 .map_err(|e| aws_error("Could not delete the network ACL entry", e))?;
         }
-        if view.tags.contains_key(&g.tag_key()) {
+        // Only the value seen here: a tag rewritten meanwhile belongs to a newer grant.
+        if let Some(value) = view.tags.get(&g.tag_key()) {
             env.nacls
-                .delete_tag(acl, &g.tag_key())
+                .delete_tag(acl, &g.tag_key(), value)
                 .await
                 .map_err(|e| aws_error("Could not delete the grant's tag", e))?;
         }
@@ -1015,6 +1016,9 @@ mod tests {
         acls: Mutex<HashMap<String, AclView>>,
         /// Someone else takes this number right before our next create lands.
         steal_before_create: Mutex<Option<i32>>,
+        /// Another process numbers a new grant at the freed number (writing its tag) as soon as
+        /// our next entry delete lands: the tag value it writes.
+        retag_after_delete: Mutex<Option<String>>,
         fail_tags: AtomicBool,
         describes: AtomicUsize,
     }
@@ -1088,10 +1092,12 @@ mod tests {
         }
         async fn delete_entry(&self, acl_id: &str, d: Direction, n: i32) -> Result<(), AwsError> {
             let mut acls = self.acls.lock().unwrap();
-            acls.get_mut(acl_id)
-                .unwrap()
-                .entries
+            let acl = acls.get_mut(acl_id).unwrap();
+            acl.entries
                 .retain(|e| !(e.direction == d && e.rule_number == n));
+            if let Some(value) = self.retag_after_delete.lock().unwrap().take() {
+                acl.tags.insert(tag_key(d, n), value);
+            }
             Ok(())
         }
         async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
@@ -1109,14 +1115,12 @@ mod tests {
                 .insert(key.into(), value.into());
             Ok(())
         }
-        async fn delete_tag(&self, acl_id: &str, key: &str) -> Result<(), AwsError> {
-            self.acls
-                .lock()
-                .unwrap()
-                .get_mut(acl_id)
-                .unwrap()
-                .tags
-                .remove(key);
+        async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+            let mut acls = self.acls.lock().unwrap();
+            let tags = &mut acls.get_mut(acl_id).unwrap().tags;
+            if tags.get(key).map(String::as_str) == Some(value) {
+                tags.remove(key);
+            }
             Ok(())
         }
     }
@@ -1681,6 +1685,35 @@ mod tests {
             "someone else's entry at 100 survives"
         );
         assert!(fake.acl().tags.is_empty(), "our tag is gone");
+    }
+
+    /// Regression: destroy deleted the grant's tag by key, so a new grant that another process
+    /// numbered at the freed slot between our entry delete and tag delete lost its tag.
+    #[tokio::test]
+    async fn destroy_keeps_a_tag_rewritten_after_its_entry_went() {
+        let fake = FakeNacl::with_acl();
+        let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
+        *fake.retag_after_delete.lock().unwrap() = Some("a newer grant".into());
+        let (gone, d) = AccessRule
+            .apply(
+                &env(&fake, "2026-11-23T12:10:00Z"),
+                ApplyRequest {
+                    prior: state,
+                    planned: Value::Null,
+                    config: Value::Null,
+                },
+            )
+            .await;
+        assert!(gone.is_null() && d.0.is_empty(), "{d:?}");
+        assert!(fake.acl().entries.is_empty(), "our entry is gone");
+        assert_eq!(
+            fake.acl()
+                .tags
+                .get("jit:grant:ingress:100")
+                .map(String::as_str),
+            Some("a newer grant"),
+            "the newer grant's tag survives"
+        );
     }
 
     #[tokio::test]

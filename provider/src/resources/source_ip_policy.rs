@@ -1284,7 +1284,7 @@ mod tests {
         async fn put_tag(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
             unreachable!()
         }
-        async fn delete_tag(&self, _: &str, _: &str) -> Result<(), AwsError> {
+        async fn delete_tag(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
             unreachable!()
         }
     }
