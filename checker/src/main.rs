@@ -62,6 +62,11 @@ struct CheckArgs {
     /// (2 if an input could not be read).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
+    /// Skip named files that are JSON but neither a policy nor a Terraform plan/state, as files
+    /// found in a directory are skipped, instead of failing on them. For callers that name every
+    /// `*.json` file they see, such as pre-commit.
+    #[arg(long)]
+    skip_unrecognized: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -171,7 +176,7 @@ enum Input {
 
 /// Expands the command-line paths: directories are walked for `*.json` (respecting
 /// `.gitignore`, `.ignore` and hidden files), in a stable order.
-fn inputs(paths: &[PathBuf], errors: &mut Vec<FileReport>) -> Vec<Input> {
+fn inputs(paths: &[PathBuf], named: Origin, errors: &mut Vec<FileReport>) -> Vec<Input> {
     let mut out = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -196,7 +201,7 @@ fn inputs(paths: &[PathBuf], errors: &mut Vec<FileReport>) -> Vec<Input> {
                 }
             }
         } else if path.exists() {
-            out.push(Input::File(path.clone(), Origin::Explicit));
+            out.push(Input::File(path.clone(), named));
         } else {
             errors.push(error_report(
                 &path.display().to_string(),
@@ -245,7 +250,12 @@ fn check(args: CheckArgs) -> Result<u8, String> {
     };
 
     let mut reports: Vec<FileReport> = Vec::new();
-    let inputs = inputs(&args.paths, &mut reports);
+    let named = if args.skip_unrecognized {
+        Origin::Walked
+    } else {
+        Origin::Explicit
+    };
+    let inputs = inputs(&args.paths, named, &mut reports);
     let stdin_text = if inputs.iter().any(|i| matches!(i, Input::Stdin)) {
         let mut text = String::new();
         match io::stdin().read_to_string(&mut text) {
@@ -263,7 +273,7 @@ fn check(args: CheckArgs) -> Result<u8, String> {
         .par_iter()
         .map(|input| match input {
             Input::Stdin => match &stdin_text {
-                Some(text) => lint_text("<stdin>", text, Origin::Explicit, &config, options),
+                Some(text) => lint_text("<stdin>", text, named, &config, options),
                 None => FileReport::default(),
             },
             Input::File(path, origin) => {

@@ -168,6 +168,45 @@ fn walking_respects_gitignore_and_skips_other_json() {
     assert_eq!(doc["findings"][0]["path"], "policies/lambda.json");
 }
 
+/// Regression: pre-commit names every staged `*.json` file, and an unrelated one (package.json)
+/// named on the command line failed the hook with exit 2.
+#[test]
+fn skip_unrecognized_treats_named_files_like_walked_ones() {
+    let tmp = TempDir::new("skip-unrecognized");
+    tmp.write("package.json", r#"{"name": "x"}"#);
+    tmp.write("policy.json", SEED_000);
+    tmp.write("broken.json", "{\"Version\": ");
+    let named = ["check", "package.json", "policy.json", "--format", "json"];
+
+    let strict = jitlint_in(&tmp.0, &named, None);
+    assert_eq!(
+        strict.code, 2,
+        "an unrecognized named file is an error by default"
+    );
+
+    let lenient = jitlint_in(
+        &tmp.0,
+        &[&named[..], &["--skip-unrecognized"]].concat(),
+        None,
+    );
+    assert_eq!(
+        lenient.code, 1,
+        "only the policy's finding fails: {}",
+        lenient.stderr
+    );
+    let doc: serde_json::Value = serde_json::from_str(&lenient.stdout).unwrap();
+    assert_eq!(doc["summary"]["skipped"], 1);
+    assert_eq!(doc["findings"][0]["path"], "policy.json");
+
+    // Invalid JSON is still an error.
+    let broken = jitlint_in(
+        &tmp.0,
+        &["check", "broken.json", "--skip-unrecognized"],
+        None,
+    );
+    assert_eq!(broken.code, 2, "{}", broken.stdout);
+}
+
 #[test]
 fn config_is_found_upward_or_named() {
     let tmp = TempDir::new("config");
