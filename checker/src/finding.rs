@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::rules::Rule;
+use unicode_width::UnicodeWidthStr;
 
 /// How bad a finding is. Ordered: `Low < Medium < High < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -117,7 +118,7 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snippet {
     pub text: String,
-    /// Where to underline, in characters of `text`.
+    /// Where to underline, in terminal columns of `text` (a CJK character takes two).
     pub start: usize,
     pub len: usize,
 }
@@ -172,11 +173,12 @@ impl Snippet {
         if to < line.len() {
             text.push('…');
         }
-        let value_chars = line[start..value_end].chars().count();
+        // Columns, not characters: the underline must sit under the value on a terminal.
+        let columns = |s: &str| UnicodeWidthStr::width(s.replace('\t', " ").as_str());
         Snippet {
             text,
-            start: line[from..start].chars().count() + usize::from(from > 0),
-            len: value_chars.max(1),
+            start: columns(&line[from..start]) + usize::from(from > 0),
+            len: columns(&line[start..value_end]).max(1),
         }
     }
 }
@@ -184,6 +186,22 @@ impl Snippet {
 #[cfg(test)]
 mod tests {
     use super::Snippet;
+
+    /// Regression: the underline counted characters, so it sat left of a value that followed
+    /// double-width (CJK) text.
+    #[test]
+    fn underlines_count_terminal_columns() {
+        let line = r#"{"Sid": "管理者のアクセス", "Resource": "*"}"#;
+        let at = line.rfind('"').unwrap() - 2;
+        let s = Snippet::new(line, at, at + 3, 100);
+        let before = &line[..at];
+        assert_eq!(
+            s.start,
+            before.chars().count() + "管理者のアクセス".chars().count()
+        );
+        let wide = Snippet::new("\"資源\"", 1, "\"資源".len(), 100);
+        assert_eq!((wide.start, wide.len), (1, 4));
+    }
 
     #[test]
     fn snippets_cut_long_lines_around_the_value() {
