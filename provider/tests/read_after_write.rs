@@ -174,6 +174,12 @@ fn nacls(fake: &Arc<FakeNacl>) -> Arc<Nacls> {
     Arc::new(Nacls::new(fake.clone()))
 }
 
+/// Whether the view holds exactly the entry `spec` describes.
+fn holds(view: &AclView, spec: &EntrySpec) -> bool {
+    view.entry(spec.direction, spec.rule_number)
+        .is_some_and(|e| e.matches(spec))
+}
+
 async fn view(nacls: &Nacls, acl_id: &str) -> Arc<AclView> {
     nacls
         .view(acl_id)
@@ -229,9 +235,7 @@ async fn a_view_after_a_write_sees_the_write_within_the_snapshot_age() {
     ));
     let after_create = view(&nacls, ACL).await;
     assert!(
-        after_create
-            .entry(Direction::Ingress, 150)
-            .is_some_and(|e| e.matches(&spec)),
+        holds(&after_create, &spec),
         "the entry just created is missing from {after_create:?}"
     );
 
@@ -290,9 +294,7 @@ async fn a_describe_that_began_before_a_write_is_not_kept_for_later_readers() {
 
     let later = view(&nacls, ACL).await;
     assert!(
-        later
-            .entry(Direction::Ingress, 120)
-            .is_some_and(|e| e.matches(&spec)),
+        holds(&later, &spec),
         "a read after the write was served the pre-write describe: {later:?}"
     );
     assert_eq!(fake.describes(ACL), 2);
@@ -368,9 +370,7 @@ async fn a_prefetch_that_overlapped_a_write_is_not_kept_for_later_readers() {
 
     let later = view(&nacls, ACL).await;
     assert!(
-        later
-            .entry(Direction::Ingress, 120)
-            .is_some_and(|e| e.matches(&spec)),
+        holds(&later, &spec),
         "a read after the write was served the pre-write prefetch: {later:?}"
     );
 }

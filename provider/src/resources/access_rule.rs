@@ -1192,6 +1192,15 @@ mod tests {
             .await
     }
 
+    async fn destroy(env: &Env, state: Value) -> (Value, Diagnostics) {
+        let req = ApplyRequest {
+            prior: state,
+            planned: Value::Null,
+            config: Value::Null,
+        };
+        AccessRule.apply(env, req).await
+    }
+
     fn error_paths(d: &Diagnostics) -> Vec<String> {
         d.0.iter()
             .filter(|d| d.severity == Severity::Error)
@@ -1668,16 +1677,7 @@ mod tests {
             acl.entries.clear();
         }
         fake.add_foreign(100, RuleAction::Deny, "10.0.0.0/8");
-        let (gone, d) = AccessRule
-            .apply(
-                &env(&fake, "2026-11-23T12:10:00Z"),
-                ApplyRequest {
-                    prior: state,
-                    planned: Value::Null,
-                    config: Value::Null,
-                },
-            )
-            .await;
+        let (gone, d) = destroy(&env(&fake, "2026-11-23T12:10:00Z"), state).await;
         assert!(gone.is_null() && d.0.is_empty());
         assert_eq!(
             fake.acl().entries.len(),
@@ -1694,16 +1694,7 @@ mod tests {
         let fake = FakeNacl::with_acl();
         let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
         *fake.retag_after_delete.lock().unwrap() = Some("a newer grant".into());
-        let (gone, d) = AccessRule
-            .apply(
-                &env(&fake, "2026-11-23T12:10:00Z"),
-                ApplyRequest {
-                    prior: state,
-                    planned: Value::Null,
-                    config: Value::Null,
-                },
-            )
-            .await;
+        let (gone, d) = destroy(&env(&fake, "2026-11-23T12:10:00Z"), state).await;
         assert!(gone.is_null() && d.0.is_empty(), "{d:?}");
         assert!(fake.acl().entries.is_empty(), "our entry is gone");
         assert_eq!(
