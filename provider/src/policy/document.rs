@@ -383,31 +383,7 @@ fn drop_count(n: usize, limit: usize, build: impl Fn(&[usize]) -> Spec) -> usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::parse_rfc3339;
-
-    fn n(s: &str) -> IpNet {
-        s.parse().unwrap()
-    }
-
-    fn t(s: &str) -> OffsetDateTime {
-        parse_rfc3339(s).unwrap()
-    }
-
-    fn tmp(cidr: &str, at: &str) -> Temporary {
-        Temporary {
-            cidr: n(cidr),
-            expires_at: t(at),
-        }
-    }
-
-    fn spec(allowed: &[&str], temporary: Vec<Temporary>) -> Spec {
-        Spec {
-            allowed: allowed.iter().map(|a| n(a)).collect(),
-            temporary,
-            deny_actions: vec!["*".into()],
-            exempt_aws_services: true,
-        }
-    }
+    use crate::policy::testing::{spec, t, tmp};
 
     #[test]
     fn renders_the_fence_and_one_expiry_statement() {

@@ -133,30 +133,7 @@ fn holds(operator: &str, key: &str, values: &[&str], req: &Request<'_>) -> Resul
 mod tests {
     use super::*;
     use crate::policy::document::{Spec, Temporary};
-
-    fn n(s: &str) -> IpNet {
-        s.parse().unwrap()
-    }
-
-    fn t(s: &str) -> OffsetDateTime {
-        parse_rfc3339(s).unwrap()
-    }
-
-    fn tmp(cidr: &str, at: &str) -> Temporary {
-        Temporary {
-            cidr: n(cidr),
-            expires_at: t(at),
-        }
-    }
-
-    fn spec(allowed: &[&str], temporary: Vec<Temporary>) -> Spec {
-        Spec {
-            allowed: allowed.iter().map(|a| n(a)).collect(),
-            temporary,
-            deny_actions: vec!["*".into()],
-            exempt_aws_services: true,
-        }
-    }
+    use crate::policy::testing::{spec, t, tmp};
 
     fn is_denied(doc: &str, ip: &str, at: &str) -> bool {
         denied(

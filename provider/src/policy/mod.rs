@@ -6,5 +6,7 @@
 pub mod cidrs;
 pub mod document;
 pub mod eval;
+#[cfg(test)]
+mod testing;
 
 pub use document::{Fit, Spec, Temporary, same_document};
