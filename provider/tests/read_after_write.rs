@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use jit_provider::aws::nacl::{AclEntry, AclView, AwsError, CreateOutcome, NaclApi, Nacls};
+use jit_provider::aws::nacl::{
+    AclEntry, AclView, AwsError, CreateOutcome, NaclApi, Nacls, PREFETCH_MAX_ACLS,
+};
 use jit_provider::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction};
 use tokio::sync::Notify;
 
@@ -92,7 +94,11 @@ impl NaclApi for FakeNacl {
         Ok(view)
     }
 
-    async fn describe_tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
+    async fn describe_tagged(
+        &self,
+        tag_prefix: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<AclView>, AwsError> {
         self.bulk_describes.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -102,6 +108,7 @@ impl NaclApi for FakeNacl {
             .unwrap()
             .values()
             .filter(|v| v.tags.keys().any(|k| k.starts_with(tag_prefix)))
+            .take(limit.unwrap_or(usize::MAX))
             .cloned()
             .collect();
         self.prefetch_started.notify_one();
@@ -373,4 +380,24 @@ async fn a_prefetch_that_overlapped_a_write_is_not_kept_for_later_readers() {
         holds(&later, &spec),
         "a read after the write was served the pre-write prefetch: {later:?}"
     );
+}
+
+/// The prefetch asks for a bounded number of ACLs, so a plan in an account full of other
+/// configurations' grants stays cheap; an ACL it did not return is read on its own.
+#[tokio::test]
+async fn the_prefetch_is_bounded_and_what_it_misses_is_read_alone() {
+    let ids: Vec<String> = (0..=PREFETCH_MAX_ACLS)
+        .map(|i| format!("acl-{i:017x}"))
+        .collect();
+    let fake = FakeNacl::with_acls(&ids.iter().map(String::as_str).collect::<Vec<_>>());
+    for id in &ids {
+        tag_as_granted(&fake, id);
+    }
+    let nacls = nacls(&fake);
+    for id in &ids {
+        assert_eq!(view(&nacls, id).await.acl_id, *id);
+    }
+    assert_eq!(fake.bulk_describes.load(Ordering::SeqCst), 1);
+    let single: usize = ids.iter().map(|id| fake.describes(id)).sum();
+    assert_eq!(single, 1, "one ACL beyond the bound, read on its own");
 }

@@ -115,8 +115,13 @@ pub enum CreateOutcome {
 pub trait NaclApi: Send + Sync {
     /// The ACL's entries and tags; `None` when the ACL does not exist.
     async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError>;
-    /// All ACLs carrying at least one tag with the given key prefix (for `jitctl`).
-    async fn describe_tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError>;
+    /// ACLs carrying at least one tag with the given key prefix: all of them (`limit: None`, for
+    /// `jitctl`), or what one request for at most `limit` of them returns (the read prefetch).
+    async fn describe_tagged(
+        &self,
+        tag_prefix: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<AclView>, AwsError>;
     /// Creates an entry; never replaces one.
     async fn create_entry(&self, acl_id: &str, spec: &EntrySpec)
     -> Result<CreateOutcome, AwsError>;
@@ -201,22 +206,29 @@ impl NaclApi for SdkNacl {
         }
     }
 
-    async fn describe_tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
+    async fn describe_tagged(
+        &self,
+        tag_prefix: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<AclView>, AwsError> {
         // EC2 filters match tag keys exactly or with wildcards; `tag-key` with a trailing `*`
         // selects every ACL that carries at least one jit grant tag.
-        let mut pages = self
-            .0
-            .ec2()
-            .await
-            .describe_network_acls()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("tag-key")
-                    .values(format!("{tag_prefix}*"))
-                    .build(),
-            )
-            .into_paginator()
-            .send();
+        let request = self.0.ec2().await.describe_network_acls().filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag-key")
+                .values(format!("{tag_prefix}*"))
+                .build(),
+        );
+        if let Some(limit) = limit {
+            // EC2 accepts 5 to 1000 results per page.
+            let page = request
+                .max_results(limit.clamp(5, 1000) as i32)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("DescribeNetworkAcls", e))?;
+            return Ok(page.network_acls().iter().map(view_from_sdk).collect());
+        }
+        let mut pages = request.into_paginator().send();
         let mut views = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk("DescribeNetworkAcls", e))?;
@@ -319,6 +331,10 @@ impl NaclApi for SdkNacl {
     }
 }
 
+/// How many ACLs the read prefetch asks for, so its cost stays bounded in an account with many
+/// ACLs holding grants (of other configurations too); the ACLs it misses are read on their own.
+pub const PREFETCH_MAX_ACLS: usize = 200;
+
 /// Network ACL access with read coalescing; the only way resources and `jitctl` reach NACLs.
 pub struct Nacls {
     api: Arc<dyn NaclApi>,
@@ -341,7 +357,10 @@ impl Nacls {
     /// grant, or one whose tag went missing) is then read on its own.
     pub async fn view(&self, acl_id: &str) -> Result<Option<Arc<AclView>>, AwsError> {
         let prefetch = async {
-            let views = self.api.describe_tagged(TAG_PREFIX).await?;
+            let views = self
+                .api
+                .describe_tagged(TAG_PREFIX, Some(PREFETCH_MAX_ACLS))
+                .await?;
             Ok(views
                 .into_iter()
                 .map(|v| (v.acl_id.clone(), Some(Arc::new(v))))
@@ -364,7 +383,7 @@ impl Nacls {
 
     /// ACLs carrying jit tags; not cached (used by `jitctl` once per run).
     pub async fn tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
-        self.api.describe_tagged(tag_prefix).await
+        self.api.describe_tagged(tag_prefix, None).await
     }
 
     /// Holds the ACL's numbering lock for the duration of an automatic allocation.

@@ -321,7 +321,11 @@ pub(crate) mod testing {
             Ok(st.acls.get(acl_id).cloned())
         }
 
-        async fn describe_tagged(&self, prefix: &str) -> Result<Vec<AclView>, AwsError> {
+        async fn describe_tagged(
+            &self,
+            prefix: &str,
+            limit: Option<usize>,
+        ) -> Result<Vec<AclView>, AwsError> {
             let mut st = self.0.lock().unwrap();
             st.call();
             if st.fail_listing {
@@ -331,6 +335,7 @@ pub(crate) mod testing {
                 .acls
                 .values()
                 .filter(|v| v.tags.keys().any(|k| k.starts_with(prefix)))
+                .take(limit.unwrap_or(usize::MAX))
                 .cloned()
                 .collect())
         }

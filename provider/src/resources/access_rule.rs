@@ -1064,7 +1064,11 @@ mod tests {
             self.describes.fetch_add(1, Ordering::SeqCst);
             Ok(self.acls.lock().unwrap().get(acl_id).cloned())
         }
-        async fn describe_tagged(&self, _: &str) -> Result<Vec<AclView>, AwsError> {
+        async fn describe_tagged(
+            &self,
+            _: &str,
+            _: Option<usize>,
+        ) -> Result<Vec<AclView>, AwsError> {
             Ok(self.acls.lock().unwrap().values().cloned().collect())
         }
         async fn create_entry(

@@ -1272,7 +1272,11 @@ mod tests {
         async fn describe(&self, _: &str) -> Result<Option<AclView>, AwsError> {
             unreachable!()
         }
-        async fn describe_tagged(&self, _: &str) -> Result<Vec<AclView>, AwsError> {
+        async fn describe_tagged(
+            &self,
+            _: &str,
+            _: Option<usize>,
+        ) -> Result<Vec<AclView>, AwsError> {
             unreachable!()
         }
         async fn create_entry(&self, _: &str, _: &EntrySpec) -> Result<CreateOutcome, AwsError> {
