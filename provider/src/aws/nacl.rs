@@ -432,3 +432,6 @@ impl Nacls {
             .await
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fake;

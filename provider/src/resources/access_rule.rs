@@ -999,145 +999,41 @@ pub fn schema_block() -> Block {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use super::*;
-    use crate::aws::nacl::{AclEntry, AwsError, NaclApi, Nacls};
+    use crate::aws::nacl::fake::FakeNacl;
+    use crate::aws::nacl::{AclEntry, Nacls};
     use crate::clock::FixedClock;
     use crate::tf::Severity;
 
     const ACL: &str = "acl-0123456789abcdef0";
 
-    /// An in-memory NACL service, with knobs for the races and failures AWS can produce.
-    #[derive(Default)]
-    struct FakeNacl {
-        acls: Mutex<HashMap<String, AclView>>,
-        /// Someone else takes this number right before our next create lands.
-        steal_before_create: Mutex<Option<i32>>,
-        /// Another process numbers a new grant at the freed number (writing its tag) as soon as
-        /// our next entry delete lands: the tag value it writes.
-        retag_after_delete: Mutex<Option<String>>,
-        fail_tags: AtomicBool,
-        describes: AtomicUsize,
-    }
-
-    impl FakeNacl {
-        fn with_acl() -> Arc<Self> {
-            let f = FakeNacl::default();
-            f.acls.lock().unwrap().insert(
-                ACL.into(),
-                AclView {
-                    acl_id: ACL.into(),
-                    ..Default::default()
-                },
-            );
-            Arc::new(f)
-        }
-
-        fn acl(&self) -> AclView {
-            self.acls.lock().unwrap()[ACL].clone()
-        }
-
-        fn add_foreign(&self, n: i32, action: RuleAction, cidr: &str) {
-            self.acls
-                .lock()
-                .unwrap()
-                .get_mut(ACL)
-                .unwrap()
-                .entries
-                .push(AclEntry {
-                    direction: Direction::Ingress,
-                    rule_number: n,
-                    protocol: Protocol::ALL,
-                    action,
-                    cidr: Some(cidr.parse().unwrap()),
-                    ports: None,
-                });
+    /// Someone else's entry at `n` on the test ACL (all protocols, ingress).
+    fn foreign(n: i32, action: RuleAction, cidr: &str) -> AclEntry {
+        AclEntry {
+            direction: Direction::Ingress,
+            rule_number: n,
+            protocol: Protocol::ALL,
+            action,
+            cidr: Some(cidr.parse().unwrap()),
+            ports: None,
         }
     }
 
-    #[async_trait]
-    impl NaclApi for FakeNacl {
-        async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
-            self.describes.fetch_add(1, Ordering::SeqCst);
-            Ok(self.acls.lock().unwrap().get(acl_id).cloned())
-        }
-        async fn describe_tagged(
-            &self,
-            _: &str,
-            _: Option<usize>,
-        ) -> Result<Vec<AclView>, AwsError> {
-            Ok(self.acls.lock().unwrap().values().cloned().collect())
-        }
-        async fn create_entry(
-            &self,
-            acl_id: &str,
-            spec: &EntrySpec,
-        ) -> Result<CreateOutcome, AwsError> {
-            if let Some(n) = self.steal_before_create.lock().unwrap().take() {
-                self.add_foreign(n, RuleAction::Deny, "10.0.0.0/8");
-            }
-            let mut acls = self.acls.lock().unwrap();
-            let acl = acls.get_mut(acl_id).unwrap();
-            if acl.entry(spec.direction, spec.rule_number).is_some() {
-                return Ok(CreateOutcome::NumberTaken);
-            }
-            acl.entries.push(AclEntry {
-                direction: spec.direction,
-                rule_number: spec.rule_number,
-                protocol: spec.protocol,
-                action: spec.action,
-                cidr: Some(spec.cidr),
-                ports: spec.ports,
-            });
-            Ok(CreateOutcome::Created)
-        }
-        async fn delete_entry(&self, acl_id: &str, d: Direction, n: i32) -> Result<(), AwsError> {
-            let mut acls = self.acls.lock().unwrap();
-            let acl = acls.get_mut(acl_id).unwrap();
-            acl.entries
-                .retain(|e| !(e.direction == d && e.rule_number == n));
-            if let Some(value) = self.retag_after_delete.lock().unwrap().take() {
-                acl.tags.insert(tag_key(d, n), value);
-            }
-            Ok(())
-        }
-        async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
-            if self.fail_tags.load(Ordering::SeqCst) {
-                return Err(AwsError::Call {
-                    operation: "CreateTags",
-                    code: Some("RequestLimitExceeded".into()),
-                    message: "throttled".into(),
-                });
-            }
-            let mut acls = self.acls.lock().unwrap();
-            acls.get_mut(acl_id)
-                .unwrap()
-                .tags
-                .insert(key.into(), value.into());
-            Ok(())
-        }
-        async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
-            let mut acls = self.acls.lock().unwrap();
-            let tags = &mut acls.get_mut(acl_id).unwrap().tags;
-            if tags.get(key).map(String::as_str) == Some(value) {
-                tags.remove(key);
-            }
-            Ok(())
-        }
+    fn add_foreign(fake: &FakeNacl, n: i32, action: RuleAction, cidr: &str) {
+        fake.update(ACL, |acl| acl.entries.push(foreign(n, action, cidr)));
     }
 
     fn t(s: &str) -> OffsetDateTime {
         parse_rfc3339(s).unwrap()
     }
 
-    fn env(fake: &Arc<FakeNacl>, now: &str) -> Env {
+    fn env(fake: &FakeNacl, now: &str) -> Env {
         Env {
             settings: Settings::default(),
             clock: Arc::new(FixedClock(t(now))),
-            nacls: Nacls::new(fake.clone()),
+            nacls: Nacls::new(Arc::new(fake.clone())),
             policies: crate::aws::iam::Policies::new(Arc::new(
                 crate::aws::iam::fake::FakeIam::default(),
             )),
@@ -1314,7 +1210,7 @@ mod tests {
 
     #[tokio::test]
     async fn provider_limits_apply_at_plan() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let mut env = env(&fake, "2026-11-23T12:00:00Z");
         env.settings.require_reason = true;
         let cfg = config(&[
@@ -1338,7 +1234,7 @@ mod tests {
 
     #[tokio::test]
     async fn create_writes_entry_and_tag_with_times_from_the_clock() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let env = env(&fake, "2026-11-23T12:00:00Z");
         let (state, d) = create(&env, config(&[("reason", Value::from("VPN from hotel"))])).await;
         assert!(d.0.is_empty(), "{d:?}");
@@ -1348,7 +1244,7 @@ mod tests {
             &Value::from("2026-11-23T14:00:00Z")
         );
         assert_eq!(state.get("to_port"), &Value::from(500i64));
-        let acl = fake.acl();
+        let acl = fake.get(ACL);
         assert_eq!(acl.entries.len(), 1);
         let g =
             Grant::from_tag("jit:grant:ingress:100", &acl.tags["jit:grant:ingress:100"]).unwrap();
@@ -1358,7 +1254,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_automatic_numbers_never_collide() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let env = Arc::new(env(&fake, "2026-11-23T12:00:00Z"));
         let mut tasks = Vec::new();
         for i in 0..20 {
@@ -1380,9 +1276,9 @@ mod tests {
         numbers.sort_by_key(|v| format!("{v:?}"));
         numbers.dedup();
         assert_eq!(numbers.len(), 20);
-        assert_eq!(fake.acl().entries.len(), 20);
+        assert_eq!(fake.get(ACL).entries.len(), 20);
         assert!(
-            fake.acl()
+            fake.get(ACL)
                 .entries
                 .iter()
                 .all(|e| (100..=119).contains(&e.rule_number))
@@ -1391,23 +1287,26 @@ mod tests {
 
     #[tokio::test]
     async fn a_number_taken_between_lookup_and_create_moves_on() {
-        let fake = FakeNacl::with_acl();
-        *fake.steal_before_create.lock().unwrap() = Some(100);
+        let fake = FakeNacl::with_acl(ACL);
+        fake.before_next_create(|acl| {
+            acl.entries
+                .push(foreign(100, RuleAction::Deny, "10.0.0.0/8"))
+        });
         let env = env(&fake, "2026-11-23T12:00:00Z");
         let (state, d) = create(&env, config(&[])).await;
         assert!(d.0.is_empty(), "{d:?}");
         assert_eq!(state.get("rule_number"), &Value::from(101i64));
         // the stolen entry was not touched
         assert_eq!(
-            fake.acl().entry(Direction::Ingress, 100).unwrap().action,
+            fake.get(ACL).entry(Direction::Ingress, 100).unwrap().action,
             RuleAction::Deny
         );
     }
 
     #[tokio::test]
     async fn an_explicit_taken_number_fails_and_says_what_holds_it() {
-        let fake = FakeNacl::with_acl();
-        fake.add_foreign(200, RuleAction::Allow, "10.0.0.0/8");
+        let fake = FakeNacl::with_acl(ACL);
+        add_foreign(&fake, 200, RuleAction::Allow, "10.0.0.0/8");
         let env = env(&fake, "2026-11-23T12:00:00Z");
         let cfg = config(&[("rule_number", Value::from(200i64))]);
         let plan = AccessRule
@@ -1429,7 +1328,7 @@ mod tests {
             plan.diags.0[0].detail
         );
         // and at apply, if it was taken after the plan
-        let fake2 = FakeNacl::with_acl();
+        let fake2 = FakeNacl::with_acl(ACL);
         let env2 = crate::resources::access_rule::tests::env(&fake2, "2026-11-23T12:00:00Z");
         let plan = AccessRule
             .plan(
@@ -1441,8 +1340,8 @@ mod tests {
                 },
             )
             .await;
-        fake2.acls.lock().unwrap().insert(ACL.into(), {
-            let mut v = fake.acl();
+        fake2.put({
+            let mut v = fake.get(ACL);
             v.tags.clear();
             v
         });
@@ -1458,23 +1357,27 @@ mod tests {
             .await;
         assert!(state.is_null());
         assert_eq!(error_paths(&d), ["rule_number"]);
-        assert_eq!(fake2.acl().entries.len(), 1, "nothing clobbered or added");
+        assert_eq!(
+            fake2.get(ACL).entries.len(),
+            1,
+            "nothing clobbered or added"
+        );
     }
 
     #[tokio::test]
     async fn a_failed_tag_write_rolls_the_entry_back() {
-        let fake = FakeNacl::with_acl();
-        fake.fail_tags.store(true, Ordering::SeqCst);
+        let fake = FakeNacl::with_acl(ACL);
+        fake.fail_tag_writes();
         let env = env(&fake, "2026-11-23T12:00:00Z");
         let (state, d) = create(&env, config(&[])).await;
         assert!(state.is_null());
         assert!(d.has_errors());
-        assert!(fake.acl().entries.is_empty(), "no half-applied grant");
+        assert!(fake.get(ACL).entries.is_empty(), "no half-applied grant");
     }
 
     #[tokio::test]
     async fn expiry_plans_an_update_and_apply_removes_entry_and_tag() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
         // one second before expiry: nothing to do
         let before = env(&fake, "2026-11-23T13:59:59Z");
@@ -1523,7 +1426,7 @@ mod tests {
             )
             .await;
         assert!(d.0.is_empty());
-        assert!(fake.acl().entries.is_empty() && fake.acl().tags.is_empty());
+        assert!(fake.get(ACL).entries.is_empty() && fake.get(ACL).tags.is_empty());
         // the resource stays, and the next plan is empty
         let (read, _) = AccessRule.read(&after, applied.clone()).await;
         assert_eq!(read, applied);
@@ -1542,7 +1445,7 @@ mod tests {
 
     #[tokio::test]
     async fn ttl_change_moves_expiry_from_created_at_in_place() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let env = env(&fake, "2026-11-23T12:30:00Z");
         let (state, _) = create(
             &crate::resources::access_rule::tests::env(&fake, "2026-11-23T12:00:00Z"),
@@ -1579,7 +1482,7 @@ mod tests {
         assert!(d.0.is_empty());
         let g = Grant::from_tag(
             "jit:grant:ingress:100",
-            &fake.acl().tags["jit:grant:ingress:100"],
+            &fake.get(ACL).tags["jit:grant:ingress:100"],
         )
         .unwrap();
         assert_eq!(format_rfc3339(g.expires_at), "2026-11-23T16:00:00Z");
@@ -1592,15 +1495,9 @@ mod tests {
 
     #[tokio::test]
     async fn read_tells_drift_from_expiry_and_revocation() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
-        fake.acls
-            .lock()
-            .unwrap()
-            .get_mut(ACL)
-            .unwrap()
-            .entries
-            .clear();
+        fake.update(ACL, |acl| acl.entries.clear());
         // gone before expiry, no marker: drift, removed from state so the plan re-creates it
         assert!(
             AccessRule
@@ -1616,15 +1513,11 @@ mod tests {
         assert_eq!(after.get("status"), &Value::from(STATUS_EXPIRED));
         // gone with a revoke marker: revoked, and the plan keeps it that way
         let key = "jit:grant:ingress:100";
-        let mut g = Grant::from_tag(key, &fake.acl().tags[key]).unwrap();
+        let mut g = Grant::from_tag(key, &fake.get(ACL).tags[key]).unwrap();
         g.revoked_at = Some(t("2026-11-23T12:30:00Z"));
-        fake.acls
-            .lock()
-            .unwrap()
-            .get_mut(ACL)
-            .unwrap()
-            .tags
-            .insert(key.into(), g.tag_value());
+        fake.update(ACL, |acl| {
+            acl.tags.insert(key.into(), g.tag_value());
+        });
         let e = env(&fake, "2026-11-23T13:00:00Z");
         let (revoked, _) = AccessRule.read(&e, state.clone()).await;
         assert_eq!(revoked.get("status"), &Value::from(STATUS_REVOKED));
@@ -1644,65 +1537,56 @@ mod tests {
 
     #[tokio::test]
     async fn a_recreated_drifted_grant_reuses_its_leftover_tag_but_not_a_revoke_marker() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let env = env(&fake, "2026-11-23T12:00:00Z");
         create(&env, config(&[])).await;
-        fake.acls
-            .lock()
-            .unwrap()
-            .get_mut(ACL)
-            .unwrap()
-            .entries
-            .clear();
+        fake.update(ACL, |acl| acl.entries.clear());
         let (again, _) = create(&env, config(&[])).await;
         assert_eq!(again.get("rule_number"), &Value::from(100i64));
-        assert_eq!(fake.acl().tags.len(), 1, "one tag per grant, no leak");
+        assert_eq!(fake.get(ACL).tags.len(), 1, "one tag per grant, no leak");
         // a revoke marker at 100 keeps the number out of use
         let key = "jit:grant:ingress:100";
-        let mut g = Grant::from_tag(key, &fake.acl().tags[key]).unwrap();
+        let mut g = Grant::from_tag(key, &fake.get(ACL).tags[key]).unwrap();
         g.revoked_at = Some(t("2026-11-23T12:01:00Z"));
-        {
-            let mut acls = fake.acls.lock().unwrap();
-            let acl = acls.get_mut(ACL).unwrap();
+        fake.update(ACL, |acl| {
             acl.entries.clear();
             acl.tags.insert(key.into(), g.tag_value());
-        }
+        });
         let (third, _) = create(&env, config(&[])).await;
         assert_eq!(third.get("rule_number"), &Value::from(101i64));
     }
 
     #[tokio::test]
     async fn destroy_leaves_a_reused_number_alone() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
-        {
-            let mut acls = fake.acls.lock().unwrap();
-            let acl = acls.get_mut(ACL).unwrap();
-            acl.entries.clear();
-        }
-        fake.add_foreign(100, RuleAction::Deny, "10.0.0.0/8");
+        fake.update(ACL, |acl| acl.entries.clear());
+        add_foreign(&fake, 100, RuleAction::Deny, "10.0.0.0/8");
         let (gone, d) = destroy(&env(&fake, "2026-11-23T12:10:00Z"), state).await;
         assert!(gone.is_null() && d.0.is_empty());
         assert_eq!(
-            fake.acl().entries.len(),
+            fake.get(ACL).entries.len(),
             1,
             "someone else's entry at 100 survives"
         );
-        assert!(fake.acl().tags.is_empty(), "our tag is gone");
+        assert!(fake.get(ACL).tags.is_empty(), "our tag is gone");
     }
 
     /// Regression: destroy deleted the grant's tag by key, so a new grant that another process
     /// numbered at the freed slot between our entry delete and tag delete lost its tag.
     #[tokio::test]
     async fn destroy_keeps_a_tag_rewritten_after_its_entry_went() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
-        *fake.retag_after_delete.lock().unwrap() = Some("a newer grant".into());
+        fake.after_next_delete(|acl| {
+            acl.tags
+                .insert(tag_key(Direction::Ingress, 100), "a newer grant".into());
+        });
         let (gone, d) = destroy(&env(&fake, "2026-11-23T12:10:00Z"), state).await;
         assert!(gone.is_null() && d.0.is_empty(), "{d:?}");
-        assert!(fake.acl().entries.is_empty(), "our entry is gone");
+        assert!(fake.get(ACL).entries.is_empty(), "our entry is gone");
         assert_eq!(
-            fake.acl()
+            fake.get(ACL)
                 .tags
                 .get("jit:grant:ingress:100")
                 .map(String::as_str),
@@ -1713,8 +1597,8 @@ mod tests {
 
     #[tokio::test]
     async fn import_needs_a_jit_tag() {
-        let fake = FakeNacl::with_acl();
-        fake.add_foreign(200, RuleAction::Allow, "10.0.0.0/8");
+        let fake = FakeNacl::with_acl(ACL);
+        add_foreign(&fake, 200, RuleAction::Allow, "10.0.0.0/8");
         let env = env(&fake, "2026-11-23T12:00:00Z");
         let err = AccessRule
             .import(&env, &format!("{ACL}:ingress:200"))
@@ -1733,8 +1617,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_covering_lower_deny_is_a_shadow_warning() {
-        let fake = FakeNacl::with_acl();
-        fake.add_foreign(50, RuleAction::Deny, "203.0.113.0/24");
+        let fake = FakeNacl::with_acl(ACL);
+        add_foreign(&fake, 50, RuleAction::Deny, "203.0.113.0/24");
         let env = env(&fake, "2026-11-23T12:00:00Z");
         let cfg = config(&[("rule_number", Value::from(120i64))]);
         let plan = AccessRule
@@ -1759,7 +1643,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_of_one_acl_share_a_describe() {
-        let fake = FakeNacl::with_acl();
+        let fake = FakeNacl::with_acl(ACL);
         let env = env(&fake, "2026-11-23T12:00:00Z");
         let mut states = Vec::new();
         for i in 0..5 {
@@ -1772,11 +1656,11 @@ mod tests {
                 .0,
             );
         }
-        let before = fake.describes.load(Ordering::SeqCst);
+        let before = fake.describes();
         let reads = states.into_iter().map(|s| AccessRule.read(&env, s));
         for (v, _) in futures::future::join_all(reads).await {
             assert_eq!(v.get("status"), &Value::from(STATUS_ACTIVE));
         }
-        assert_eq!(fake.describes.load(Ordering::SeqCst) - before, 1);
+        assert_eq!(fake.describes() - before, 1);
     }
 }
