@@ -126,14 +126,7 @@ impl NaclApi for FakeNacl {
             if acl.entry(spec.direction, spec.rule_number).is_some() {
                 return CreateOutcome::NumberTaken;
             }
-            acl.entries.push(AclEntry {
-                direction: spec.direction,
-                rule_number: spec.rule_number,
-                protocol: spec.protocol,
-                action: spec.action,
-                cidr: Some(spec.cidr),
-                ports: spec.ports,
-            });
+            acl.entries.push(AclEntry::from(spec));
             CreateOutcome::Created
         }))
     }

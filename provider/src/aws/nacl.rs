@@ -25,6 +25,20 @@ pub struct AclEntry {
     pub ports: Option<Ports>,
 }
 
+/// The entry AWS holds once `spec` is created.
+impl From<&EntrySpec> for AclEntry {
+    fn from(spec: &EntrySpec) -> AclEntry {
+        AclEntry {
+            direction: spec.direction,
+            rule_number: spec.rule_number,
+            protocol: spec.protocol,
+            action: spec.action,
+            cidr: Some(spec.cidr),
+            ports: spec.ports,
+        }
+    }
+}
+
 impl AclEntry {
     /// Whether this entry is exactly what `spec` describes (so it is safe to delete as ours).
     pub fn matches(&self, spec: &EntrySpec) -> bool {

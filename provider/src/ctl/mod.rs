@@ -279,17 +279,7 @@ pub(crate) mod testing {
         AclView {
             acl_id: acl_id.into(),
             vpc_id: Some("vpc-12345678".into()),
-            entries: grants
-                .iter()
-                .map(|g| AclEntry {
-                    direction: g.entry.direction,
-                    rule_number: g.entry.rule_number,
-                    protocol: g.entry.protocol,
-                    action: g.entry.action,
-                    cidr: Some(g.entry.cidr),
-                    ports: g.entry.ports,
-                })
-                .collect(),
+            entries: grants.iter().map(|g| AclEntry::from(&g.entry)).collect(),
             tags: grants
                 .iter()
                 .map(|g| (g.tag_key(), g.tag_value()))

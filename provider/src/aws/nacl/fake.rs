@@ -177,14 +177,7 @@ impl NaclApi for FakeNacl {
         if view.entry(spec.direction, spec.rule_number).is_some() {
             return Ok(CreateOutcome::NumberTaken);
         }
-        view.entries.push(AclEntry {
-            direction: spec.direction,
-            rule_number: spec.rule_number,
-            protocol: spec.protocol,
-            action: spec.action,
-            cidr: Some(spec.cidr),
-            ports: spec.ports,
-        });
+        view.entries.push(AclEntry::from(spec));
         Ok(CreateOutcome::Created)
     }
 
