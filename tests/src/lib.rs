@@ -41,8 +41,13 @@ pub const TEST_NOW_ENV: &str = "JIT_TEST_NOW";
 const MOTO_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The workspace root (the parent of this crate), for the repository's scripts and examples.
+///
+/// From the variable cargo and nextest set when they run a test, not `env!`: a test binary built
+/// in another checkout that shares the target directory would point at that checkout.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .expect("CARGO_MANIFEST_DIR is set by cargo/nextest when running tests");
+    Path::new(&manifest)
         .parent()
         .expect("tests/ has a parent directory")
         .to_path_buf()
