@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn fixture(rel: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    manifest_dir()
         .join("tests/fixtures")
         .join(rel)
         .display()
@@ -43,7 +43,7 @@ fn jitlint_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
 }
 
 fn jitlint(args: &[&str]) -> Run {
-    jitlint_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, None)
+    jitlint_in(&manifest_dir(), args, None)
 }
 
 /// A fresh directory under the system temp dir, removed again on drop.
@@ -137,7 +137,7 @@ fn text_output_is_rustc_style() {
 
 #[test]
 fn stdin_is_dash() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = &manifest_dir();
     let run = jitlint_in(dir, &["check", "-", "--format", "json"], Some(SEED_000));
     assert_eq!(run.code, 1);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -354,4 +354,10 @@ fn rules_and_explain() {
         run.stderr
             .contains("\"JIT999\" is not a jitlint rule; known rules: JIT001")
     );
+}
+
+/// This package's directory, from the variable cargo and nextest set when they run a test (not
+/// `env!`, which a test binary reused from another checkout would carry over).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

@@ -8,8 +8,7 @@ use jitlint::{Config, LintOptions, Origin, Rule, Severity, lint_text};
 
 #[test]
 fn aws_managed_policies() {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/aws-managed-policies");
+    let dir = manifest_dir().join("../../shared/corpora/aws-managed-policies");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("the corpus must be at {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -69,4 +68,10 @@ fn aws_managed_policies() {
     assert_eq!(count(Rule::PolicyVersionWriteUnscoped, Severity::High), 6);
     assert_eq!(count(Rule::PolicyVersionWriteUnscoped, Severity::Medium), 2);
     assert_eq!(counts.values().sum::<usize>(), 90, "{counts:?}");
+}
+
+/// This package's directory, from the variable cargo and nextest set when they run a test (not
+/// `env!`, which a test binary reused from another checkout would carry over).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

@@ -2,11 +2,11 @@
 //! Regenerate with `JITLINT_UPDATE_DOCS=1 cargo test -p jitlint --test docs`
 //! (or `jitlint rules --format markdown > checker/docs/rules.md`).
 
-use std::path::Path;
+use std::path::PathBuf;
 
 #[test]
 fn rule_docs_are_fresh() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md");
+    let path = manifest_dir().join("docs/rules.md");
     let expected = jitlint::rules::catalogue_markdown();
     if std::env::var_os("JITLINT_UPDATE_DOCS").is_some() {
         std::fs::write(&path, &expected).unwrap();
@@ -17,4 +17,10 @@ fn rule_docs_are_fresh() {
         "{} is stale; regenerate it with JITLINT_UPDATE_DOCS=1 cargo test -p jitlint --test docs",
         path.display()
     );
+}
+
+/// This package's directory, from the variable cargo and nextest set when they run a test (not
+/// `env!`, which a test binary reused from another checkout would carry over).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

@@ -2,13 +2,13 @@
 //! and its text output (with code frames) compared with `tests/snapshots/`. Review new snapshots
 //! with `cargo insta review`; CI runs with `INSTA_UPDATE=no`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use jitlint::output::{self, Summary};
 use jitlint::{Config, LintOptions, Origin, lint_text};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    manifest_dir().join("tests/fixtures")
 }
 
 /// The text output for one fixture, as `jitlint check` prints it (without colours).
@@ -89,4 +89,10 @@ fn inputs() {
 #[test]
 fn plans() {
     snapshot_dir("plans");
+}
+
+/// This package's directory, from the variable cargo and nextest set when they run a test (not
+/// `env!`, which a test binary reused from another checkout would carry over).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

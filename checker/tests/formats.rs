@@ -8,7 +8,7 @@ use jitlint::{Config, FileReport, LintOptions, Origin, lint_text};
 use serde_json::Value;
 
 fn manifest() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    manifest_dir()
 }
 
 /// Findings of several kinds, an error and a skipped file.
@@ -170,4 +170,10 @@ fn text_without_a_terminal_has_no_colours() {
     .unwrap();
     assert!(out.contains(&0x1b));
     assert!(Path::new(&manifest()).exists());
+}
+
+/// This package's directory, from the variable cargo and nextest set when they run a test (not
+/// `env!`, which a test binary reused from another checkout would carry over).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

@@ -1,7 +1,7 @@
 //! The registry docs under `docs/` must match what the schemas and `examples/` generate.
 //! Regenerate with `UPDATE_DOCS=1 cargo test -p terraform-provider-jit --test docs`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use jit_provider::clock::SystemClock;
@@ -9,7 +9,7 @@ use jit_provider::docs::{Page, render};
 use jit_provider::server::JitProvider;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    manifest_dir().join("..")
 }
 
 fn read(rel: &str) -> String {
@@ -67,4 +67,10 @@ fn docs_match_schemas_and_examples() {
         stale.is_empty(),
         "stale docs: {stale:?}; run `UPDATE_DOCS=1 cargo test -p terraform-provider-jit --test docs`"
     );
+}
+
+/// This package's directory, from the variable cargo and nextest set when they run a test (not
+/// `env!`, which a test binary reused from another checkout would carry over).
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }
