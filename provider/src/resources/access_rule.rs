@@ -18,6 +18,7 @@ use crate::grant::{
     Direction, EntrySpec, Grant, Ports, Protocol, RuleAction, TAGS_PER_RESOURCE_MAX, tag_key,
 };
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
+use crate::tf::value::Reader;
 use crate::tf::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Schema, Type, Value};
 
 pub const TYPE_NAME: &str = "jit_access_rule";
@@ -97,47 +98,18 @@ pub fn valid_acl_id(id: &str) -> bool {
 /// depend on the provider configuration (plan and apply time). Returns the parsed arguments
 /// only when all are known and valid.
 fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Option<Args> {
-    let mut complete = true;
-    let mut get_str = |diags: &mut Diagnostics, name: &str| -> Known<String> {
-        match diags.take(v.attr::<String>(&path(name))) {
-            Some(k) => {
-                if k.is_unknown() {
-                    complete = false;
-                }
-                k
-            }
-            None => Known::Null,
-        }
-    };
-    let acl = get_str(diags, "network_acl_id");
-    let cidr = get_str(diags, "cidr_block");
-    let protocol = get_str(diags, "protocol");
-    let action = get_str(diags, "rule_action");
-    let ttl = get_str(diags, "ttl");
-    let reason = get_str(diags, "reason");
-    let requested_by = get_str(diags, "requested_by");
-    let mut get_num = |diags: &mut Diagnostics, name: &str| -> Known<i64> {
-        match diags.take(v.attr::<i64>(&path(name))) {
-            Some(k) => {
-                if k.is_unknown() {
-                    complete = false;
-                }
-                k
-            }
-            None => Known::Null,
-        }
-    };
-    let from_port = get_num(diags, "from_port");
-    let to_port = get_num(diags, "to_port");
-    let rule_number = get_num(diags, "rule_number");
-    let egress = match diags.take(v.attr::<bool>(&path("egress"))) {
-        Some(Known::Unknown) => {
-            complete = false;
-            Known::Unknown
-        }
-        Some(k) => k,
-        None => Known::Null,
-    };
+    let mut r = Reader::new(v);
+    let acl: Known<String> = r.get(diags, &path("network_acl_id"));
+    let cidr: Known<String> = r.get(diags, &path("cidr_block"));
+    let protocol: Known<String> = r.get(diags, &path("protocol"));
+    let action: Known<String> = r.get(diags, &path("rule_action"));
+    let ttl: Known<String> = r.get(diags, &path("ttl"));
+    let reason: Known<String> = r.get(diags, &path("reason"));
+    let requested_by: Known<String> = r.get(diags, &path("requested_by"));
+    let from_port: Known<i64> = r.get(diags, &path("from_port"));
+    let to_port: Known<i64> = r.get(diags, &path("to_port"));
+    let rule_number: Known<i64> = r.get(diags, &path("rule_number"));
+    let egress: Known<bool> = r.get(diags, &path("egress"));
     let errors_before = diags.0.len();
 
     if let Known::Value(id) = &acl
@@ -317,7 +289,7 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         }
     }
 
-    if diags.0.len() > errors_before || !complete {
+    if diags.0.len() > errors_before || !r.complete {
         return None;
     }
     let args = Args {

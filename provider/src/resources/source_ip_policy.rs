@@ -33,6 +33,7 @@ use crate::policy::document::{
 };
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
 use crate::tf::diag::Step;
+use crate::tf::value::Reader;
 use crate::tf::{
     AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Mode, Nesting, Schema, Type, Value,
 };
@@ -89,29 +90,6 @@ struct Args {
     deny_actions: Vec<String>,
     exempt_aws_services: bool,
     tags: BTreeMap<String, String>,
-}
-
-/// Collects whether everything read so far was known.
-struct Reader<'v> {
-    v: &'v Value,
-    complete: bool,
-}
-
-impl Reader<'_> {
-    fn get<T: crate::tf::value::FromValue>(
-        &mut self,
-        diags: &mut Diagnostics,
-        p: &AttrPath,
-    ) -> Known<T> {
-        match diags.take(self.v.attr::<T>(p)) {
-            Some(Known::Unknown) => {
-                self.complete = false;
-                Known::Unknown
-            }
-            Some(k) => k,
-            None => Known::Null,
-        }
-    }
 }
 
 /// IAM policy names: 1-128 of letters, digits and `+=,.@_-`.
@@ -173,7 +151,7 @@ fn too_wide(net: &IpNet) -> Option<String> {
 /// depend on the provider configuration. Returns the parsed arguments only when all are known
 /// and valid.
 fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Option<Args> {
-    let mut r = Reader { v, complete: true };
+    let mut r = Reader::new(v);
     let errors_before = diags
         .0
         .iter()

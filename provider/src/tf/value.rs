@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::diag::{AttrPath, Diagnostic};
+use super::diag::{AttrPath, Diagnostic, Diagnostics};
 
 /// A Terraform value: known, null, or not yet known (during plan).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -328,6 +328,32 @@ impl<T> Known<T> {
 }
 
 /// Conversion from a known, non-null `Value`.
+/// Reads a resource's arguments, collecting type errors into diagnostics and whether every
+/// argument read so far was known (plan-time values may be unknown).
+pub struct Reader<'v> {
+    v: &'v Value,
+    pub complete: bool,
+}
+
+impl<'v> Reader<'v> {
+    pub fn new(v: &'v Value) -> Reader<'v> {
+        Reader { v, complete: true }
+    }
+
+    /// The value at `p`; a type error goes to `diags` and reads as null, an unknown value
+    /// clears `complete`.
+    pub fn get<T: FromValue>(&mut self, diags: &mut Diagnostics, p: &AttrPath) -> Known<T> {
+        match diags.take(self.v.attr::<T>(p)) {
+            Some(Known::Unknown) => {
+                self.complete = false;
+                Known::Unknown
+            }
+            Some(k) => k,
+            None => Known::Null,
+        }
+    }
+}
+
 pub trait FromValue: Sized {
     /// What the type is called in error messages.
     const EXPECTED: &'static str;
