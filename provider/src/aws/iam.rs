@@ -712,6 +712,11 @@ pub(crate) mod fake {
         }
 
         /// The default version's document, decoded.
+        /// The policy's tags.
+        pub(crate) fn tags(&self) -> BTreeMap<String, String> {
+            self.policy.as_ref().expect("a policy").tags.clone()
+        }
+
         pub(crate) fn document(&self) -> String {
             let default = &self.policy.as_ref().expect("a policy").default_version_id;
             let raw = &self

@@ -591,7 +591,7 @@ mod tests {
         assert!(r.detail.contains("removed from p"), "{r:?}");
         let (doc, tags) = {
             let st = fake.state.lock().unwrap();
-            (st.document(), st.policy.as_ref().unwrap().tags.clone())
+            (st.document(), st.tags())
         };
         let left = Spec::decode(&doc).unwrap();
         assert!(
@@ -615,10 +615,7 @@ mod tests {
             fake.state
                 .lock()
                 .unwrap()
-                .policy
-                .as_ref()
-                .unwrap()
-                .tags
+                .tags()
                 .contains_key("jit:revoked:203.0.113.8/32")
         );
         let results = sweep(&policies, at(6_000), false).await;
@@ -633,10 +630,7 @@ mod tests {
                 .state
                 .lock()
                 .unwrap()
-                .policy
-                .as_ref()
-                .unwrap()
-                .tags
+                .tags()
                 .contains_key("jit:revoked:203.0.113.8/32")
         );
     }

@@ -1586,7 +1586,7 @@ mod tests {
             state.get("next_expiry"),
             &Value::from("2026-11-23T20:00:00Z")
         );
-        let tags = fake.state.lock().unwrap().policy.clone().unwrap().tags;
+        let tags = fake.state.lock().unwrap().tags();
         assert_eq!(
             tags.get(MANAGED_TAG_KEY).map(String::as_str),
             Some(MANAGED_TAG_VALUE)
@@ -1843,7 +1843,7 @@ mod tests {
         let (state, _) = converge(&e, &Value::Null, &cfg).await;
         cfg.set("tags", Value::object([("owner", Value::from("alice"))]));
         let (state2, _) = converge(&e, &state, &cfg).await;
-        let tags = fake.state.lock().unwrap().policy.clone().unwrap().tags;
+        let tags = fake.state.lock().unwrap().tags();
         assert_eq!(
             tags.keys().map(String::as_str).collect::<Vec<_>>(),
             [MANAGED_TAG_KEY, "owner"]
