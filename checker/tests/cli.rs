@@ -1,6 +1,9 @@
 //! The `jitlint` command end to end: exit codes, stdin, walking, configuration discovery,
 //! baselines, `rules` and `explain`.
 
+mod common;
+
+use common::manifest_dir;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -354,10 +357,4 @@ fn rules_and_explain() {
         run.stderr
             .contains("\"JIT999\" is not a jitlint rule; known rules: JIT001")
     );
-}
-
-/// This package's directory, from the variable cargo and nextest set when they run a test (not
-/// `env!`, which a test binary reused from another checkout would carry over).
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

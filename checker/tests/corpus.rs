@@ -1,6 +1,9 @@
 //! All 1,523 AWS managed policies in `shared/corpora/aws-managed-policies`: no error, no panic,
 //! and exactly the findings `checker/README.md` explains.
 
+mod common;
+
+use common::manifest_dir;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -68,10 +71,4 @@ fn aws_managed_policies() {
     assert_eq!(count(Rule::PolicyVersionWriteUnscoped, Severity::High), 6);
     assert_eq!(count(Rule::PolicyVersionWriteUnscoped, Severity::Medium), 2);
     assert_eq!(counts.values().sum::<usize>(), 90, "{counts:?}");
-}
-
-/// This package's directory, from the variable cargo and nextest set when they run a test (not
-/// `env!`, which a test binary reused from another checkout would carry over).
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

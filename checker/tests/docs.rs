@@ -2,7 +2,9 @@
 //! Regenerate with `JITLINT_UPDATE_DOCS=1 cargo test -p jitlint --test docs`
 //! (or `jitlint rules --format markdown > checker/docs/rules.md`).
 
-use std::path::PathBuf;
+mod common;
+
+use common::manifest_dir;
 
 #[test]
 fn rule_docs_are_fresh() {
@@ -17,10 +19,4 @@ fn rule_docs_are_fresh() {
         "{} is stale; regenerate it with JITLINT_UPDATE_DOCS=1 cargo test -p jitlint --test docs",
         path.display()
     );
-}
-
-/// This package's directory, from the variable cargo and nextest set when they run a test (not
-/// `env!`, which a test binary reused from another checkout would carry over).
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

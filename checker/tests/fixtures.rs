@@ -2,6 +2,9 @@
 //! and its text output (with code frames) compared with `tests/snapshots/`. Review new snapshots
 //! with `cargo insta review`; CI runs with `INSTA_UPDATE=no`.
 
+mod common;
+
+use common::manifest_dir;
 use std::path::PathBuf;
 
 use jitlint::output::{self, Summary};
@@ -89,10 +92,4 @@ fn inputs() {
 #[test]
 fn plans() {
     snapshot_dir("plans");
-}
-
-/// This package's directory, from the variable cargo and nextest set when they run a test (not
-/// `env!`, which a test binary reused from another checkout would carry over).
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }

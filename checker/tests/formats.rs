@@ -1,6 +1,9 @@
 //! The machine-readable formats: the JSON contract, SARIF validated against the official 2.1.0
 //! schema, JUnit and GitHub workflow commands.
 
+mod common;
+
+use common::manifest_dir;
 use std::path::{Path, PathBuf};
 
 use jitlint::output::{self, Summary};
@@ -170,10 +173,4 @@ fn text_without_a_terminal_has_no_colours() {
     .unwrap();
     assert!(out.contains(&0x1b));
     assert!(Path::new(&manifest()).exists());
-}
-
-/// This package's directory, from the variable cargo and nextest set when they run a test (not
-/// `env!`, which a test binary reused from another checkout would carry over).
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo/nextest"))
 }
