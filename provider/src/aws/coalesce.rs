@@ -153,8 +153,14 @@ impl<V: Clone> Coalescer<V> {
 
     /// Drops the key's snapshot, so the next `get` fetches.
     pub fn invalidate(&self, key: &str) {
+        self.bump(&self.slot(key));
+    }
+
+    /// Counts the invalidation first, then bumps the slot: `get_or_prefetch` relies on that
+    /// order to never keep a bulk fetch that overlapped a write.
+    fn bump(&self, slot: &Slot<V>) {
         self.invalidations.fetch_add(1, Ordering::SeqCst);
-        self.slot(key).bump();
+        slot.bump();
     }
 
     /// Runs a write to `key`, invalidating its snapshot before and after.
@@ -164,11 +170,9 @@ impl<V: Clone> Coalescer<V> {
         op: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
         let slot = self.slot(key);
-        self.invalidations.fetch_add(1, Ordering::SeqCst);
-        slot.bump();
+        self.bump(&slot);
         let out = op.await;
-        self.invalidations.fetch_add(1, Ordering::SeqCst);
-        slot.bump();
+        self.bump(&slot);
         out
     }
 
