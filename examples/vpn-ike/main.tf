@@ -7,6 +7,14 @@
 # After the ttl, the next plan shows the grant as expired and apply removes the entries. A new grant for the
 # same address is `terraform apply -replace=jit_access_rule.ike -replace=jit_access_rule.nat_traversal`; a
 # new address replaces the grants by itself.
+#
+# jit records each grant as a tag on the network ACL. If the ACL itself is managed with the AWS provider and
+# `tags = {...}`, that provider removes every tag it does not know at its next apply, and the grants lose their
+# records. Tell it to leave jit's tags alone:
+#
+#   provider "aws" {
+#     ignore_tags { key_prefixes = ["jit:"] }
+#   }
 
 terraform {
   required_version = ">= 1.11"

@@ -12,8 +12,7 @@ pub const DEFAULT_RULE_NUMBERS: (i32, i32) = (100, 199);
 pub const DEFAULT_MIN_PREFIX_V4: u8 = 24;
 pub const DEFAULT_MIN_PREFIX_V6: u8 = 48;
 /// NACL rule numbers AWS accepts for custom entries (32767 is the default deny).
-pub const RULE_NUMBER_MIN: i32 = 1;
-pub const RULE_NUMBER_MAX: i32 = 32766;
+pub use crate::grant::{RULE_NUMBER_MAX, RULE_NUMBER_MIN};
 
 /// The provider's settings once configured.
 #[derive(Debug, Clone, PartialEq)]

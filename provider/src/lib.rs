@@ -14,6 +14,7 @@ pub mod grant;
 pub mod logging;
 pub mod plugin;
 pub mod policy;
+pub mod protocol;
 pub mod proto;
 pub mod resource;
 pub mod resources;

@@ -44,6 +44,12 @@ pub struct ApplyRequest {
 pub trait Resource: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
+    /// Turns a state written with schema `version` (older than the current one) into the
+    /// current schema. Without an override, the schema has never changed.
+    fn upgrade(&self, version: i64, state: Value) -> Result<Value, Diagnostics> {
+        let _ = version;
+        Ok(state)
+    }
     /// Checks that need neither AWS nor the provider configuration; unknowns are skipped.
     fn validate(&self, config: &Value) -> Diagnostics;
     async fn plan(&self, env: &Env, req: PlanRequest) -> Plan;

@@ -303,11 +303,17 @@ impl pb::provider_server::Provider for JitProvider {
                 format!("the state was written by a newer jit (schema version {version}); upgrade the provider"),
             ));
         }
-        let value = if raw.is_empty() {
+        let mut value = if raw.is_empty() {
             Value::Null
         } else {
             Value::from_json(raw).map_err(|e| Status::invalid_argument(e.to_string()))?
         };
+        if !value.is_null() && version < r.schema().version {
+            match r.upgrade(version, value.clone()) {
+                Ok(v) => value = v,
+                Err(d) => diags.extend(d),
+            }
+        }
         Ok(Response::new(pb::upgrade_resource_state::Response {
             upgraded_state: encode(&value),
             diagnostics: diags_to_pb(&diags),

@@ -94,6 +94,10 @@ impl NaclApi for FakeNacl {
         Ok(view)
     }
 
+    async fn describe_all(&self) -> Result<Vec<AclView>, AwsError> {
+        Ok(self.acls.lock().unwrap().values().cloned().collect())
+    }
+
     async fn describe_tagged(
         &self,
         tag_prefix: &str,
@@ -149,9 +153,14 @@ impl NaclApi for FakeNacl {
         Ok(())
     }
 
-    async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+    async fn delete_tag(
+        &self,
+        acl_id: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), AwsError> {
         self.with_acl(acl_id, |acl| {
-            if acl.tags.get(key).map(String::as_str) == Some(value) {
+            if acl.tags.get(key).is_some_and(|v| value.is_none_or(|want| want == v)) {
                 acl.tags.remove(key);
             }
         });
@@ -257,7 +266,7 @@ async fn a_view_after_a_write_sees_the_write_within_the_snapshot_age() {
         .await
         .unwrap();
     nacls
-        .delete_tag(ACL, "jit:grant:ingress:150", "the grant")
+        .delete_tag(ACL, "jit:grant:ingress:150", Some("the grant"))
         .await
         .unwrap();
     let after_delete = view(&nacls, ACL).await;

@@ -170,6 +170,16 @@ fn id_of(tf: &Terraform, address: &str) -> String {
         .to_string()
 }
 
+/// The tag key of the grant's record on its ACL: `jit:grant:<grant_id>`.
+fn record_key_of(tf: &Terraform, address: &str) -> String {
+    format!(
+        "jit:grant:{}",
+        state_of(tf, address)["grant_id"]
+            .as_str()
+            .expect("a grant id")
+    )
+}
+
 fn number_of(tf: &Terraform, address: &str) -> i32 {
     state_of(tf, address)["rule_number"]
         .as_i64()
@@ -330,7 +340,9 @@ fn list_and_sweep_remove_only_expired_grants_jit_owns() {
         outcomes,
         BTreeMap::from([
             (a.clone(), "would remove".into()),
-            (b.clone(), "left alone".into())
+            (b.clone(), "left alone".into()),
+            // Reported so someone looks at it; never deleted.
+            (untagged_id.clone(), "left alone".into()),
         ])
     );
     assert_eq!(snapshot(&w), before, "a dry run changes nothing");
@@ -368,15 +380,18 @@ fn list_and_sweep_remove_only_expired_grants_jit_owns() {
     let tags: Vec<String> = w.aws.jit_tags(&w.acl).into_keys().collect();
     assert_eq!(
         tags,
-        [format!("jit:grant:ingress:{nc}")],
-        "only c's tag remains: c is not expired yet"
+        [record_key_of(&w.tf, "jit_access_rule.c")],
+        "only c's record remains: c is not expired yet"
     );
 
     // Idempotent: nothing left to do.
     let after = snapshot(&w);
     let again = jitctl(&w.moto, T0_PLUS_2H, &["sweep", "--format", "json"]);
     again.assert_code(0);
-    assert_eq!(again.json()["results"], json!([]));
+    let results = again.json()["results"].clone();
+    assert_eq!(results.as_array().map(Vec::len), Some(1), "{results}");
+    assert_eq!(results[0]["id"], json!(untagged_id));
+    assert_eq!(results[0]["outcome"], "left alone");
     assert_eq!(snapshot(&w), after);
 
     // The provider agrees: a reads as expired (and stays in state), nothing is re-created.
@@ -463,7 +478,7 @@ fn revoke_ends_a_grant_and_terraform_reports_it_revoked() {
         out.stdout
     );
     assert!(w.aws.entry(&w.acl, false, n).is_none(), "the entry is gone");
-    let tag = w.aws.jit_tags(&w.acl)[&format!("jit:grant:ingress:{n}")].clone();
+    let tag = w.aws.jit_tags(&w.acl)[&record_key_of(&w.tf, "jit_access_rule.vpn")].clone();
     assert!(
         tag.ends_with(";x=1767227400"),
         "revoke marker at T0+30m: {tag}"
@@ -583,9 +598,10 @@ fn a_sweep_racing_terraform_apply_loses_nothing() {
             values["cidr_block"].as_str(),
             "{address}"
         );
+        let key = format!("jit:grant:{}", values["grant_id"].as_str().unwrap());
         let tag = tags
-            .get(&format!("jit:grant:ingress:{n}"))
-            .unwrap_or_else(|| panic!("{address}: no tag for {n}"));
+            .get(&key)
+            .unwrap_or_else(|| panic!("{address}: no record {key}"));
         assert!(
             tag.contains(values["cidr_block"].as_str().unwrap()),
             "{address}: {tag}"
@@ -815,9 +831,9 @@ fn the_lambda_handler_sweeps_on_a_scheduled_event() {
     assert!(w.aws.entry(&w.acl, false, old).is_none());
     assert!(w.aws.entry(&w.acl, false, live).is_some());
     let tags: Vec<String> = w.aws.jit_tags(&w.acl).into_keys().collect();
-    assert_eq!(tags, [format!("jit:grant:ingress:{live}")]);
+    assert_eq!(tags, [record_key_of(&w.tf, "jit_access_rule.live")]);
     assert!(
-        logs.contains("entry and tag deleted"),
+        logs.contains("entry and record deleted"),
         "JSON logs for CloudWatch:\n{logs}"
     );
 
@@ -918,7 +934,10 @@ fn policy_grants_are_listed_pruned_and_revoked() {
     assert!(!document.contains("203.0.113.7/32"), "{document}");
     let again = jitctl(&w.moto, T0_PLUS_2H, &["sweep", "--format", "json"]);
     again.assert_code(0);
-    assert_eq!(again.json()["results"], json!([]));
+    let results = again.json()["results"].clone();
+    assert_eq!(results.as_array().map(Vec::len), Some(1), "{results}");
+    assert_eq!(results[0]["id"], json!(untagged_id));
+    assert_eq!(results[0]["outcome"], "left alone");
     assert_eq!(policy_document(&w.aws, &arn).0, v1);
 
     // Revoke the live range: gone from the document now, with a marker on the policy.

@@ -2,7 +2,6 @@
 //! per-ACL read coalescing (`coalesce.rs`): one `DescribeNetworkAcls` returns an ACL's entries
 //! *and* tags, so concurrent or near-simultaneous reads of grants on one ACL share one call.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -11,79 +10,8 @@ use aws_sdk_ec2::types::{IcmpTypeCode, PortRange, Tag};
 use ipnet::IpNet;
 
 use super::coalesce::Coalescer;
+pub use crate::grant::{AclEntry, AclView};
 use crate::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction, TAG_PREFIX};
-
-/// One entry of a network ACL as AWS reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AclEntry {
-    pub direction: Direction,
-    pub rule_number: i32,
-    pub protocol: Protocol,
-    pub action: RuleAction,
-    /// None only for malformed entries AWS should never return.
-    pub cidr: Option<IpNet>,
-    pub ports: Option<Ports>,
-}
-
-/// The entry AWS holds once `spec` is created.
-impl From<&EntrySpec> for AclEntry {
-    fn from(spec: &EntrySpec) -> AclEntry {
-        AclEntry {
-            direction: spec.direction,
-            rule_number: spec.rule_number,
-            protocol: spec.protocol,
-            action: spec.action,
-            cidr: Some(spec.cidr),
-            ports: spec.ports,
-        }
-    }
-}
-
-impl AclEntry {
-    /// Whether this entry is exactly what `spec` describes (so it is safe to delete as ours).
-    pub fn matches(&self, spec: &EntrySpec) -> bool {
-        self.direction == spec.direction
-            && self.rule_number == spec.rule_number
-            && self.protocol == spec.protocol
-            && self.action == spec.action
-            && self.cidr == Some(spec.cidr)
-            && (!spec.protocol.has_ports() || self.ports == spec.ports)
-    }
-
-    /// A human description, for errors that say what holds a rule number.
-    pub fn describe(&self) -> String {
-        let cidr = self.cidr.map_or_else(|| "?".into(), |c| c.to_string());
-        let mut s = format!(
-            "rule {} ({}): {} {} {}",
-            self.rule_number,
-            self.direction,
-            self.action.as_str(),
-            self.protocol,
-            cidr
-        );
-        if let Some(p) = self.ports {
-            s.push_str(&format!(" port {p}"));
-        }
-        s
-    }
-}
-
-/// A network ACL's entries and tags at one moment.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AclView {
-    pub acl_id: String,
-    pub vpc_id: Option<String>,
-    pub entries: Vec<AclEntry>,
-    pub tags: BTreeMap<String, String>,
-}
-
-impl AclView {
-    pub fn entry(&self, direction: Direction, rule_number: i32) -> Option<&AclEntry> {
-        self.entries
-            .iter()
-            .find(|e| e.direction == direction && e.rule_number == rule_number)
-    }
-}
 
 /// Errors from AWS, with the SDK's full context for the user.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -129,8 +57,11 @@ pub enum CreateOutcome {
 pub trait NaclApi: Send + Sync {
     /// The ACL's entries and tags; `None` when the ACL does not exist.
     async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError>;
-    /// ACLs carrying at least one tag with the given key prefix: all of them (`limit: None`, for
-    /// `jitctl`), or what one request for at most `limit` of them returns (the read prefetch).
+    /// Every network ACL in the region (`jitctl`: orphaned entries can sit on ACLs that no
+    /// longer carry any jit tag).
+    async fn describe_all(&self) -> Result<Vec<AclView>, AwsError>;
+    /// ACLs carrying at least one tag with the given key prefix: all of them (`limit: None`),
+    /// or what one request for at most `limit` of them returns (the read prefetch).
     async fn describe_tagged(
         &self,
         tag_prefix: &str,
@@ -146,11 +77,16 @@ pub trait NaclApi: Send + Sync {
         rule_number: i32,
     ) -> Result<(), AwsError>;
     async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
-    /// Deletes the tag only while it still has `value`, atomically in AWS (EC2 `DeleteTags`
-    /// with the tag's value). Once a grant's entry is gone, another process may number a new
-    /// grant there and write its tag under the same key at any moment; check-then-delete by key
-    /// alone could delete that new grant's tag.
-    async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError>;
+    /// Deletes the tag; with `Some(value)`, only while it still has that value, atomically in
+    /// AWS (EC2 `DeleteTags` with the tag's value). A grant deletes its own record by key (the key
+    /// is its id, nobody else writes it); anything else is deleted only with the value the
+    /// decision was made on.
+    async fn delete_tag(
+        &self,
+        acl_id: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), AwsError>;
 }
 
 /// `NaclApi` over the real SDK.
@@ -218,6 +154,22 @@ impl NaclApi for SdkNacl {
             Err(e) if e.code() == Some("InvalidNetworkAclID.NotFound") => Ok(None),
             Err(e) => Err(AwsError::from_sdk("DescribeNetworkAcls", e)),
         }
+    }
+
+    async fn describe_all(&self) -> Result<Vec<AclView>, AwsError> {
+        let mut pages = self
+            .0
+            .ec2()
+            .await
+            .describe_network_acls()
+            .into_paginator()
+            .send();
+        let mut views = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeNetworkAcls", e))?;
+            views.extend(page.network_acls().iter().map(view_from_sdk));
+        }
+        Ok(views)
     }
 
     async fn describe_tagged(
@@ -331,13 +283,22 @@ impl NaclApi for SdkNacl {
             .map_err(|e| AwsError::from_sdk("CreateTags", e))
     }
 
-    async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+    async fn delete_tag(
+        &self,
+        acl_id: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let mut tag = Tag::builder().key(key);
+        if let Some(value) = value {
+            tag = tag.value(value);
+        }
         self.0
             .ec2()
             .await
             .delete_tags()
             .resources(acl_id)
-            .tags(Tag::builder().key(key).value(value).build())
+            .tags(tag.build())
             .send()
             .await
             .map(|_| ())
@@ -395,9 +356,9 @@ impl Nacls {
         self.cache.get(acl_id, self.fetch(acl_id)).await
     }
 
-    /// ACLs carrying jit tags; not cached (used by `jitctl` once per run).
-    pub async fn tagged(&self, tag_prefix: &str) -> Result<Vec<AclView>, AwsError> {
-        self.api.describe_tagged(tag_prefix, None).await
+    /// Every ACL of the region; not cached (used by `jitctl` once per run).
+    pub async fn all(&self) -> Result<Vec<AclView>, AwsError> {
+        self.api.describe_all().await
     }
 
     /// Holds the ACL's numbering lock for the duration of an automatic allocation.
@@ -440,8 +401,13 @@ impl Nacls {
             .await
     }
 
-    /// Deletes the tag if it still has `value` (see [`NaclApi::delete_tag`]).
-    pub async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+    /// Deletes the tag, if it still has `value` when one is given (see [`NaclApi::delete_tag`]).
+    pub async fn delete_tag(
+        &self,
+        acl_id: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), AwsError> {
         self.write(acl_id, self.api.delete_tag(acl_id, key, value))
             .await
     }

@@ -115,25 +115,36 @@ enum Command {
     /// action, requester, expiry, time left and reason, and each temporary CIDR of every jit
     /// policy with its expiry. Also tags whose entry is gone (missing), rule numbers reused by
     /// someone else (reused), and entries inside the jit rule-number range that carry no jit
-    /// tag (untagged). Only network ACLs with at least one jit tag are inspected.
+    /// record (untagged), on every network ACL of the region.
     List {
         /// Rule numbers in which an untagged entry is reported as a possible lost jit grant:
         /// the provider's rule_numbers range.
         #[arg(long, value_name = "FROM-TO", default_value = "100-199")]
         rule_numbers: RuleRange,
     },
-    /// Delete every expired grant's entry and tag, and prune expired CIDRs from jit policies.
+    /// Delete every ended grant's entry and record, and prune expired CIDRs from jit policies.
     ///
-    /// An entry is deleted only while it still matches what its tag recorded; a rule number
-    /// that someone has since reused is left alone (its stale jit tag is removed) and
-    /// reported. A jit policy with expired temporary CIDRs gets a new default version without
-    /// them (AWS denies them from their expiry on already). Revoke markers are kept until the
-    /// grant's expiry. Exits 1 when anything expired could not be removed, with one line per
-    /// failure on stderr.
+    /// Ended: past its expiry, or abandoned by a creator that stopped half-way (an intent
+    /// older than 10 minutes). Each grant is re-read right before it is removed, and an entry
+    /// is deleted only while that grant owns it; a rule number that someone has since reused is
+    /// left alone (the stale record is removed) and reported. Only entries a jit grant could
+    /// have made are deleted: inside --rule-numbers, and allow entries unless --include-deny,
+    /// so a forged record cannot make the sweep delete someone else's rule. Entries without a
+    /// record (untagged) are reported, never deleted. A jit policy with expired temporary CIDRs
+    /// gets a new default version without them (AWS denies them from their expiry on already).
+    /// Revoke markers are kept until the grant's expiry. Exits 1 when anything ended could not
+    /// be removed, with one line per failure on stderr.
     Sweep {
         /// Show what would be removed; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Rule numbers jit numbers grants in (the provider's rule_numbers range): entries
+        /// outside are never deleted.
+        #[arg(long, value_name = "FROM-TO", default_value = "100-199")]
+        rule_numbers: RuleRange,
+        /// Also delete expired deny entries (temporary blocks made with rule_action = "deny").
+        #[arg(long)]
+        include_deny: bool,
     },
     /// End grants now, leaving a revoke marker.
     ///
@@ -146,7 +157,7 @@ enum Command {
     ///
     /// Revoking a revoked grant again succeeds and changes nothing.
     Revoke {
-        /// acl-0123456789abcdef0:ingress:200 (or :egress:), or <policy arn>#<cidr>.
+        /// acl-0123456789abcdef0:ingress:200 (or :egress:), acl-…:<grant id>, or <policy arn>#<cidr>.
         #[arg(value_name = "GRANT_ID", required = true)]
         grant_ids: Vec<String>,
     },
@@ -204,7 +215,17 @@ async fn run(cli: Cli, clock: &dyn Clock) -> ExitCode {
     let now = clock.now();
     match cli.command {
         Command::List { rule_numbers } => list(&targets, now, rule_numbers, format).await,
-        Command::Sweep { dry_run } => sweep(&targets, now, dry_run, format).await,
+        Command::Sweep {
+            dry_run,
+            rule_numbers,
+            include_deny,
+        } => {
+            let scope = acl::SweepScope {
+                range: rule_numbers,
+                deny: include_deny,
+            };
+            sweep(&targets, now, dry_run, scope, format).await
+        }
         Command::Revoke { grant_ids } => revoke(&targets[0], &grant_ids, now, format).await,
     }
 }
@@ -234,9 +255,10 @@ async fn sweep(
     targets: &[Target],
     now: time::OffsetDateTime,
     dry_run: bool,
+    scope: acl::SweepScope,
     format: Format,
 ) -> ExitCode {
-    let results = ctl::sweep_all(targets, now, dry_run).await;
+    let results = ctl::sweep_all(targets, now, dry_run, scope).await;
     print(&output::sweep(&results, dry_run, format));
     let mut failed = false;
     for r in results.iter().filter(|r| r.outcome == acl::Outcome::Failed) {

@@ -1,73 +1,71 @@
-//! Network-ACL grants as `jitctl` sees them: what each jit tag and jit-looking entry on an ACL
-//! amounts to (classification), and the three operations on them: list, sweep and revoke.
+//! Network-ACL grants as `jitctl` sees them: what each jit record and jit-looking entry on an
+//! ACL amounts to (classification), and the three operations on them: list, sweep and revoke.
 //!
-//! Classification is a pure function of one ACL snapshot and the time, so the rules are unit
-//! tested without AWS. Sweep and revoke then act through [`Nacls`], re-reading the ACL right
-//! before each write so that a concurrent `terraform apply` (or a second sweeper) is never
-//! clobbered: an entry is deleted only while it still matches what its tag recorded, and a tag
-//! only while it still holds the value the decision was made on.
+//! Classification is a pure function of one ACL snapshot and the time, built on the grant-state
+//! machine of [`crate::grant::lifecycle`] (the provider's `read` uses the same), so the rules are
+//! unit tested without AWS. Sweep and revoke act through the write protocol
+//! ([`crate::protocol::nacl`]), which re-reads the ACL right before each write and acts on an
+//! entry only while the grant being removed owns it, and on a record only by its grant's id.
 
 use time::OffsetDateTime;
 
-use crate::aws::nacl::{AclEntry, AclView, AwsError};
+use crate::aws::nacl::AclView;
 use crate::clock::format_rfc3339;
-use crate::grant::{Direction, Grant, RuleAction, TAG_PREFIX, parse_tag_key, tag_key};
-use crate::resources::access_rule::{grant_id, parse_grant_id};
+use crate::grant::acl::Tagged;
+use crate::grant::lifecycle::{self, State as Lifecycle};
+use crate::grant::{
+    AclEntry, Direction, Grant, GrantId, Protocol, Record, RuleAction, address, parse_address,
+};
+use crate::protocol::nacl::{self as protocol, Guard, Swept};
 
 use super::{RuleRange, Target};
 
-/// What a jit tag or a jit-looking entry amounts to right now.
+/// What a jit record or a jit-looking entry amounts to right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
-    /// The entry is in AWS, as recorded, before its expiry.
-    Active,
-    /// The entry is still in AWS after its expiry: `jitctl sweep` removes it.
-    Expired,
-    /// Revoked by `jitctl revoke`, and the entry is gone.
-    Revoked,
-    /// Marked revoked, but the entry is still there (a revoke that did not finish).
-    Revoking,
-    /// The tag exists but the entry is gone, with no revoke marker (an orphaned tag; before
-    /// expiry, Terraform re-creates the entry at its next apply).
-    Missing,
-    /// The tag's rule number now holds a different entry: someone reused it. Never deleted.
-    Reused,
-    /// An entry inside jit's rule-number range with no jit tag (an orphaned entry). Never deleted.
+    /// A grant record, in its lifecycle state.
+    Grant(Lifecycle),
+    /// An entry inside jit's rule-number range that no jit record owns (an orphaned entry, or
+    /// someone else's). Never deleted.
     Untagged,
-    /// A `jit:grant:` tag that cannot be read as a grant. Never deleted.
+    /// A `jit:grant:` tag that cannot be read as a grant. Never acted on.
     Unreadable,
 }
 
 impl State {
+    pub const ACTIVE: State = State::Grant(Lifecycle::Active);
+    pub const EXPIRED: State = State::Grant(Lifecycle::Expired);
+    pub const REVOKED: State = State::Grant(Lifecycle::Revoked);
+    pub const REVOKING: State = State::Grant(Lifecycle::Revoking);
+    pub const MISSING: State = State::Grant(Lifecycle::Missing);
+    pub const REUSED: State = State::Grant(Lifecycle::Reused);
+
     pub fn as_str(self) -> &'static str {
         match self {
-            State::Active => "active",
-            State::Expired => "expired",
-            State::Revoked => "revoked",
-            State::Revoking => "revoking",
-            State::Missing => "missing",
-            State::Reused => "reused",
+            State::Grant(s) => s.as_str(),
             State::Untagged => "untagged",
             State::Unreadable => "unreadable",
         }
     }
 }
 
-/// One line of the inventory: a jit tag (with the entry at its number, if any), or a
-/// jit-looking entry without a tag.
+/// One line of the inventory: a jit record (with the entry at its number, if any), or a
+/// jit-looking entry that no record owns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub region: String,
     pub acl_id: String,
     pub vpc_id: Option<String>,
-    /// `acl-…:ingress:200`; for a tag whose key does not parse, `acl-…:<tag key>`.
+    /// `acl-…:ingress:200`; for a tag that cannot be read, `acl-…:<tag key>`.
     pub id: String,
+    /// The grant's identity, for records.
+    pub grant_id: Option<GrantId>,
     /// Direction and rule number, when known.
     pub slot: Option<(Direction, i32)>,
     pub state: State,
-    /// The grant as its tag records it.
+    /// The grant as its record holds it.
     pub grant: Option<Grant>,
-    /// The tag key and its raw value, exactly as read (a write is made only while it is unchanged).
+    /// The tag key and its raw value, exactly as read.
     pub tag: Option<(String, String)>,
     /// The entry at the grant's direction and number, if any.
     pub entry: Option<AclEntry>,
@@ -78,23 +76,32 @@ pub struct Row {
 impl Row {
     /// Whether the row records a grant whose expiry has passed.
     pub fn past_expiry(&self, now: OffsetDateTime) -> bool {
-        self.grant.as_ref().is_some_and(|g| now >= g.expires_at)
+        self.grant
+            .as_ref()
+            .is_some_and(|g| lifecycle::is_expired(g, now))
     }
 
     /// A one-line explanation of a state that needs one (for `list` and `sweep` output).
     pub fn note(&self) -> Option<String> {
         match self.state {
-            State::Reused => self
+            State::REUSED => self
                 .entry
                 .as_ref()
                 .map(|e| format!("rule number now holds {}", e.describe())),
             State::Untagged => self
                 .entry
                 .as_ref()
-                .map(|e| format!("{}; no jit tag", e.describe())),
+                .map(|e| format!("{}; no jit record", e.describe())),
             State::Unreadable => self.problem.clone(),
-            State::Revoking => Some("revoke marker set, but the entry is still present".into()),
-            State::Missing => Some("entry is gone; the tag remains".into()),
+            State::REVOKING => Some("revoke marker set, but the entry is still present".into()),
+            State::MISSING => Some("entry is gone; the record remains".into()),
+            State::Grant(Lifecycle::Pending) => {
+                Some("being created: the record is written, the entry may not be yet".into())
+            }
+            State::Grant(Lifecycle::Abandoned) => Some(format!(
+                "its creator stopped before finishing (intent older than {}); the sweep rolls it back",
+                lifecycle::INTENT_GRACE
+            )),
             _ => None,
         }
     }
@@ -104,17 +111,18 @@ impl Row {
 /// inside jit's default range, but never jit's.
 fn is_aws_default_rule(e: &AclEntry) -> bool {
     e.action == RuleAction::Allow
-        && e.protocol == crate::grant::Protocol::ALL
+        && e.protocol == Protocol::ALL
         && e.cidr.is_some_and(|c| c.prefix_len() == 0)
 }
 
-/// Classifies every jit tag of one ACL, and every untagged entry inside `range`.
+/// Classifies every jit tag of one ACL, and every entry inside `range` that no record owns.
 pub fn classify(region: &str, view: &AclView, now: OffsetDateTime, range: RuleRange) -> Vec<Row> {
     let base = |id: String, slot, state| Row {
         region: region.to_string(),
         acl_id: view.acl_id.clone(),
         vpc_id: view.vpc_id.clone(),
         id,
+        grant_id: None,
         slot,
         state,
         grant: None,
@@ -122,49 +130,45 @@ pub fn classify(region: &str, view: &AclView, now: OffsetDateTime, range: RuleRa
         entry: None,
         problem: None,
     };
+    let records = view.records();
     let mut rows = Vec::new();
-    for (key, value) in view.tags.range(TAG_PREFIX.to_string()..) {
-        if !key.starts_with(TAG_PREFIX) {
-            break;
-        }
-        let slot = parse_tag_key(key);
-        let id = match slot {
-            Some((d, n)) => grant_id(&view.acl_id, d, n),
-            None => format!("{}:{key}", view.acl_id),
-        };
-        let mut row = base(id, slot, State::Unreadable);
-        row.tag = Some((key.clone(), value.clone()));
-        row.entry = slot.and_then(|(d, n)| view.entry(d, n).cloned());
-        match Grant::from_tag(key, value) {
-            Err(e) => row.problem = Some(e.to_string()),
-            Ok(g) => {
-                let revoked = g.revoked_at.is_some();
-                row.state = match &row.entry {
-                    Some(e) if e.matches(&g.entry) => {
-                        if revoked {
-                            State::Revoking
-                        } else if now >= g.expires_at {
-                            State::Expired
-                        } else {
-                            State::Active
-                        }
-                    }
-                    Some(_) => State::Reused,
-                    None if revoked => State::Revoked,
-                    None => State::Missing,
-                };
-                row.grant = Some(g);
+    for tagged in view.jit_tags() {
+        match tagged {
+            Tagged::Unreadable {
+                key,
+                value,
+                problem,
+            } => {
+                let mut row = base(format!("{}:{key}", view.acl_id), None, State::Unreadable);
+                row.tag = Some((key, value));
+                row.problem = Some(problem);
+                rows.push(row);
+            }
+            Tagged::Record(r) => {
+                let e = &r.grant.entry;
+                let mut row = base(
+                    address(&view.acl_id, e.direction, e.rule_number),
+                    Some((e.direction, e.rule_number)),
+                    State::Grant(lifecycle::state(&r, view, &records, now)),
+                );
+                row.entry = view.entry(e.direction, e.rule_number).cloned();
+                row.tag = view
+                    .tags
+                    .get_key_value(&r.tag_key())
+                    .map(|(k, v)| (k.clone(), v.clone()));
+                row.grant_id = Some(r.id);
+                row.grant = Some(r.grant);
+                rows.push(row);
             }
         }
-        rows.push(row);
     }
     for e in &view.entries {
-        if range.contains(e.rule_number)
-            && !view.tags.contains_key(&tag_key(e.direction, e.rule_number))
-            && !is_aws_default_rule(e)
-        {
+        let named = records.iter().any(|r| {
+            r.grant.entry.direction == e.direction && r.grant.entry.rule_number == e.rule_number
+        });
+        if range.contains(e.rule_number) && !named && !is_aws_default_rule(e) {
             let mut row = base(
-                grant_id(&view.acl_id, e.direction, e.rule_number),
+                address(&view.acl_id, e.direction, e.rule_number),
                 Some((e.direction, e.rule_number)),
                 State::Untagged,
             );
@@ -172,40 +176,22 @@ pub fn classify(region: &str, view: &AclView, now: OffsetDateTime, range: RuleRa
             rows.push(row);
         }
     }
-    rows.sort_by(|a, b| (&a.acl_id, a.slot, &a.id).cmp(&(&b.acl_id, b.slot, &b.id)));
+    rows.sort_by(|a, b| {
+        (&a.acl_id, a.slot, a.grant.as_ref().map(|g| g.created_at), &a.id).cmp(&(
+            &b.acl_id,
+            b.slot,
+            b.grant.as_ref().map(|g| g.created_at),
+            &b.id,
+        ))
+    });
     rows
-}
-
-/// What a sweep does about one row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
-    /// Delete the entry (it still matches the tag), then the tag.
-    EntryAndTag,
-    /// Delete only the tag: the entry is gone already.
-    TagOnly,
-    /// Delete only the tag; the entry at that number is someone else's and is left alone.
-    TagOnlyReused,
-}
-
-/// The sweep's decision for a row: only grants past their expiry are touched, and an entry
-/// only while it still matches the grant.
-pub fn sweep_decision(row: &Row, now: OffsetDateTime) -> Option<Removal> {
-    if !row.past_expiry(now) {
-        return None;
-    }
-    match row.state {
-        State::Expired | State::Revoking => Some(Removal::EntryAndTag),
-        State::Missing | State::Revoked => Some(Removal::TagOnly),
-        State::Reused => Some(Removal::TagOnlyReused),
-        State::Active | State::Untagged | State::Unreadable => None,
-    }
 }
 
 /// The outcome of a sweep for one grant (or one failed look-up).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepResult {
     pub region: String,
-    /// The grant id, or the ACL id (or `*`) when a whole ACL or region could not be read.
+    /// The grant's address, or the ACL id (or `*`) when a whole ACL or region could not be read.
     pub id: String,
     pub outcome: Outcome,
     pub detail: String,
@@ -215,8 +201,8 @@ pub struct SweepResult {
 pub enum Outcome {
     /// Removed (or, with `--dry-run`, would be removed).
     Removed,
-    /// Not removed on purpose: someone else's entry, a tag that changed under the sweep, or a
-    /// tag jit cannot read.
+    /// Not removed on purpose: someone else's entry, a grant that changed under the sweep, a
+    /// tag jit cannot read, an entry outside what a jit grant could have made.
     LeftAlone,
     /// Could not be removed: an AWS error. Makes `jitctl sweep` exit 1.
     Failed,
@@ -233,7 +219,37 @@ impl Outcome {
     }
 }
 
-/// Every jit grant (and jit-looking entry) in one region.
+/// What the sweep may delete: by default only what a real grant could have made, so that
+/// someone who may only tag an ACL cannot make the sweeper delete a rule jit did not create by
+/// writing a fake expired record at its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepScope {
+    /// Rule numbers jit numbers grants in (`--rule-numbers`).
+    pub range: RuleRange,
+    /// Whether deny entries (temporary blocks) may be deleted (`--include-deny`).
+    pub deny: bool,
+}
+
+impl Default for SweepScope {
+    fn default() -> Self {
+        SweepScope {
+            range: RuleRange::default(),
+            deny: false,
+        }
+    }
+}
+
+impl SweepScope {
+    fn guard(self) -> Guard {
+        Guard {
+            range: Some((self.range.from, self.range.to)),
+            deny: self.deny,
+        }
+    }
+}
+
+/// Every jit grant (and jit-looking entry) in one region, on every ACL: entries orphaned by a
+/// lost record can sit on ACLs that carry no jit tag at all.
 pub async fn list(
     target: &Target,
     now: OffsetDateTime,
@@ -241,18 +257,42 @@ pub async fn list(
 ) -> Result<Vec<Row>, String> {
     let views = target
         .nacls
-        .tagged(TAG_PREFIX)
+        .all()
         .await
-        .map_err(|e| format!("could not list network ACLs with jit tags: {e}"))?;
+        .map_err(|e| format!("could not list network ACLs: {e}"))?;
     Ok(views
         .iter()
         .flat_map(|v| classify(&target.region, v, now, range))
         .collect())
 }
 
-/// Removes every network-ACL grant of one region whose expiry has passed. With `dry_run`,
-/// reports what it would remove and writes nothing.
-pub async fn sweep(target: &Target, now: OffsetDateTime, dry_run: bool) -> Vec<SweepResult> {
+/// Whether the sweep acts on a row, judged on the listing; each is re-judged on a fresh read
+/// right before anything is written.
+fn sweep_candidate(row: &Row, now: OffsetDateTime) -> bool {
+    match (row.state, &row.grant) {
+        (State::Grant(state), Some(g)) => protocol::sweep_ends(
+            state,
+            &Record {
+                id: row.grant_id.clone().unwrap_or_else(|| GrantId::legacy(Direction::Ingress, 1)),
+                grant: g.clone(),
+                pending: matches!(state, Lifecycle::Pending | Lifecycle::Abandoned),
+            },
+            now,
+        ),
+        _ => false,
+    }
+}
+
+/// Removes every network-ACL grant of one region that has ended: expired, abandoned by a
+/// creator that stopped, or (records whose entry is gone) past its expiry. With `dry_run`,
+/// reports what it would remove and writes nothing. Untagged entries are reported, never
+/// deleted.
+pub async fn sweep(
+    target: &Target,
+    now: OffsetDateTime,
+    dry_run: bool,
+    scope: SweepScope,
+) -> Vec<SweepResult> {
     let region = target.region.as_str();
     let result = |id: &str, outcome, detail: String| SweepResult {
         region: region.to_string(),
@@ -260,163 +300,121 @@ pub async fn sweep(target: &Target, now: OffsetDateTime, dry_run: bool) -> Vec<S
         outcome,
         detail,
     };
-    let views = match target.nacls.tagged(TAG_PREFIX).await {
+    let rows = match list(target, now, scope.range).await {
         Ok(v) => v,
-        Err(e) => {
-            return vec![result(
-                "*",
-                Outcome::Failed,
-                format!("could not list network ACLs with jit tags: {e}"),
-            )];
-        }
+        Err(e) => return vec![result("*", Outcome::Failed, e)],
     };
-    let range = RuleRange::default();
     let mut results = Vec::new();
-    for listed in views {
-        let rows = classify(region, &listed, now, range);
-        for row in rows.iter().filter(|r| r.state == State::Unreadable) {
-            results.push(result(
-                &row.id,
-                Outcome::LeftAlone,
-                row.problem.clone().unwrap_or_default(),
-            ));
+    for row in &rows {
+        match row.state {
+            State::Unreadable | State::Untagged => {
+                results.push(result(
+                    &row.id,
+                    Outcome::LeftAlone,
+                    row.note().unwrap_or_default(),
+                ));
+                continue;
+            }
+            State::Grant(_) if !sweep_candidate(row, now) => continue,
+            State::Grant(_) => {}
         }
-        if !rows.iter().any(|r| sweep_decision(r, now).is_some()) {
+        let (Some(id), Some(g)) = (&row.grant_id, &row.grant) else {
+            continue;
+        };
+        if dry_run {
+            let owned = matches!(
+                row.state,
+                State::EXPIRED | State::REVOKING | State::Grant(Lifecycle::Abandoned)
+            ) && row.entry.as_ref().is_some_and(|e| e.matches(&g.entry));
+            let (outcome, detail) = if owned && !scope.guard().allows(&g.entry) {
+                (Outcome::LeftAlone, guarded(row, scope))
+            } else {
+                (outcome(row.state), describe(row, owned))
+            };
+            results.push(result(&row.id, outcome, detail));
             continue;
         }
-        // The listing may be seconds old: decide on a fresh snapshot, right before writing.
-        let rows = if dry_run {
-            rows
-        } else {
-            match target.nacls.view_uncached(&listed.acl_id).await {
-                Ok(Some(view)) => classify(region, &view, now, range),
-                Ok(None) => continue, // the ACL was deleted, and its grants with it
-                Err(e) => {
-                    results.push(result(
-                        &listed.acl_id,
-                        Outcome::Failed,
-                        format!("could not read the network ACL: {e}"),
-                    ));
-                    continue;
+        let (outcome, detail) =
+            match protocol::sweep_one(&target.nacls, &row.acl_id, id, now, scope.guard()).await {
+                Ok(Swept::Nothing) => continue,
+                Ok(Swept::Removed(done, _, _)) if done.guarded => {
+                    (Outcome::LeftAlone, guarded(row, scope))
                 }
-            }
-        };
-        for row in &rows {
-            if let Some(removal) = sweep_decision(row, now) {
-                let (outcome, detail) = if dry_run {
-                    (planned_outcome(removal), describe_removal(row, removal))
-                } else {
-                    remove(target, row, removal).await
-                };
-                results.push(result(&row.id, outcome, detail));
-            }
-        }
+                Ok(Swept::Removed(done, _, state)) => (outcome(State::Grant(state)), describe(row, done.entry)),
+                Err((step, e)) => (
+                    Outcome::Failed,
+                    format!(
+                        "could not {step}: {e}{}{}",
+                        denied_hint(e.code()),
+                        if step.contains("entry") {
+                            "; the grant is still open"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+            };
+        results.push(result(&row.id, outcome, detail));
     }
     results
 }
 
-/// A reused rule number is reported as left alone even though its stale tag goes: the entry at
-/// that number is what the operator needs to look at.
-fn planned_outcome(removal: Removal) -> Outcome {
-    match removal {
-        Removal::TagOnlyReused => Outcome::LeftAlone,
-        Removal::EntryAndTag | Removal::TagOnly => Outcome::Removed,
+/// A reused rule number is reported as left alone even though its stale record goes: the entry
+/// at that number is what the operator needs to look at.
+fn outcome(state: State) -> Outcome {
+    match state {
+        State::REUSED => Outcome::LeftAlone,
+        _ => Outcome::Removed,
     }
-}
-
-fn expired_at(row: &Row) -> String {
-    row.grant
-        .as_ref()
-        .map(|g| format_rfc3339(g.expires_at))
-        .unwrap_or_default()
 }
 
 /// `allow ingress tcp 203.0.113.7/32 port 22, expired 2026-…`
 fn summary(row: &Row) -> String {
-    let what = row
-        .grant
-        .as_ref()
-        .map(|g| g.entry.to_string())
-        .unwrap_or_default();
-    format!("{what}, expired {}", expired_at(row))
+    let Some(g) = &row.grant else {
+        return String::new();
+    };
+    match row.state {
+        State::Grant(Lifecycle::Abandoned) => format!(
+            "{}, abandoned by its creator (intent of {})",
+            g.entry,
+            format_rfc3339(g.created_at)
+        ),
+        _ => format!("{}, expired {}", g.entry, format_rfc3339(g.expires_at)),
+    }
 }
 
-fn describe_removal(row: &Row, removal: Removal) -> String {
-    match removal {
-        Removal::EntryAndTag => format!("{}: entry and tag deleted", summary(row)),
-        Removal::TagOnly => format!("{}: entry already gone, tag deleted", summary(row)),
-        Removal::TagOnlyReused => format!(
-            "{}: {}, which is not this grant, so that entry is left alone; stale tag deleted",
-            summary(row),
-            row.note().unwrap_or_default()
-        ),
-    }
+fn describe(row: &Row, entry_deleted: bool) -> String {
+    let what = if entry_deleted {
+        "entry and record deleted".to_string()
+    } else {
+        match (row.state, row.note()) {
+            (State::REUSED, Some(note)) => format!(
+                "{note}, which is not this grant, so that entry is left alone; stale record deleted"
+            ),
+            _ => "entry already gone, record deleted".to_string(),
+        }
+    };
+    format!("{}: {what}", summary(row))
+}
+
+fn guarded(row: &Row, scope: SweepScope) -> String {
+    format!(
+        "{}: left alone, because a jit grant could not have made this entry with the sweep's scope (rule numbers {}{}); if jit's provider numbers grants elsewhere, run the sweep with --rule-numbers{}",
+        summary(row),
+        scope.range,
+        if scope.deny { "" } else { ", allow entries only" },
+        if scope.deny { "" } else { " (and --include-deny for deny grants)" },
+    )
 }
 
 /// For access-denied errors: the scheduled sweeper's policy (`examples/sweeper/`) reaches only
 /// ACLs tagged `jit:managed = "network-acl"`, and an unmarked ACL is the usual cause.
-fn denied_hint(e: &AwsError) -> &'static str {
-    match e.code() {
+fn denied_hint(code: Option<&str>) -> &'static str {
+    match code {
         Some("UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException") => {
             " (the sweeper policy of examples/sweeper allows changes only to network ACLs tagged jit:managed = \"network-acl\"; is this ACL tagged?)"
         }
         _ => "",
-    }
-}
-
-/// Carries out one removal. The entry goes first: were the sweep cut short between the two
-/// writes, a tag without its entry is harmless (the next sweep removes it), while an entry
-/// without its tag would be a grant nobody ever expires. The tag is then deleted only if it
-/// still holds the value the decision was made on: once the entry is gone the provider may
-/// number a new grant there, and that grant's tag must survive.
-async fn remove(target: &Target, row: &Row, removal: Removal) -> (Outcome, String) {
-    let (Some((direction, number)), Some((key, value))) = (row.slot, row.tag.as_ref()) else {
-        return (Outcome::LeftAlone, "not a grant".into());
-    };
-    let nacls = &target.nacls;
-    if removal == Removal::EntryAndTag
-        && let Err(e) = nacls.delete_entry(&row.acl_id, direction, number).await
-    {
-        return (
-            Outcome::Failed,
-            format!(
-                "could not delete the entry: {e}{}; the grant is still open",
-                denied_hint(&e)
-            ),
-        );
-    }
-    if let Err(e) = nacls.delete_tag(&row.acl_id, key, value).await {
-        return (
-            Outcome::Failed,
-            format!("could not delete the tag {key:?}: {e}{}", denied_hint(&e)),
-        );
-    }
-    // Read back, to report a tag that was rewritten meanwhile (and so kept).
-    match nacls.view_uncached(&row.acl_id).await {
-        Ok(view) => match view.as_ref().and_then(|v| v.tags.get(key)) {
-            // The expired grant is gone all the same; the tag is a new grant's now.
-            Some(now) if now != value => (
-                planned_outcome(removal),
-                format!(
-                    "{}: {}the tag {key:?} was rewritten meanwhile (a new grant at this number) and was kept",
-                    summary(row),
-                    if removal == Removal::EntryAndTag {
-                        "entry deleted; "
-                    } else {
-                        ""
-                    }
-                ),
-            ),
-            Some(_) => (
-                Outcome::Failed,
-                format!("the tag {key:?} is still there after it was deleted"),
-            ),
-            None => (planned_outcome(removal), describe_removal(row, removal)),
-        },
-        Err(e) => (
-            Outcome::Failed,
-            format!("could not read the network ACL back after the removal: {e}"),
-        ),
     }
 }
 
@@ -430,74 +428,71 @@ pub struct Revoked {
     pub detail: String,
 }
 
-/// Ends a grant now: rewrites its tag with a revoke marker, then deletes its entry (only if it
-/// still matches the grant). The provider then reports `status = "revoked"` and does not
-/// re-create the grant. The marker is written first because it, not the entry, keeps the
-/// provider's automatic numbering off the number once the entry is gone; and a revoke cut short
-/// in between leaves a marked grant whose entry the next `revoke` removes. Revoking a revoked
-/// grant again is a no-op that succeeds.
+/// Ends a grant now (see [`protocol::revoke`]). `id` is a grant address
+/// (`acl-…:ingress:200`: the grant that owns the entry there, else the newest recorded there) or
+/// `acl-…:<grant id>`. Revoking a revoked grant again is a no-op that succeeds.
 pub async fn revoke(target: &Target, id: &str, now: OffsetDateTime) -> Result<Revoked, String> {
-    let (acl, direction, number) = parse_grant_id(id)?;
-    let nacls = &target.nacls;
+    let by_id = id.split_once(':').and_then(|(acl, gid)| {
+        GrantId::parse(gid)
+            .filter(|g| !g.is_legacy() && crate::grant::valid_acl_id(acl))
+            .map(|g| (acl.to_string(), g))
+    });
+    let (acl, wanted) = match by_id {
+        Some((acl, gid)) => (acl, Err(gid)),
+        None => {
+            let (acl, d, n) = parse_address(id)
+                .map_err(|e| format!("{e}, or \"acl-0123456789abcdef0:<grant id>\""))?;
+            (acl, Ok((d, n)))
+        }
+    };
     let region = &target.region;
-    let view = nacls
+    let view = target
+        .nacls
         .view_uncached(&acl)
         .await
         .map_err(|e| format!("could not read {acl}: {e}"))?
         .ok_or_else(|| format!("network ACL {acl} does not exist in {region}"))?;
-    let key = tag_key(direction, number);
-    let Some(raw) = view.tags.get(&key) else {
-        let what = view
-            .entry(direction, number)
-            .map_or_else(|| "no entry".to_string(), |e| e.describe());
+    let records = view.records();
+    let found = match &wanted {
+        Err(gid) => records.iter().find(|r| &r.id == gid),
+        Ok((d, n)) => lifecycle::owner(&view, &records, *d, *n).or_else(|| {
+            records
+                .iter()
+                .filter(|r| r.grant.entry.direction == *d && r.grant.entry.rule_number == *n)
+                .max_by_key(|r| r.grant.created_at)
+        }),
+    };
+    let Some(record) = found else {
+        let what = match &wanted {
+            Ok((d, n)) => format!(
+                "{} at {d} {n}",
+                view.entry(*d, *n)
+                    .map_or_else(|| "no entry".to_string(), |e| e.describe())
+            ),
+            Err(gid) => format!("no record for grant {gid}"),
+        };
         return Err(format!(
-            "{id} is not a jit grant: {acl} has {what} at {direction} {number} but no tag {key:?}; jitctl revokes only grants jit created"
+            "{id} is not a jit grant: {acl} has {what} but no jit grant record; jitctl revokes only grants jit created"
         ));
     };
-    let grant = Grant::from_tag(&key, raw).map_err(|e| e.to_string())?;
-    let entry = view.entry(direction, number);
-    let matching = entry.is_some_and(|e| e.matches(&grant.entry));
-    if let (Some(at), false) = (grant.revoked_at, matching) {
-        return Ok(Revoked {
-            region: region.clone(),
-            id: id.to_string(),
-            revoked_at: at,
-            detail: format!("already revoked at {}", format_rfc3339(at)),
-        });
-    }
-    let revoked_at = grant.revoked_at.unwrap_or(now);
-    if grant.revoked_at.is_none() {
-        let marked = Grant {
-            revoked_at: Some(revoked_at),
-            ..grant.clone()
-        };
-        nacls
-            .put_tag(&acl, &key, &marked.tag_value())
-            .await
-            .map_err(|e| {
-                format!("could not write the revoke marker of {id}: {e}; nothing was changed and the grant is still open")
-            })?;
-    }
-    let detail = match entry {
-        Some(_) if matching => {
-            nacls
-                .delete_entry(&acl, direction, number)
-                .await
-                .map_err(|e| {
-                    format!("the revoke marker of {id} is written, but its entry could not be deleted: {e}; the grant is still open. Run the revoke again")
-                })?;
-            format!("{} deleted; revoke marker written", grant.entry)
-        }
-        Some(e) => format!(
-            "the rule number now holds {}, which is not this grant, so that entry was left alone; revoke marker written",
-            e.describe()
-        ),
-        None => "the entry was already gone; revoke marker written".to_string(),
+    let done = protocol::revoke(&target.nacls, &view, record, now)
+        .await
+        .map_err(|e| format!("{id}: {e}"))?;
+    let detail = if done.already {
+        format!("already revoked at {}", format_rfc3339(done.revoked_at))
+    } else if done.entry_deleted {
+        format!("{} deleted; revoke marker written", record.grant.entry)
+    } else if let Some(other) = done.other_entry {
+        format!(
+            "the rule number now holds {other}, which is not this grant, so that entry was left alone; revoke marker written"
+        )
+    } else {
+        "the entry was already gone; revoke marker written".to_string()
     };
     Ok(Revoked {
         region: region.clone(),
         id: id.to_string(),
-        revoked_at,
+        revoked_at: done.revoked_at,
         detail,
     })
 }
@@ -505,8 +500,11 @@ pub async fn revoke(target: &Target, id: &str, now: OffsetDateTime) -> Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctl::testing::{FakeNacl, acl_with, at, grant, target};
-    use crate::grant::{Ports, Protocol};
+    use crate::aws::nacl::fake::Fault;
+    use crate::ctl::testing::{
+        FakeNacl, acl_with, acl_with_records, at, grant, legacy, record, target,
+    };
+    use crate::grant::Ports;
 
     const ACL: &str = "acl-0123456789abcdef0";
 
@@ -519,6 +517,12 @@ mod tests {
             cidr: Some(cidr.parse().unwrap()),
             ports: Some(Ports { from: 22, to: 22 }),
         }
+    }
+
+    fn states(rows: &[Row]) -> Vec<(String, &'static str)> {
+        rows.iter()
+            .map(|r| (r.id.clone(), r.state.as_str()))
+            .collect()
     }
 
     #[test]
@@ -549,21 +553,28 @@ mod tests {
         });
         view.tags.insert("jit:grant:ingress:x".into(), "v=1".into());
         view.tags.insert("Name".into(), "prod".into());
+        // Grants with ids: one being created, one whose creator died half-way.
+        let mut pending = record("pppppppppppp", &grant(Direction::Ingress, 104, "203.0.113.6/32", 9_990, 20_000));
+        pending.pending = true;
+        let mut abandoned = record("aaaaaaaaaaaa", &grant(Direction::Ingress, 105, "203.0.113.7/32", 9_000, 20_000));
+        abandoned.pending = true;
+        for r in [&pending, &abandoned] {
+            view.tags.insert(r.tag_key(), r.tag_value());
+        }
+        view.entries.push(AclEntry::from(&abandoned.grant.entry));
 
         let rows = classify("us-east-1", &view, now, RuleRange::default());
-        let got: Vec<(String, &str)> = rows
-            .iter()
-            .map(|r| (r.id.clone(), r.state.as_str()))
-            .collect();
         let id = |s: &str| format!("{ACL}:{s}");
         assert_eq!(
-            got,
+            states(&rows),
             [
                 (id("jit:grant:ingress:x"), "unreadable"),
                 (id("ingress:100"), "active"),
                 (id("ingress:101"), "expired"),
                 (id("ingress:102"), "missing"),
                 (id("ingress:103"), "reused"),
+                (id("ingress:104"), "pending"),
+                (id("ingress:105"), "abandoned"),
                 (id("ingress:150"), "untagged"),
                 (id("egress:100"), "revoked"),
             ]
@@ -576,6 +587,7 @@ mod tests {
                 .contains("not a jit grant")
         );
         assert!(rows[4].note().unwrap().contains("10.0.0.0/8"));
+        assert_eq!(rows[6].grant_id.as_ref().unwrap().as_str(), "aaaaaaaaaaaa");
     }
 
     #[test]
@@ -584,46 +596,35 @@ mod tests {
         g.revoked_at = Some(at(9_000));
         let view = acl_with(ACL, &[&g]);
         let rows = classify("r", &view, at(10_000), RuleRange::default());
-        assert_eq!(rows[0].state, State::Revoking);
+        assert_eq!(rows[0].state, State::REVOKING);
         let mut gone = view.clone();
         gone.entries.clear();
         let rows = classify("r", &gone, at(10_000), RuleRange::default());
-        assert_eq!(rows[0].state, State::Revoked);
+        assert_eq!(rows[0].state, State::REVOKED);
     }
 
     #[test]
-    fn sweep_decides_only_past_expiry() {
+    fn sweep_ends_only_what_has_ended() {
         let now = at(10_000);
-        let row = |state, expires| Row {
-            region: "r".into(),
-            acl_id: ACL.into(),
-            vpc_id: None,
-            id: "x".into(),
-            slot: Some((Direction::Ingress, 100)),
-            state,
-            grant: Some(grant(Direction::Ingress, 100, "203.0.113.1/32", 0, expires)),
-            tag: None,
-            entry: None,
-            problem: None,
-        };
-        use State::*;
+        use Lifecycle::*;
         let cases = [
-            (Active, 20_000, None),
-            (Expired, 10_000, Some(Removal::EntryAndTag)),
-            (Revoking, 5_000, Some(Removal::EntryAndTag)),
-            (Revoking, 20_000, None),
-            (Missing, 5_000, Some(Removal::TagOnly)),
-            (Missing, 20_000, None),
-            (Revoked, 5_000, Some(Removal::TagOnly)),
-            (Revoked, 20_000, None),
-            (Reused, 5_000, Some(Removal::TagOnlyReused)),
-            (Reused, 20_000, None),
-            (Unreadable, 5_000, None),
-            (Untagged, 5_000, None),
+            (Active, 20_000, false),
+            (Expired, 10_000, true),
+            (Revoking, 5_000, true),
+            (Revoking, 20_000, false),
+            (Missing, 5_000, true),
+            (Missing, 20_000, false),
+            (Revoked, 5_000, true),
+            (Revoked, 20_000, false),
+            (Reused, 5_000, true),
+            (Reused, 20_000, false),
+            (Pending, 20_000, false),
+            (Abandoned, 20_000, true),
         ];
         for (state, expires, want) in cases {
+            let r = legacy(&grant(Direction::Ingress, 100, "203.0.113.1/32", 0, expires));
             assert_eq!(
-                sweep_decision(&row(state, expires), now),
+                protocol::sweep_ends(state, &r, now),
                 want,
                 "{state:?} expiring at {expires}"
             );
@@ -645,22 +646,32 @@ mod tests {
         fake.put(view);
         let t = target(&fake);
         let now = at(10_000);
+        let scope = SweepScope::default();
 
-        let dry = sweep(&t, now, true).await;
+        let dry = sweep(&t, now, true, scope).await;
         let outcomes: Vec<Outcome> = dry.iter().map(|r| r.outcome).collect();
-        assert_eq!(outcomes, [Outcome::Removed, Outcome::LeftAlone], "{dry:?}");
+        assert_eq!(
+            outcomes,
+            [Outcome::Removed, Outcome::LeftAlone, Outcome::LeftAlone],
+            "{dry:?}"
+        );
         assert_eq!(fake.writes(), 0, "a dry run writes nothing");
 
-        let results = sweep(&t, now, false).await;
+        let results = sweep(&t, now, false, scope).await;
         let got: Vec<(&str, Outcome)> = results
             .iter()
             .map(|r| (r.id.rsplit(':').next().unwrap(), r.outcome))
             .collect();
         assert_eq!(
             got,
-            [("101", Outcome::Removed), ("102", Outcome::LeftAlone)]
+            [
+                ("101", Outcome::Removed),
+                ("102", Outcome::LeftAlone),
+                ("150", Outcome::LeftAlone)
+            ]
         );
         assert!(results[1].detail.contains("left alone"), "{results:?}");
+        assert!(results[2].detail.contains("no jit record"), "{results:?}");
         let after = fake.get(ACL);
         let numbers: Vec<i32> = after.entries.iter().map(|e| e.rule_number).collect();
         assert_eq!(
@@ -683,17 +694,25 @@ mod tests {
         );
 
         let writes = fake.writes();
-        assert!(sweep(&t, now, false).await.is_empty());
+        let again = sweep(&t, now, false, scope).await;
+        assert_eq!(states_of(&again), [("150", Outcome::LeftAlone)]);
         assert_eq!(fake.writes(), writes, "a second sweep has nothing to do");
     }
 
+    fn states_of(results: &[SweepResult]) -> Vec<(&str, Outcome)> {
+        results
+            .iter()
+            .map(|r| (r.id.rsplit(':').next().unwrap(), r.outcome))
+            .collect()
+    }
+
     #[tokio::test]
-    async fn a_failed_delete_is_reported_and_keeps_the_tag() {
+    async fn a_failed_delete_is_reported_and_keeps_the_record() {
         let fake = FakeNacl::default();
         let old = grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000);
         fake.put(acl_with(ACL, &[&old]));
         fake.fail_deletes_of(101);
-        let results = sweep(&target(&fake), at(10_000), false).await;
+        let results = sweep(&target(&fake), at(10_000), false, SweepScope::default()).await;
         assert_eq!(results.len(), 1);
         assert_eq!(results[0].outcome, Outcome::Failed);
         assert!(results[0].detail.contains("still open"), "{results:?}");
@@ -701,31 +720,124 @@ mod tests {
         assert!(fake.get(ACL).tags.contains_key("jit:grant:ingress:101"));
     }
 
+    /// Regression: the sweep decided a whole ACL from one snapshot and deleted by rule number,
+    /// so a grant that terraform created at a freed number meanwhile lost its entry.
     #[tokio::test]
-    async fn a_tag_rewritten_during_the_sweep_is_kept() {
+    async fn a_sweep_racing_an_apply_never_deletes_the_new_grant() {
         let fake = FakeNacl::default();
-        let old = grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000);
-        fake.put(acl_with(ACL, &[&old]));
-        // Terraform numbers a fresh grant here and writes its tag between the sweep's decision
-        // and its tag deletion (calls: list, fresh read, entry delete, tag delete).
-        let fresh = grant(Direction::Ingress, 101, "203.0.113.2/32", 9_000, 30_000);
-        fake.before_call(4, move |v| {
-            v.tags.insert(fresh.tag_key(), fresh.tag_value());
+        let old = record("oooooooooooo", &grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000));
+        fake.put(acl_with_records(ACL, std::slice::from_ref(&old)));
+        // Between the sweep's listing and its fresh read, terraform's own expiry apply deletes
+        // the old entry (but not yet its record) and numbers a new grant, same address, there.
+        let new = record("nnnnnnnnnnnn", &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_000, 30_000));
+        let n2 = new.clone();
+        fake.before_call(2, move |v| {
+            v.entries.clear();
+            v.entries.push(AclEntry::from(&n2.grant.entry));
+            v.tags.insert(n2.tag_key(), n2.tag_value());
         });
-        let results = sweep(&target(&fake), at(10_000), false).await;
-        assert_eq!(results[0].outcome, Outcome::Removed, "{results:?}");
-        assert!(results[0].detail.contains("was kept"), "{results:?}");
+        let results = sweep(&target(&fake), at(10_000), false, SweepScope::default()).await;
+        assert_eq!(results.len(), 1, "{results:?}");
         let after = fake.get(ACL);
-        assert!(after.entries.is_empty());
-        let tag = &after.tags["jit:grant:ingress:101"];
-        assert!(tag.contains("e=30000"), "{tag}");
+        assert_eq!(after.entries, [AclEntry::from(&new.grant.entry)], "the new grant's entry stays");
+        assert_eq!(after.tags.keys().collect::<Vec<_>>(), [&new.tag_key()], "the old record goes, the new one stays");
+    }
+
+    #[tokio::test]
+    async fn a_new_grant_at_the_freed_number_keeps_its_record() {
+        let fake = FakeNacl::default();
+        let old = record("oooooooooooo", &grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000));
+        fake.put(acl_with_records(ACL, std::slice::from_ref(&old)));
+        let new = record("nnnnnnnnnnnn", &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_000, 30_000));
+        let n2 = new.clone();
+        // Terraform numbers a fresh grant the moment the sweep has deleted the old entry.
+        fake.after_next_delete(move |v| {
+            v.entries.push(AclEntry::from(&n2.grant.entry));
+            v.tags.insert(n2.tag_key(), n2.tag_value());
+        });
+        let results = sweep(&target(&fake), at(10_000), false, SweepScope::default()).await;
+        assert_eq!(results[0].outcome, Outcome::Removed, "{results:?}");
+        let after = fake.get(ACL);
+        assert_eq!(after.entries.len(), 1);
+        assert_eq!(after.tags.keys().collect::<Vec<_>>(), [&new.tag_key()]);
+    }
+
+    /// Someone who may only tag the ACL writes an expired "grant" over a rule jit never made.
+    #[tokio::test]
+    async fn a_forged_record_cannot_make_the_sweep_delete_a_foreign_rule() {
+        let fake = FakeNacl::default();
+        let outside = record("ffffffffffff", &grant(Direction::Ingress, 50, "10.0.0.0/8", 0, 5_000));
+        let mut deny = record("dddddddddddd", &grant(Direction::Ingress, 120, "10.0.0.0/8", 0, 5_000));
+        deny.grant.entry.action = RuleAction::Deny;
+        fake.put(acl_with_records(ACL, &[outside, deny]));
+        let results = sweep(&target(&fake), at(10_000), false, SweepScope::default()).await;
+        assert!(results.iter().all(|r| r.outcome == Outcome::LeftAlone), "{results:?}");
+        assert!(results[0].detail.contains("--rule-numbers"), "{results:?}");
+        let after = fake.get(ACL);
+        assert_eq!(after.entries.len(), 2);
+        assert_eq!(after.tags.len(), 2, "records of entries left alone stay too");
+        // Told that jit numbers there and makes deny grants, it removes them.
+        let wide = SweepScope {
+            range: "1-199".parse().unwrap(),
+            deny: true,
+        };
+        let results = sweep(&target(&fake), at(10_000), false, wide).await;
+        assert!(results.iter().all(|r| r.outcome == Outcome::Removed), "{results:?}");
+        assert!(fake.get(ACL).entries.is_empty());
+    }
+
+    #[tokio::test]
+    async fn abandoned_intents_are_rolled_back_and_fresh_ones_left_alone() {
+        let fake = FakeNacl::default();
+        let mut abandoned = record("aaaaaaaaaaaa", &grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 20_000));
+        abandoned.pending = true;
+        let mut fresh = record("ffffffffffff", &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_900, 20_000));
+        fresh.pending = true;
+        fake.put(acl_with_records(ACL, &[abandoned, fresh.clone()]));
+        let results = sweep(&target(&fake), at(10_000), false, SweepScope::default()).await;
+        assert_eq!(states_of(&results), [("100", Outcome::Removed)], "{results:?}");
+        assert!(results[0].detail.contains("abandoned"), "{results:?}");
+        let after = fake.get(ACL);
+        assert_eq!(after.entries, [AclEntry::from(&fresh.grant.entry)]);
+        assert_eq!(after.tags.keys().collect::<Vec<_>>(), [&fresh.tag_key()]);
+    }
+
+    #[tokio::test]
+    async fn orphans_on_acls_without_any_jit_tag_are_listed() {
+        let fake = FakeNacl::default();
+        let mut view = acl_with(ACL, &[]);
+        view.entries
+            .push(entry(Direction::Ingress, 110, "203.0.113.9/32"));
+        fake.put(view);
+        let rows = list(&target(&fake), at(0), RuleRange::default()).await.unwrap();
+        assert_eq!(states(&rows), [(format!("{ACL}:ingress:110"), "untagged")]);
+    }
+
+    #[tokio::test]
+    async fn a_sweep_with_lost_responses_converges() {
+        let fake = FakeNacl::default();
+        let a = grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000);
+        let b = record("bbbbbbbbbbbb", &grant(Direction::Ingress, 102, "203.0.113.3/32", 0, 5_000));
+        let mut view = acl_with(ACL, &[&a]);
+        view.entries.push(AclEntry::from(&b.grant.entry));
+        view.tags.insert(b.tag_key(), b.tag_value());
+        fake.put(view);
+        // The entry delete's response is lost; the record delete's too.
+        fake.faults(&[Fault::After, Fault::Retried, Fault::After]);
+        let t = target(&fake);
+        let first = sweep(&t, at(10_000), false, SweepScope::default()).await;
+        assert!(first.iter().any(|r| r.outcome == Outcome::Failed), "{first:?}");
+        let second = sweep(&t, at(10_000), false, SweepScope::default()).await;
+        assert!(second.iter().all(|r| r.outcome == Outcome::Removed), "{second:?}");
+        let after = fake.get(ACL);
+        assert!(after.entries.is_empty() && after.tags.is_empty(), "{after:?}");
     }
 
     #[tokio::test]
     async fn a_region_that_cannot_be_listed_is_a_failure() {
         let fake = FakeNacl::default();
         fake.fail_listing();
-        let results = sweep(&target(&fake), at(0), false).await;
+        let results = sweep(&target(&fake), at(0), false, SweepScope::default()).await;
         assert_eq!(results[0].outcome, Outcome::Failed);
         assert_eq!(results[0].id, "*");
     }
@@ -742,12 +854,12 @@ mod tests {
         let view = fake.get(ACL);
         assert!(view.entries.is_empty());
         let tag =
-            Grant::from_tag("jit:grant:ingress:100", &view.tags["jit:grant:ingress:100"]).unwrap();
-        assert_eq!(tag.revoked_at, Some(at(1_000)));
+            Record::from_tag("jit:grant:ingress:100", &view.tags["jit:grant:ingress:100"]).unwrap();
+        assert_eq!(tag.grant.revoked_at, Some(at(1_000)));
         assert_eq!(
             Grant {
                 revoked_at: None,
-                ..tag
+                ..tag.grant
             },
             g
         );
@@ -758,7 +870,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_revoke_cut_short_leaves_the_number_marked() {
+    async fn revoke_by_grant_id_picks_that_grant() {
+        let fake = FakeNacl::default();
+        let old = record("oooooooooooo", &grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 5_000));
+        let new = record("nnnnnnnnnnnn", &grant(Direction::Ingress, 100, "203.0.113.1/32", 6_000, 20_000));
+        let mut view = acl_with_records(ACL, &[old.clone(), new.clone()]);
+        view.entries.truncate(1);
+        fake.put(view);
+        let t = target(&fake);
+        // By address: the grant that owns the entry, the newer one.
+        let r = revoke(&t, &format!("{ACL}:ingress:100"), at(7_000)).await.unwrap();
+        assert!(r.detail.contains("deleted"), "{r:?}");
+        let after = fake.get(ACL);
+        assert!(after.tags[&new.tag_key()].ends_with(";x=7000"));
+        assert!(!after.tags[&old.tag_key()].contains(";x="));
+        // By id: exactly that one; it owns no entry, so only the marker is written.
+        let r = revoke(&t, &format!("{ACL}:oooooooooooo"), at(8_000)).await.unwrap();
+        assert!(r.detail.contains("already gone"), "{r:?}");
+        assert!(fake.get(ACL).tags[&old.tag_key()].ends_with(";x=8000"));
+    }
+
+    #[tokio::test]
+    async fn a_revoke_cut_short_leaves_the_grant_marked() {
         let fake = FakeNacl::default();
         let g = grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 20_000);
         fake.put(acl_with(ACL, &[&g]));
@@ -768,9 +901,8 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.contains("Run the revoke again"), "{err}");
-        // The marker went first, so the provider's numbering keeps off this number.
         let rows = classify("r", &fake.get(ACL), at(1_000), RuleRange::default());
-        assert_eq!(rows[0].state, State::Revoking);
+        assert_eq!(rows[0].state, State::REVOKING);
     }
 
     #[tokio::test]

@@ -72,7 +72,7 @@ pub async fn handle(
     now: OffsetDateTime,
 ) -> Result<Value, String> {
     check_event(event)?;
-    let results = sweep_all(targets, now, false).await;
+    let results = sweep_all(targets, now, false, super::acl::SweepScope::default()).await;
     for r in &results {
         match r.outcome {
             Outcome::Failed => {

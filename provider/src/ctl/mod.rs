@@ -73,10 +73,11 @@ pub async fn sweep_all(
     targets: &[Target],
     now: OffsetDateTime,
     dry_run: bool,
+    scope: acl::SweepScope,
 ) -> Vec<acl::SweepResult> {
     let mut results = Vec::new();
     for t in targets {
-        results.extend(acl::sweep(t, now, dry_run).await);
+        results.extend(acl::sweep(t, now, dry_run, scope).await);
     }
     if let Some(t) = targets.first() {
         results.extend(policy::sweep(&t.policies, now, dry_run).await);
@@ -84,7 +85,7 @@ pub async fn sweep_all(
     results
 }
 
-/// Revokes one grant: `acl-…:ingress:200`, or `<policy arn>#<cidr>`.
+/// Revokes one grant: `acl-…:ingress:200`, `acl-…:<grant id>`, or `<policy arn>#<cidr>`.
 pub async fn revoke(
     target: &Target,
     id: &str,
@@ -237,7 +238,7 @@ pub(crate) mod testing {
     use super::Target;
     pub use crate::aws::nacl::fake::FakeNacl;
     use crate::aws::nacl::{AclEntry, AclView, Nacls};
-    use crate::grant::{Direction, EntrySpec, Grant, Ports, Protocol, RuleAction};
+    use crate::grant::{Direction, EntrySpec, Grant, GrantId, Ports, Protocol, Record, RuleAction};
 
     pub fn at(epoch: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(epoch).unwrap()
@@ -274,15 +275,41 @@ pub(crate) mod testing {
         }
     }
 
-    /// An ACL holding each grant's entry and tag.
+    /// The record of `g` as jit wrote it before grant ids existed (keyed by its number).
+    pub fn legacy(g: &Grant) -> Record {
+        Record {
+            id: GrantId::legacy(g.entry.direction, g.entry.rule_number),
+            grant: g.clone(),
+            pending: false,
+        }
+    }
+
+    /// The record of `g` with the id `id` (12 base32 characters).
+    pub fn record(id: &str, g: &Grant) -> Record {
+        Record {
+            id: GrantId::parse(id).expect("a valid grant id"),
+            grant: g.clone(),
+            pending: false,
+        }
+    }
+
+    /// An ACL holding each grant's entry and (legacy) record.
     pub fn acl_with(acl_id: &str, grants: &[&Grant]) -> AclView {
+        acl_with_records(acl_id, &grants.iter().map(|g| legacy(g)).collect::<Vec<_>>())
+    }
+
+    /// An ACL holding each record and its grant's entry.
+    pub fn acl_with_records(acl_id: &str, records: &[Record]) -> AclView {
         AclView {
             acl_id: acl_id.into(),
             vpc_id: Some("vpc-12345678".into()),
-            entries: grants.iter().map(|g| AclEntry::from(&g.entry)).collect(),
-            tags: grants
+            entries: records
                 .iter()
-                .map(|g| (g.tag_key(), g.tag_value()))
+                .map(|r| AclEntry::from(&r.grant.entry))
+                .collect(),
+            tags: records
+                .iter()
+                .map(|r| (r.tag_key(), r.tag_value()))
                 .collect(),
         }
     }

@@ -96,6 +96,7 @@ fn row_json(row: &Row, now: OffsetDateTime) -> Value {
         "kind": "network_acl",
         "region": row.region,
         "id": row.id,
+        "grant_id": row.grant_id.as_ref().map(|g| g.as_str()),
         "state": row.state.as_str(),
         "network_acl_id": row.acl_id,
         "vpc_id": row.vpc_id,
@@ -197,7 +198,7 @@ pub fn list(inv: &Inventory, now: OffsetDateTime, f: Format) -> String {
             let s = shown(r);
             let g = r.grant.as_ref();
             let left = match (g, r.state) {
-                (Some(g), State::Active | State::Expired | State::Missing | State::Reused) => {
+                (Some(g), State::ACTIVE | State::EXPIRED | State::MISSING | State::REUSED) => {
                     format_left((g.expires_at - now).whole_seconds())
                 }
                 _ => "-".into(),

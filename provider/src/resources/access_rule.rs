@@ -10,13 +10,15 @@ use async_trait::async_trait;
 use ipnet::IpNet;
 use time::OffsetDateTime;
 
-use crate::aws::nacl::{AclView, CreateOutcome};
 use crate::clock::{format_rfc3339, parse_rfc3339};
-use crate::config::{RULE_NUMBER_MAX, RULE_NUMBER_MIN, Settings};
+use crate::config::Settings;
 use crate::duration::{Ttl, parse_ttl};
+use crate::grant::lifecycle::{self, State};
 use crate::grant::{
-    Direction, EntrySpec, Grant, Ports, Protocol, RuleAction, TAGS_PER_RESOURCE_MAX, tag_key,
+    AclView, Direction, EntrySpec, Grant, GrantId, Ports, Protocol, RULE_NUMBER_MAX,
+    RULE_NUMBER_MIN, Record, RuleAction, address, parse_address, record, valid_acl_id,
 };
+use crate::protocol::nacl::{self as protocol, CreateError, Guard, NewGrant, Numbering, Updated};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
 use crate::tf::value::Reader;
 use crate::tf::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Schema, Type, Value};
@@ -26,6 +28,10 @@ pub const TYPE_NAME: &str = "jit_access_rule";
 pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_EXPIRED: &str = "expired";
 pub const STATUS_REVOKED: &str = "revoked";
+pub const STATUS_UNRECORDED: &str = "unrecorded";
+
+/// Version 1 added `grant_id`.
+const SCHEMA_VERSION: i64 = 1;
 
 /// Attributes whose change means a different entry, so a new grant.
 const REPLACING: [&str; 7] = [
@@ -86,13 +92,6 @@ impl Args {
     }
 }
 
-/// Valid network ACL ids: `acl-` and 8 or 17 lowercase hex digits.
-pub fn valid_acl_id(id: &str) -> bool {
-    id.strip_prefix("acl-").is_some_and(|hex| {
-        (hex.len() == 8 || hex.len() == 17)
-            && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    })
-}
 
 /// Parses and checks every argument that is known. With `settings`, also the checks that
 /// depend on the provider configuration (plan and apply time). Returns the parsed arguments
@@ -310,6 +309,11 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         args.rule_number.unwrap_or(RULE_NUMBER_MAX),
         OffsetDateTime::from_unix_timestamp(2_000_000_000).expect("valid"),
     );
+    let probe = Record {
+        id: GrantId::parse("aaaaaaaaaaaa").expect("a valid id"),
+        grant: probe,
+        pending: false,
+    };
     let room = probe.tag_room();
     if room < 0 {
         let over = -room;
@@ -327,122 +331,167 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
     Some(args)
 }
 
-/// The state object for a grant.
-fn state(acl_id: &str, g: &Grant, status: &str, protocol_text: &str, cidr_text: &str) -> Value {
-    let (from, to) = match g.entry.ports {
-        Some(p) => (Value::from(i64::from(p.from)), Value::from(i64::from(p.to))),
-        None => (Value::Null, Value::Null),
-    };
-    Value::object([
-        (
-            "id",
-            Value::from(grant_id(acl_id, g.entry.direction, g.entry.rule_number)),
-        ),
-        ("network_acl_id", Value::from(acl_id)),
-        ("cidr_block", Value::from(cidr_text)),
-        ("protocol", Value::from(protocol_text)),
-        ("from_port", from),
-        ("to_port", to),
-        ("egress", Value::from(g.entry.direction.is_egress())),
-        ("rule_action", Value::from(g.entry.action.as_str())),
-        ("rule_number", Value::from(i64::from(g.entry.rule_number))),
-        ("ttl", Value::from(g.ttl.as_str())),
-        ("reason", Value::from(g.reason.clone())),
-        ("requested_by", Value::from(g.requested_by.clone())),
-        ("created_at", Value::from(format_rfc3339(g.created_at))),
-        ("expires_at", Value::from(format_rfc3339(g.expires_at))),
-        ("status", Value::from(status)),
-    ])
+/// `status` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Active,
+    Expired,
+    Revoked,
+    /// The entry is there, but its record tag vanished: the next apply writes it again.
+    Unrecorded,
 }
 
-/// `acl-…:ingress:200`: the resource id and the import id.
-pub fn grant_id(acl_id: &str, direction: Direction, rule_number: i32) -> String {
-    format!("{acl_id}:{direction}:{rule_number}")
-}
-
-/// Parses `acl-…:ingress:200`.
-pub fn parse_grant_id(id: &str) -> Result<(String, Direction, i32), String> {
-    let usage = || {
-        format!(
-            "{id:?} is not a grant id; expected \"acl-0123456789abcdef0:ingress:200\" (or :egress:)"
-        )
-    };
-    let mut parts = id.split(':');
-    let (Some(acl), Some(dir), Some(num), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(usage());
-    };
-    if !valid_acl_id(acl) {
-        return Err(usage());
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => STATUS_ACTIVE,
+            Status::Expired => STATUS_EXPIRED,
+            Status::Revoked => STATUS_REVOKED,
+            Status::Unrecorded => STATUS_UNRECORDED,
+        }
     }
-    let direction = Direction::parse(dir).ok_or_else(usage)?;
-    let n: i32 = num.parse().map_err(|_| usage())?;
-    if !(RULE_NUMBER_MIN..=RULE_NUMBER_MAX).contains(&n) {
-        return Err(usage());
+
+    fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Active,
+            Status::Expired,
+            Status::Revoked,
+            Status::Unrecorded,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
-    Ok((acl.to_string(), direction, n))
 }
 
-/// The grant recorded in a state object (every attribute is known in state).
-fn grant_from_state(v: &Value) -> Result<(String, Grant, String), Diagnostic> {
-    let bad = |what: &str| {
-        Diagnostic::error(
-            "Corrupt jit_access_rule state",
-            format!(
-                "{what} is missing or invalid; remove the resource from state and import it again"
+/// One grant's state as Terraform stores it: every attribute of the schema, typed. The only
+/// way the resource reads or writes state (`schema_accepts_every_state` checks the two agree).
+#[derive(Debug, Clone, PartialEq)]
+struct RuleState {
+    grant_id: GrantId,
+    acl_id: String,
+    /// `cidr_block` and `protocol` exactly as configured (`UDP`, not `17`).
+    cidr_text: String,
+    protocol_text: String,
+    grant: Grant,
+    status: Status,
+}
+
+impl RuleState {
+    fn to_value(&self) -> Value {
+        let g = &self.grant;
+        let (from, to) = match g.entry.ports {
+            Some(p) => (Value::from(i64::from(p.from)), Value::from(i64::from(p.to))),
+            None => (Value::Null, Value::Null),
+        };
+        Value::object([
+            (
+                "id",
+                Value::from(address(&self.acl_id, g.entry.direction, g.entry.rule_number)),
             ),
+            ("grant_id", Value::from(self.grant_id.as_str())),
+            ("network_acl_id", Value::from(self.acl_id.as_str())),
+            ("cidr_block", Value::from(self.cidr_text.as_str())),
+            ("protocol", Value::from(self.protocol_text.as_str())),
+            ("from_port", from),
+            ("to_port", to),
+            ("egress", Value::from(g.entry.direction.is_egress())),
+            ("rule_action", Value::from(g.entry.action.as_str())),
+            ("rule_number", Value::from(i64::from(g.entry.rule_number))),
+            ("ttl", Value::from(g.ttl.as_str())),
+            ("reason", Value::from(g.reason.clone())),
+            ("requested_by", Value::from(g.requested_by.clone())),
+            ("created_at", Value::from(format_rfc3339(g.created_at))),
+            ("expires_at", Value::from(format_rfc3339(g.expires_at))),
+            ("status", Value::from(self.status.as_str())),
+        ])
+    }
+
+    /// Reads a state object (every attribute is known in state).
+    fn from_value(v: &Value) -> Result<RuleState, Diagnostic> {
+        let bad = |what: &str| {
+            Diagnostic::error(
+                "Corrupt jit_access_rule state",
+                format!(
+                    "{what} is missing or invalid; remove the resource from state and import it again"
+                ),
+            )
+        };
+        let text = |name: &str| match v.get(name) {
+            Value::String(x) => Some(x.clone()),
+            _ => None,
+        };
+        let num = |name: &str| match v.get(name) {
+            Value::Number(crate::tf::value::Number::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let cidr_text = text("cidr_block").ok_or_else(|| bad("cidr_block"))?;
+        let protocol_text = text("protocol").ok_or_else(|| bad("protocol"))?;
+        let ports = match (num("from_port"), num("to_port")) {
+            (Some(f), Some(t)) => Some(Ports {
+                from: u16::try_from(f).map_err(|_| bad("from_port"))?,
+                to: u16::try_from(t).map_err(|_| bad("to_port"))?,
+            }),
+            _ => None,
+        };
+        let grant = Grant {
+            entry: EntrySpec {
+                direction: Direction::from_egress(matches!(v.get("egress"), Value::Bool(true))),
+                rule_number: num("rule_number")
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(|| bad("rule_number"))?,
+                cidr: cidr_text.parse::<IpNet>().map_err(|_| bad("cidr_block"))?,
+                protocol: Protocol::parse(&protocol_text).map_err(|_| bad("protocol"))?,
+                ports,
+                action: text("rule_action")
+                    .and_then(|a| RuleAction::parse(&a))
+                    .ok_or_else(|| bad("rule_action"))?,
+            },
+            created_at: text("created_at")
+                .and_then(|t| parse_rfc3339(&t).ok())
+                .ok_or_else(|| bad("created_at"))?,
+            expires_at: text("expires_at")
+                .and_then(|t| parse_rfc3339(&t).ok())
+                .ok_or_else(|| bad("expires_at"))?,
+            ttl: text("ttl").ok_or_else(|| bad("ttl"))?,
+            requested_by: text("requested_by"),
+            reason: text("reason"),
+            revoked_at: None,
+        };
+        Ok(RuleState {
+            grant_id: text("grant_id")
+                .and_then(|g| GrantId::parse(&g))
+                .ok_or_else(|| bad("grant_id"))?,
+            acl_id: text("network_acl_id").ok_or_else(|| bad("network_acl_id"))?,
+            cidr_text,
+            protocol_text,
+            grant,
+            status: text("status")
+                .and_then(|s| Status::parse(&s))
+                .ok_or_else(|| bad("status"))?,
+        })
+    }
+}
+
+/// Schema version 0 (before grant ids) to 1: the grant id of a grant recorded before ids
+/// existed is its direction and rule number, the key its record still has in AWS.
+fn upgrade_v0(mut v: Value) -> Result<Value, Diagnostic> {
+    let direction = Direction::from_egress(matches!(v.get("egress"), Value::Bool(true)));
+    let rule_number = match v.get("rule_number") {
+        Value::Number(crate::tf::value::Number::Int(n)) => i32::try_from(*n).ok(),
+        _ => None,
+    }
+    .filter(|n| (RULE_NUMBER_MIN..=RULE_NUMBER_MAX).contains(n))
+    .ok_or_else(|| {
+        Diagnostic::error(
+            "Cannot upgrade jit_access_rule state",
+            "the state written by an earlier jit has no valid rule_number; remove the resource from state and import it again",
         )
-    };
-    let s = |name: &str| v.get(name).clone();
-    let text = |name: &str| match s(name) {
-        Value::String(x) => Some(x),
-        _ => None,
-    };
-    let num = |name: &str| match s(name) {
-        Value::Number(crate::tf::value::Number::Int(n)) => Some(n),
-        _ => None,
-    };
-    let acl = text("network_acl_id").ok_or_else(|| bad("network_acl_id"))?;
-    let cidr = text("cidr_block")
-        .and_then(|c| c.parse::<IpNet>().ok())
-        .ok_or_else(|| bad("cidr_block"))?;
-    let protocol = text("protocol")
-        .and_then(|p| Protocol::parse(&p).ok())
-        .ok_or_else(|| bad("protocol"))?;
-    let ports = match (num("from_port"), num("to_port")) {
-        (Some(f), Some(t)) => Some(Ports {
-            from: u16::try_from(f).map_err(|_| bad("from_port"))?,
-            to: u16::try_from(t).map_err(|_| bad("to_port"))?,
-        }),
-        _ => None,
-    };
-    let g = Grant {
-        entry: EntrySpec {
-            direction: Direction::from_egress(matches!(s("egress"), Value::Bool(true))),
-            rule_number: num("rule_number")
-                .and_then(|n| i32::try_from(n).ok())
-                .ok_or_else(|| bad("rule_number"))?,
-            cidr,
-            protocol,
-            ports,
-            action: text("rule_action")
-                .and_then(|a| RuleAction::parse(&a))
-                .ok_or_else(|| bad("rule_action"))?,
-        },
-        created_at: text("created_at")
-            .and_then(|t| parse_rfc3339(&t).ok())
-            .ok_or_else(|| bad("created_at"))?,
-        expires_at: text("expires_at")
-            .and_then(|t| parse_rfc3339(&t).ok())
-            .ok_or_else(|| bad("expires_at"))?,
-        ttl: text("ttl").ok_or_else(|| bad("ttl"))?,
-        requested_by: text("requested_by"),
-        reason: text("reason"),
-        revoked_at: None,
-    };
-    let status = text("status").ok_or_else(|| bad("status"))?;
-    Ok((acl, g, status))
+    })?;
+    v.set(
+        "grant_id",
+        Value::from(GrantId::legacy(direction, rule_number).as_str()),
+    );
+    Ok(v)
 }
 
 /// Semantic equality of two configuration values of a replacing attribute.
@@ -500,165 +549,46 @@ fn aws_error(summary: &str, e: impl std::fmt::Display) -> Diagnostic {
     Diagnostic::error(summary, e.to_string())
 }
 
-/// Whether a jit tag at this number records a revoked grant.
-fn holds_revoke_marker(view: &AclView, direction: Direction, n: i32) -> bool {
-    let key = tag_key(direction, n);
-    view.tags
-        .get(&key)
-        .is_some_and(|v| Grant::from_tag(&key, v).map_or(true, |g| g.revoked_at.is_some()))
-}
-
-/// What holds a rule number, for the "taken" error.
-fn holder(view: &AclView, direction: Direction, n: i32) -> String {
-    let entry = view.entry(direction, n).map(|e| e.describe());
-    let tag = view
-        .tags
-        .get(&tag_key(direction, n))
-        .and_then(|v| Grant::from_tag(&tag_key(direction, n), v).ok());
-    match (entry, tag) {
-        (Some(e), Some(g)) => format!(
-            "{e}, a jit grant{} expiring {}",
-            g.requested_by
-                .map(|b| format!(" for {b}"))
-                .unwrap_or_default(),
-            format_rfc3339(g.expires_at)
-        ),
-        (Some(e), None) => format!("{e}, not managed by jit"),
-        (None, _) => "an entry created concurrently".into(),
-    }
+fn write_error(summary: &str, (step, e): (String, crate::aws::nacl::AwsError)) -> Diagnostic {
+    Diagnostic::error(summary, format!("could not {step}: {e}"))
 }
 
 impl AccessRule {
-    /// Creates the entry and its tag; on any failure after the entry exists, removes it again.
-    async fn create(&self, env: &Env, args: &Args) -> Result<Grant, Diagnostics> {
-        let created_at = env.clock.now();
-        let view = env
-            .nacls
-            .view_uncached(&args.acl_id)
-            .await
-            .map_err(|e| aws_error("Could not read the network ACL", e))?
-            .ok_or_else(|| {
-                Diagnostic::invalid(
-                    path("network_acl_id"),
-                    format!(
-                        "network ACL {} does not exist in this account and region",
-                        args.acl_id
-                    ),
-                )
-            })?;
-        let jit_tags = view.tags.len();
-        if jit_tags >= TAGS_PER_RESOURCE_MAX {
-            return Err(Diagnostic::error(
-                "Network ACL has no room for another grant",
-                format!("{} already carries {jit_tags} tags, AWS's maximum; each jit grant needs one. Let grants expire or run `jitctl sweep`", args.acl_id),
-            ).into());
-        }
-        let number = match args.rule_number {
-            Some(n) => match env.nacls.create_entry(&args.acl_id, &args.spec(n)).await {
-                Ok(CreateOutcome::Created) => n,
-                Ok(CreateOutcome::NumberTaken) => {
-                    let view = env
-                        .nacls
-                        .view_uncached(&args.acl_id)
-                        .await
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default();
-                    return Err(Diagnostic::invalid(
-                        path("rule_number"),
-                        format!("rule number {n} ({}) on {} is already taken by {}; jit never replaces an entry. Pick another rule_number, or omit it to use the next free one in the provider's rule_numbers range", args.direction, args.acl_id, holder(&view, args.direction, n)),
-                    ).into());
-                }
-                Err(e) => return Err(aws_error("Could not create the network ACL entry", e).into()),
+    /// Creates the grant through the write protocol, which leaves nothing half-applied. On an
+    /// error after which the grant may exist in part, also returns its record, to keep in state.
+    async fn create(&self, env: &Env, args: &Args) -> Result<Record, (Diagnostics, Option<Record>)> {
+        let new = NewGrant {
+            acl_id: args.acl_id.clone(),
+            entry: args.spec(args.rule_number.unwrap_or(RULE_NUMBER_MIN)),
+            numbering: match args.rule_number {
+                Some(n) => Numbering::Explicit(n),
+                None => Numbering::Lowest(env.settings.rule_numbers.0, env.settings.rule_numbers.1),
             },
-            None => self.create_numbered(env, args).await?,
+            ttl: args.ttl.as_time(),
+            ttl_text: args.ttl_text.clone(),
+            requested_by: args.requested_by.clone(),
+            reason: args.reason.clone(),
         };
-        let grant = args.grant(number, created_at);
-        if let Err(e) = env
-            .nacls
-            .put_tag(&args.acl_id, &grant.tag_key(), &grant.tag_value())
+        protocol::create(&env.nacls, env.clock.as_ref(), &new)
             .await
-        {
-            // Nothing half-applied: an entry without its tag would be a grant nobody expires.
-            let rollback = env
-                .nacls
-                .delete_entry(&args.acl_id, args.direction, number)
-                .await;
-            let mut d = Diagnostics::from(aws_error(
-                "Could not tag the network ACL with the grant; the entry was removed again",
-                e,
-            ));
-            if let Err(r) = rollback {
-                d.push(aws_error(&format!("Could not remove entry {number} after the failed tag write; delete it by hand"), r));
-            }
-            return Err(d);
-        }
-        Ok(grant)
-    }
-
-    /// Automatic numbering: the lowest free number in the range. Numbers held by an entry or
-    /// by a revoke marker (it outlives its entry, so the provider can report `revoked`) are
-    /// skipped; a number that someone takes between look-up and create moves us on to the
-    /// next one. A jit tag with neither entry nor marker is a leftover (an entry deleted by
-    /// hand, or an expiry nobody swept): the number is free and the new grant's tag replaces it.
-    async fn create_numbered(&self, env: &Env, args: &Args) -> Result<i32, Diagnostics> {
-        let _lock = env.nacls.allocation_lock(&args.acl_id).await;
-        let (from, to) = env.settings.rule_numbers;
-        let mut lost_races = std::collections::BTreeSet::new();
-        loop {
-            let view = env
-                .nacls
-                .view(&args.acl_id)
-                .await
-                .map_err(|e| aws_error("Could not read the network ACL", e))?
-                .unwrap_or_default();
-            let free = (from..=to).find(|n| {
-                view.entry(args.direction, *n).is_none()
-                    && !holds_revoke_marker(&view, args.direction, *n)
-                    && !lost_races.contains(n)
-            });
-            let Some(n) = free else {
-                return Err(Diagnostic::error(
-                    "No free rule number",
-                    format!("every {} rule number in the provider's rule_numbers range {from}-{to} on {} is taken; widen the range, set rule_number explicitly, or let grants expire", args.direction, args.acl_id),
-                ).into());
-            };
-            match env.nacls.create_entry(&args.acl_id, &args.spec(n)).await {
-                Ok(CreateOutcome::Created) => return Ok(n),
-                Ok(CreateOutcome::NumberTaken) => {
-                    lost_races.insert(n);
-                }
-                Err(e) => return Err(aws_error("Could not create the network ACL entry", e).into()),
-            }
-        }
-    }
-
-    /// Removes the entry (only if it is still the one the grant describes) and the grant's tag.
-    async fn remove(&self, env: &Env, acl: &str, g: &Grant) -> Result<(), Diagnostic> {
-        let Some(view) = env
-            .nacls
-            .view_uncached(acl)
-            .await
-            .map_err(|e| aws_error("Could not read the network ACL", e))?
-        else {
-            return Ok(());
-        };
-        if let Some(e) = view.entry(g.entry.direction, g.entry.rule_number)
-            && e.matches(&g.entry)
-        {
-            env.nacls
-                .delete_entry(acl, g.entry.direction, g.entry.rule_number)
-                .await
-                .map_err(|e| aws_error("Could not delete the network ACL entry", e))?;
-        }
-        // Only the value seen here: a tag rewritten meanwhile belongs to a newer grant.
-        if let Some(value) = view.tags.get(&g.tag_key()) {
-            env.nacls
-                .delete_tag(acl, &g.tag_key(), value)
-                .await
-                .map_err(|e| aws_error("Could not delete the grant's tag", e))?;
-        }
-        Ok(())
+            .map_err(|e| {
+                let message = e.message(&new);
+                let d = match &e {
+                    CreateError::AclMissing => Diagnostic::invalid(path("network_acl_id"), message),
+                    CreateError::Taken(..) => Diagnostic::invalid(path("rule_number"), message),
+                    CreateError::NoFreeNumber(..) => Diagnostic::error("No free rule number", message),
+                    CreateError::TagsFull(_) => {
+                        Diagnostic::error("Network ACL has no room for another grant", message)
+                    }
+                    CreateError::Quota(_) => Diagnostic::error("Network ACL is full", message),
+                    _ => Diagnostic::error("Could not create the grant", message),
+                };
+                let left = match e {
+                    CreateError::Aws { left, .. } => left.map(|r| *r),
+                    _ => None,
+                };
+                (d.into(), left)
+            })
     }
 }
 
@@ -684,8 +614,15 @@ impl Resource for AccessRule {
 
     fn schema(&self) -> Schema {
         Schema {
-            version: 0,
+            version: SCHEMA_VERSION,
             block: schema_block(),
+        }
+    }
+
+    fn upgrade(&self, version: i64, state: Value) -> Result<Value, Diagnostics> {
+        match version {
+            0 => upgrade_v0(state).map_err(Diagnostics::from),
+            _ => Ok(state),
         }
     }
 
@@ -708,7 +645,7 @@ impl Resource for AccessRule {
         }
         let now = env.clock.now();
         if !req.prior.is_null() {
-            let (_, prior, status) = match grant_from_state(&req.prior) {
+            let prior = match RuleState::from_value(&req.prior) {
                 Ok(x) => x,
                 Err(d) => {
                     plan.diags.push(d);
@@ -724,22 +661,38 @@ impl Resource for AccessRule {
             if !explicit.is_null() && explicit != req.prior.get("rule_number") {
                 plan.requires_replace.push(path("rule_number"));
             }
+            let live = matches!(prior.status, Status::Active | Status::Unrecorded);
             // An ended grant can't be extended in place: its entry is gone. A new TTL means a new grant.
-            if status != STATUS_ACTIVE && req.prior.get("ttl") != planned.get("ttl") {
+            if !live && req.prior.get("ttl") != planned.get("ttl") {
                 plan.requires_replace.push(path("ttl"));
             }
             if plan.requires_replace.is_empty() {
-                let expires_at = match args.as_ref().map(|a| a.ttl) {
-                    Some(ttl) => prior.created_at + ttl.as_time(),
-                    None => prior.expires_at,
+                // Unknown until apply when the ttl comes from another resource.
+                let expires_at = match (&args, planned.get("ttl").is_unknown()) {
+                    (_, true) => Value::Unknown,
+                    (Some(a), false) => {
+                        Value::from(format_rfc3339(prior.grant.created_at + a.ttl.as_time()))
+                    }
+                    (None, false) => Value::from(format_rfc3339(prior.grant.expires_at)),
                 };
-                planned.set("expires_at", Value::from(format_rfc3339(expires_at)));
-                if status == STATUS_ACTIVE && now >= expires_at {
+                let expired = match &expires_at {
+                    Value::String(t) => parse_rfc3339(t).is_ok_and(|t| now >= t),
+                    _ => false,
+                };
+                planned.set("expires_at", expires_at);
+                if live && expired {
                     planned.set("status", Value::from(STATUS_EXPIRED));
                     plan.diags.push(Diagnostic::warning(
                         "Grant expired",
                         format!("{} expired at {}; this apply removes the network ACL entry and its tag. Use `terraform apply -replace` for a fresh grant.",
-                            req.prior.get("id").value_str(), format_rfc3339(expires_at)),
+                            req.prior.get("id").value_str(), planned.get("expires_at").value_str()),
+                    ));
+                } else if prior.status == Status::Unrecorded {
+                    planned.set("status", Value::from(STATUS_ACTIVE));
+                    plan.diags.push(Diagnostic::warning(
+                        "Grant record missing",
+                        format!("the record of {} (tag {:?} on {}) is gone while its entry is still there; this apply writes it again. The usual cause is an aws_network_acl resource that manages `tags` on this ACL: give its provider `ignore_tags {{ key_prefixes = [\"jit:\"] }}`",
+                            req.prior.get("id").value_str(), record::tag_key(&prior.grant_id), prior.acl_id),
                     ));
                 }
                 plan.planned = planned;
@@ -747,7 +700,7 @@ impl Resource for AccessRule {
             }
         }
         // A new grant (create or replacement): AWS decides the rest at apply.
-        for name in ["id", "created_at", "expires_at"] {
+        for name in ["id", "grant_id", "created_at", "expires_at"] {
             planned.set(name, Value::Unknown);
         }
         if req.config.get("rule_number").is_null() {
@@ -759,14 +712,14 @@ impl Resource for AccessRule {
                 Ok(Some(view)) => {
                     let spec = args.spec(args.rule_number.unwrap_or(0));
                     if let Some(n) = args.rule_number
-                        && let Some(e) = view.entry(args.direction, n)
+                        && view.entry(args.direction, n).is_some()
                         // Replacing our own entry at the same number: it is deleted before the new one is created.
                         && (req.prior.get("rule_number") != &Value::from(i64::from(n))
                             || plan.requires_replace.is_empty())
                     {
                         plan.diags.push(Diagnostic::invalid(
                             path("rule_number"),
-                            format!("rule number {n} ({}) on {} is already taken by {}; jit never replaces an entry. Pick another rule_number, or omit it to use the next free one", args.direction, args.acl_id, holder(&view, args.direction, e.rule_number)),
+                            format!("rule number {n} ({}) on {} is already taken by {}; jit never replaces an entry. Pick another rule_number, or omit it to use the next free one", args.direction, args.acl_id, protocol::holder(&view, args.direction, n)),
                         ));
                     }
                     plan.diags
@@ -780,9 +733,9 @@ impl Resource for AccessRule {
                         args.acl_id
                     ),
                 )),
-                Err(e) => plan
-                    .diags
-                    .push(aws_error("Could not read the network ACL", e)),
+                Err(e) => plan.diags.push(
+                    aws_error("Could not read the network ACL", e).at(path("network_acl_id")),
+                ),
             }
         }
         plan.planned = planned;
@@ -792,12 +745,14 @@ impl Resource for AccessRule {
     async fn apply(&self, env: &Env, req: ApplyRequest) -> (Value, Diagnostics) {
         if req.planned.is_null() {
             // Destroy. An entry that is already gone is fine.
-            return match grant_from_state(&req.prior) {
-                Ok((acl, g, _)) => match self.remove(env, &acl, &g).await {
-                    Ok(()) => (Value::Null, Diagnostics::default()),
-                    Err(d) => (req.prior, d.into()),
-                },
-                Err(d) => (req.prior, d.into()),
+            let prior = match RuleState::from_value(&req.prior) {
+                Ok(x) => x,
+                Err(d) => return (req.prior, d.into()),
+            };
+            let g = &prior.grant;
+            return match protocol::remove(&env.nacls, &prior.acl_id, &prior.grant_id, &g.entry, true, Guard::NONE).await {
+                Ok(_) => (Value::Null, Diagnostics::default()),
+                Err(e) => (req.prior, write_error("Could not remove the grant", e).into()),
             };
         }
         let mut diags = Diagnostics::default();
@@ -815,58 +770,82 @@ impl Resource for AccessRule {
                 }
                 return (Value::Null, diags);
             };
+            let state = |r: Record| RuleState {
+                grant_id: r.id,
+                acl_id: args.acl_id.clone(),
+                cidr_text: req.planned.get("cidr_block").value_str().to_string(),
+                protocol_text: req.planned.get("protocol").value_str().to_string(),
+                grant: r.grant,
+                status: Status::Active,
+            };
             return match self.create(env, &args).await {
-                Ok(g) => {
-                    let protocol = req.planned.get("protocol").value_str().to_string();
-                    let cidr = req.planned.get("cidr_block").value_str().to_string();
-                    (
-                        state(&args.acl_id, &g, STATUS_ACTIVE, &protocol, &cidr),
-                        diags,
-                    )
-                }
-                Err(d) => {
+                Ok(r) => (state(r).to_value(), diags),
+                Err((d, left)) => {
                     diags.extend(d);
-                    (Value::Null, diags)
+                    // A grant that may exist in part stays in state; Terraform taints it, and
+                    // the next apply removes it before creating a fresh one.
+                    (left.map_or(Value::Null, |r| state(r).to_value()), diags)
                 }
             };
         }
-        // In-place update: expiry, a new TTL, reason or requester.
-        let (acl, prior, prior_status) = match grant_from_state(&req.prior) {
+        // In-place update: expiry, a new TTL, reason or requester, or a record written again.
+        let prior = match RuleState::from_value(&req.prior) {
             Ok(x) => x,
             Err(d) => return (req.prior, d.into()),
         };
-        let (_, next, next_status) = match grant_from_state(&req.planned) {
-            Ok(x) => x,
-            Err(d) => return (req.prior, d.into()),
-        };
-        if prior_status == STATUS_ACTIVE && next_status == STATUS_EXPIRED {
-            if let Err(d) = self.remove(env, &acl, &prior).await {
-                return (req.prior, d.into());
+        let mut planned = req.planned.clone();
+        if planned.get("expires_at").is_unknown() {
+            // The ttl became known only now.
+            let mut d = Diagnostics::default();
+            if let Some(ttl) = check(&req.config, Some(&env.settings), &mut d).map(|a| a.ttl) {
+                planned.set(
+                    "expires_at",
+                    Value::from(format_rfc3339(prior.grant.created_at + ttl.as_time())),
+                );
+            } else {
+                diags.extend(d);
+                return (req.prior, diags);
             }
-        } else if next_status == STATUS_ACTIVE
-            && (next.ttl != prior.ttl
-                || next.reason != prior.reason
-                || next.requested_by != prior.requested_by)
-            && let Err(e) = env
-                .nacls
-                .put_tag(&acl, &next.tag_key(), &next.tag_value())
-                .await
-        {
-            return (
-                req.prior,
-                aws_error("Could not update the grant's tag", e).into(),
-            );
         }
-        (req.planned, diags)
+        let mut next = match RuleState::from_value(&planned) {
+            Ok(x) => x,
+            Err(d) => return (req.prior, d.into()),
+        };
+        let live = matches!(prior.status, Status::Active | Status::Unrecorded);
+        if live && (next.status == Status::Expired || env.clock.now() >= next.grant.expires_at) {
+            if let Err(e) = protocol::remove(&env.nacls, &prior.acl_id, &prior.grant_id, &prior.grant.entry, true, Guard::NONE).await {
+                return (req.prior, write_error("Could not remove the expired grant", e).into());
+            }
+            next.status = Status::Expired;
+        } else if next.status == Status::Active
+            && (next.grant.ttl != prior.grant.ttl
+                || next.grant.expires_at != prior.grant.expires_at
+                || next.grant.reason != prior.grant.reason
+                || next.grant.requested_by != prior.grant.requested_by
+                || prior.status == Status::Unrecorded)
+        {
+            match protocol::update(&env.nacls, &prior.acl_id, &prior.grant_id, &next.grant).await {
+                Ok(Updated::Written(_)) => {}
+                Ok(Updated::Revoked(at)) => {
+                    next.status = Status::Revoked;
+                    diags.push(Diagnostic::warning(
+                        "Grant revoked",
+                        format!("{} was revoked at {} (jitctl revoke) after this plan was made; its record was left as it is and the grant stays revoked", req.prior.get("id").value_str(), format_rfc3339(at)),
+                    ));
+                }
+                Err(e) => return (req.prior, write_error("Could not update the grant's record", e).into()),
+            }
+        }
+        (next.to_value(), diags)
     }
 
     async fn read(&self, env: &Env, current: Value) -> (Value, Diagnostics) {
-        let (acl, g, status) = match grant_from_state(&current) {
+        let mut state = match RuleState::from_value(&current) {
             Ok(x) => x,
             Err(d) => return (current, d.into()),
         };
-        let view = match env.nacls.view(&acl).await {
-            Ok(v) => v,
+        let view = match env.nacls.view(&state.acl_id).await {
+            Ok(v) => v.map(|v| (*v).clone()).unwrap_or_default(),
             Err(e) => {
                 return (
                     current,
@@ -874,35 +853,46 @@ impl Resource for AccessRule {
                 );
             }
         };
-        let entry_present = view
-            .as_ref()
-            .and_then(|v| v.entry(g.entry.direction, g.entry.rule_number))
-            .is_some_and(|e| e.matches(&g.entry));
-        let revoked = view
-            .as_ref()
-            .and_then(|v| v.tags.get(&g.tag_key()))
-            .and_then(|t| Grant::from_tag(&g.tag_key(), t).ok())
-            .is_some_and(|t| t.revoked_at.is_some() && t.entry == g.entry);
-        let next_status = if status != STATUS_ACTIVE {
-            status.as_str()
-        } else if entry_present {
-            STATUS_ACTIVE
-        } else if revoked {
-            STATUS_REVOKED
-        } else if env.clock.now() >= g.expires_at {
-            STATUS_EXPIRED
-        } else {
-            // Gone before its time with no revoke marker: drift, so the plan re-creates it.
-            return (Value::Null, Diagnostics::default());
+        if matches!(state.status, Status::Expired | Status::Revoked) {
+            return (current, Diagnostics::default());
+        }
+        let now = env.clock.now();
+        let records = view.records();
+        let spec = &state.grant.entry;
+        let next = match records.iter().find(|r| r.id == state.grant_id) {
+            Some(r) => match lifecycle::state(r, &view, &records, now) {
+                _ if lifecycle::owner(&view, &records, spec.direction, spec.rule_number)
+                    .is_some_and(|o| o.id == state.grant_id) =>
+                {
+                    Status::Active
+                }
+                State::Revoked => Status::Revoked,
+                // A create that failed part-way (kept in state, tainted): the next apply's
+                // destroy removes its intent.
+                State::Pending | State::Abandoned => state.status,
+                _ if lifecycle::is_expired(&state.grant, now) => Status::Expired,
+                // Gone before its time with no revoke marker: drift, so the plan re-creates it.
+                _ => return (Value::Null, Diagnostics::default()),
+            },
+            None => {
+                let unrecorded = lifecycle::owner(&view, &records, spec.direction, spec.rule_number).is_none()
+                    && view.entry(spec.direction, spec.rule_number).is_some_and(|e| e.matches(spec));
+                if unrecorded {
+                    Status::Unrecorded
+                } else if lifecycle::is_expired(&state.grant, now) {
+                    Status::Expired
+                } else {
+                    return (Value::Null, Diagnostics::default());
+                }
+            }
         };
-        let mut next = current;
-        next.set("status", Value::from(next_status));
-        (next, Diagnostics::default())
+        state.status = next;
+        (state.to_value(), Diagnostics::default())
     }
 
     async fn import(&self, env: &Env, id: &str) -> Result<Value, Diagnostics> {
         let (acl, direction, number) =
-            parse_grant_id(id).map_err(|e| Diagnostic::error("Invalid import id", e))?;
+            parse_address(id).map_err(|e| Diagnostic::error("Invalid import id", e))?;
         let view = env
             .nacls
             .view(&acl)
@@ -914,31 +904,44 @@ impl Resource for AccessRule {
                     format!("network ACL {acl} does not exist in this account and region"),
                 )
             })?;
-        let key = tag_key(direction, number);
-        let Some(raw) = view.tags.get(&key) else {
+        let records = view.records();
+        // The grant that owns the entry there; else the newest one recorded at that number.
+        let found = lifecycle::owner(&view, &records, direction, number).or_else(|| {
+            records
+                .iter()
+                .filter(|r| {
+                    !r.pending
+                        && r.grant.entry.direction == direction
+                        && r.grant.entry.rule_number == number
+                })
+                .max_by_key(|r| r.grant.created_at)
+        });
+        let Some(r) = found.filter(|r| !r.pending) else {
             let what = view
                 .entry(direction, number)
                 .map_or_else(|| "no entry".to_string(), |e| e.describe());
             return Err(Diagnostic::error(
                 "Not a jit grant",
-                format!("{acl} has {what} at {direction} {number} but no jit tag {key:?}; jit imports only grants it created, because only those have an expiry. Create the grant with jit_access_rule instead"),
+                format!("{acl} has {what} at {direction} {number} but no jit grant record (a `jit:grant:` tag); jit imports only grants it created, because only those have an expiry. Create the grant with jit_access_rule instead"),
             ).into());
         };
-        let g = Grant::from_tag(&key, raw)
-            .map_err(|e| Diagnostic::error("Cannot import", e.to_string()))?;
-        let status = if g.revoked_at.is_some() {
-            STATUS_REVOKED
-        } else {
-            STATUS_ACTIVE
+        let state = RuleState {
+            grant_id: r.id.clone(),
+            acl_id: acl,
+            cidr_text: r.grant.entry.cidr.to_string(),
+            protocol_text: r.grant.entry.protocol.to_string(),
+            grant: Grant {
+                revoked_at: None,
+                ..r.grant.clone()
+            },
+            status: if r.grant.revoked_at.is_some() {
+                Status::Revoked
+            } else {
+                Status::Active
+            },
         };
         // `read` follows and settles `active` vs `expired` from the entry and the clock.
-        Ok(state(
-            &acl,
-            &g,
-            status,
-            &g.entry.protocol.to_string(),
-            &g.entry.cidr.to_string(),
-        ))
+        Ok(state.to_value())
     }
 }
 
@@ -946,10 +949,13 @@ pub fn schema_block() -> Block {
     Block {
         description: "A network-ACL entry that opens (or blocks) access for one CIDR for a limited time. \
                       The grant is recorded as a tag on the ACL; once it expires the next apply removes \
-                      the entry, and `jitctl sweep` removes it without Terraform."
+                      the entry, and `jitctl sweep` removes it without Terraform. If the ACL is also managed by the AWS \
+                      provider with `tags`, give that provider `ignore_tags { key_prefixes = [\"jit:\"] }`, or its \
+                      applies remove the grants' records."
             .into(),
         attributes: vec![
-            Attribute::computed("id", Type::String, "Grant id: `<network_acl_id>:<ingress|egress>:<rule_number>`. Also the import id."),
+            Attribute::computed("id", Type::String, "Where the grant sits: `<network_acl_id>:<ingress|egress>:<rule_number>`. Also the import id."),
+            Attribute::computed("grant_id", Type::String, "The grant's unique identity, recorded in its tag on the ACL (`jit:grant:<grant_id>`). jit changes or removes an entry or a record only when it belongs to this id, so one grant never touches another's, even at a reused rule number."),
             Attribute::required("network_acl_id", Type::String, "Network ACL to add the entry to (`acl-…`). Changing it creates a new grant."),
             Attribute::required("cidr_block", Type::String, "IPv4 or IPv6 CIDR block the grant opens, e.g. `203.0.113.7/32`. Host bits must be clear. Changing it creates a new grant."),
             Attribute::required("protocol", Type::String, "`tcp`, `udp`, `icmp`, `icmpv6`, `all`, or an IANA protocol number. Changing it creates a new grant."),
@@ -963,7 +969,7 @@ pub fn schema_block() -> Block {
             Attribute::optional("requested_by", Type::String, "Who asked for the access. Stored with the grant in AWS."),
             Attribute::computed("created_at", Type::String, "When the grant was created (RFC 3339, UTC)."),
             Attribute::computed("expires_at", Type::String, "When the grant ends: `created_at` + `ttl` (RFC 3339, UTC)."),
-            Attribute::computed("status", Type::String, "`active` while the entry exists, `expired` once the TTL has passed (the next apply removes the entry), `revoked` when `jitctl revoke` ended it early (it is not re-created)."),
+            Attribute::computed("status", Type::String, "`active` while the entry exists, `expired` once the TTL has passed (the next apply removes the entry), `revoked` when `jitctl revoke` ended it early (it is not re-created), `unrecorded` when the entry is there but its record tag vanished (the next apply writes it again)."),
         ],
         blocks: vec![],
     }
@@ -1071,6 +1077,13 @@ mod tests {
             config: Value::Null,
         };
         AccessRule.apply(env, req).await
+    }
+
+    /// The record in the fake of the grant in `state`.
+    fn record_of(fake: &FakeNacl, state: &Value) -> Record {
+        let id = GrantId::parse(state.get("grant_id").value_str()).expect("a grant id in state");
+        let key = record::tag_key(&id);
+        Record::from_tag(&key, &fake.get(ACL).tags[&key]).unwrap()
     }
 
     fn error_paths(d: &Diagnostics) -> Vec<String> {
@@ -1218,8 +1231,10 @@ mod tests {
         assert_eq!(state.get("to_port"), &Value::from(500i64));
         let acl = fake.get(ACL);
         assert_eq!(acl.entries.len(), 1);
-        let g =
-            Grant::from_tag("jit:grant:ingress:100", &acl.tags["jit:grant:ingress:100"]).unwrap();
+        assert_eq!(acl.tags.len(), 1);
+        let r = record_of(&fake, &state);
+        assert!(!r.pending, "committed");
+        let g = r.grant;
         assert_eq!(g.reason.as_deref(), Some("VPN from hotel"));
         assert_eq!(format_rfc3339(g.expires_at), "2026-11-23T14:00:00Z");
     }
@@ -1452,11 +1467,7 @@ mod tests {
             )
             .await;
         assert!(d.0.is_empty());
-        let g = Grant::from_tag(
-            "jit:grant:ingress:100",
-            &fake.get(ACL).tags["jit:grant:ingress:100"],
-        )
-        .unwrap();
+        let g = record_of(&fake, &applied).grant;
         assert_eq!(format_rfc3339(g.expires_at), "2026-11-23T16:00:00Z");
         assert_eq!(g.ttl, "4h");
         assert_eq!(
@@ -1484,11 +1495,10 @@ mod tests {
             .await;
         assert_eq!(after.get("status"), &Value::from(STATUS_EXPIRED));
         // gone with a revoke marker: revoked, and the plan keeps it that way
-        let key = "jit:grant:ingress:100";
-        let mut g = Grant::from_tag(key, &fake.get(ACL).tags[key]).unwrap();
-        g.revoked_at = Some(t("2026-11-23T12:30:00Z"));
+        let mut r = record_of(&fake, &state);
+        r.grant.revoked_at = Some(t("2026-11-23T12:30:00Z"));
         fake.update(ACL, |acl| {
-            acl.tags.insert(key.into(), g.tag_value());
+            acl.tags.insert(r.tag_key(), r.tag_value());
         });
         let e = env(&fake, "2026-11-23T13:00:00Z");
         let (revoked, _) = AccessRule.read(&e, state.clone()).await;
@@ -1508,24 +1518,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_recreated_drifted_grant_reuses_its_leftover_tag_but_not_a_revoke_marker() {
+    async fn a_recreated_drifted_grant_replaces_its_leftover_record_but_not_a_revoke_marker() {
         let fake = FakeNacl::with_acl(ACL);
         let env = env(&fake, "2026-11-23T12:00:00Z");
         create(&env, config(&[])).await;
         fake.update(ACL, |acl| acl.entries.clear());
         let (again, _) = create(&env, config(&[])).await;
         assert_eq!(again.get("rule_number"), &Value::from(100i64));
-        assert_eq!(fake.get(ACL).tags.len(), 1, "one tag per grant, no leak");
-        // a revoke marker at 100 keeps the number out of use
-        let key = "jit:grant:ingress:100";
-        let mut g = Grant::from_tag(key, &fake.get(ACL).tags[key]).unwrap();
-        g.revoked_at = Some(t("2026-11-23T12:01:00Z"));
+        assert_eq!(fake.get(ACL).tags.len(), 1, "one record per grant, no leak");
+        // A revoked grant's record stays (it says `revoked` until its expiry), but no longer
+        // holds its number: each grant's record has its own key.
+        let mut r = record_of(&fake, &again);
+        r.grant.revoked_at = Some(t("2026-11-23T12:01:00Z"));
         fake.update(ACL, |acl| {
             acl.entries.clear();
-            acl.tags.insert(key.into(), g.tag_value());
+            acl.tags.insert(r.tag_key(), r.tag_value());
         });
         let (third, _) = create(&env, config(&[])).await;
-        assert_eq!(third.get("rule_number"), &Value::from(101i64));
+        assert_eq!(third.get("rule_number"), &Value::from(100i64));
+        let tags = fake.get(ACL).tags;
+        assert_eq!(tags.len(), 2);
+        assert!(tags[&r.tag_key()].contains(";x="), "the revoke marker survives");
+        let (read, _) = AccessRule
+            .read(&env, {
+                let mut s = again.clone();
+                s.set("status", Value::from(STATUS_ACTIVE));
+                s
+            })
+            .await;
+        assert_eq!(read.get("status"), &Value::from(STATUS_REVOKED));
     }
 
     #[tokio::test]
@@ -1547,24 +1568,40 @@ mod tests {
     /// Regression: destroy deleted the grant's tag by key, so a new grant that another process
     /// numbered at the freed slot between our entry delete and tag delete lost its tag.
     #[tokio::test]
-    async fn destroy_keeps_a_tag_rewritten_after_its_entry_went() {
+    async fn destroy_keeps_the_record_of_a_grant_numbered_after_its_entry_went() {
         let fake = FakeNacl::with_acl(ACL);
         let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
-        fake.after_next_delete(|acl| {
-            acl.tags
-                .insert(tag_key(Direction::Ingress, 100), "a newer grant".into());
+        let mut newer = record_of(&fake, &state);
+        newer.id = GrantId::parse("nnnnnnnnnnnn").unwrap();
+        newer.grant.created_at = t("2026-11-23T12:09:00Z");
+        let n2 = newer.clone();
+        fake.after_next_delete(move |acl| {
+            acl.entries.push(AclEntry::from(&n2.grant.entry));
+            acl.tags.insert(n2.tag_key(), n2.tag_value());
         });
         let (gone, d) = destroy(&env(&fake, "2026-11-23T12:10:00Z"), state).await;
         assert!(gone.is_null() && d.0.is_empty(), "{d:?}");
-        assert!(fake.get(ACL).entries.is_empty(), "our entry is gone");
-        assert_eq!(
-            fake.get(ACL)
-                .tags
-                .get("jit:grant:ingress:100")
-                .map(String::as_str),
-            Some("a newer grant"),
-            "the newer grant's tag survives"
-        );
+        let after = fake.get(ACL);
+        assert_eq!(after.entries, [AclEntry::from(&newer.grant.entry)], "the newer grant's entry survives");
+        assert_eq!(after.tags.keys().collect::<Vec<_>>(), [&newer.tag_key()], "and its record");
+    }
+
+    /// Regression: ownership was judged by an entry's shape, so a second workspace's grant of
+    /// the same CIDR at a reused number lost its entry to the first workspace's destroy.
+    #[tokio::test]
+    async fn destroy_leaves_an_identical_newer_grant_alone() {
+        let fake = FakeNacl::with_acl(ACL);
+        let (first, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
+        // The first grant's entry goes (a sweep cut short before its record), and a second
+        // workspace grants the same address at the same number.
+        fake.update(ACL, |acl| acl.entries.clear());
+        let (second, _) = create(&env(&fake, "2026-11-23T12:05:00Z"), config(&[])).await;
+        assert_eq!(second.get("rule_number"), first.get("rule_number"));
+        let (gone, d) = destroy(&env(&fake, "2026-11-23T12:10:00Z"), first).await;
+        assert!(gone.is_null() && d.0.is_empty(), "{d:?}");
+        let after = fake.get(ACL);
+        assert_eq!(after.entries.len(), 1, "the second grant's entry survives");
+        assert_eq!(record_of(&fake, &second).grant.expires_at, t("2026-11-23T14:05:00Z"));
     }
 
     #[tokio::test]
@@ -1576,7 +1613,7 @@ mod tests {
             .import(&env, &format!("{ACL}:ingress:200"))
             .await
             .unwrap_err();
-        assert!(err.0[0].detail.contains("no jit tag"), "{err:?}");
+        assert!(err.0[0].detail.contains("no jit grant record"), "{err:?}");
         let (state, _) = create(&env, config(&[("requested_by", Value::from("alice"))])).await;
         let imported = AccessRule
             .import(&env, &format!("{ACL}:ingress:100"))
@@ -1634,5 +1671,184 @@ mod tests {
             assert_eq!(v.get("status"), &Value::from(STATUS_ACTIVE));
         }
         assert_eq!(fake.describes() - before, 1);
+    }
+
+    async fn plan_update(env: &Env, prior: &Value, cfg: Value) -> Plan {
+        AccessRule
+            .plan(
+                env,
+                PlanRequest {
+                    prior: prior.clone(),
+                    proposed: {
+                        let mut p = prior.clone();
+                        for (k, v) in [("ttl", cfg.get("ttl")), ("reason", cfg.get("reason"))] {
+                            p.set(k, v.clone());
+                        }
+                        p
+                    },
+                    config: cfg,
+                },
+            )
+            .await
+    }
+
+    async fn apply_update(env: &Env, prior: Value, plan: Plan, cfg: Value) -> (Value, Diagnostics) {
+        AccessRule
+            .apply(
+                env,
+                ApplyRequest {
+                    prior,
+                    planned: plan.planned,
+                    config: cfg,
+                },
+            )
+            .await
+    }
+
+    /// Regression: a `jitctl revoke` between plan and apply was undone by the in-place update,
+    /// which rewrote the tag without the marker, and the next plan re-created the grant.
+    #[tokio::test]
+    async fn a_revoke_between_plan_and_apply_survives_an_update() {
+        let fake = FakeNacl::with_acl(ACL);
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let (state, _) = create(&env, config(&[])).await;
+        let cfg = config(&[("reason", Value::from("longer stay"))]);
+        let plan = plan_update(&env, &state, cfg.clone()).await;
+        assert!(plan.requires_replace.is_empty() && !plan.diags.has_errors(), "{plan:?}");
+        // jitctl revoke runs now.
+        let mut r = record_of(&fake, &state);
+        r.grant.revoked_at = Some(t("2026-11-23T12:00:30Z"));
+        fake.update(ACL, |acl| {
+            acl.entries.clear();
+            acl.tags.insert(r.tag_key(), r.tag_value());
+        });
+        let (after, d) = apply_update(&env, state, plan, cfg).await;
+        assert_eq!(after.get("status"), &Value::from(STATUS_REVOKED), "{d:?}");
+        assert!(d.0.iter().any(|d| d.summary == "Grant revoked"), "{d:?}");
+        let kept = record_of(&fake, &after);
+        assert!(kept.grant.revoked_at.is_some(), "the marker stays");
+        assert!(fake.get(ACL).entries.is_empty(), "and nothing is re-opened");
+    }
+
+    /// The usual cause: an `aws_network_acl` with `tags = {…}` and no `ignore_tags`.
+    #[tokio::test]
+    async fn a_vanished_record_is_read_as_unrecorded_and_repaired_in_place() {
+        let fake = FakeNacl::with_acl(ACL);
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let (state, _) = create(&env, config(&[])).await;
+        fake.update(ACL, |acl| acl.tags.clear());
+        let (read, _) = AccessRule.read(&env, state.clone()).await;
+        assert_eq!(read.get("status"), &Value::from(STATUS_UNRECORDED));
+        let plan = plan_update(&env, &read, config(&[])).await;
+        assert!(plan.requires_replace.is_empty(), "{plan:?}");
+        assert_eq!(plan.planned.get("status"), &Value::from(STATUS_ACTIVE));
+        assert!(plan.diags.0[0].detail.contains("ignore_tags"), "{plan:?}");
+        let (after, d) = apply_update(&env, read, plan, config(&[])).await;
+        assert!(!d.has_errors(), "{d:?}");
+        assert_eq!(after, state, "the same grant, recorded again");
+        assert_eq!(record_of(&fake, &after).grant.expires_at, t("2026-11-23T14:00:00Z"));
+    }
+
+    /// Regression: with a ttl unknown at plan (from another resource), the plan kept
+    /// `expires_at` known and Terraform failed with "Provider produced inconsistent final plan".
+    #[tokio::test]
+    async fn an_unknown_ttl_leaves_expires_at_unknown_until_apply() {
+        let fake = FakeNacl::with_acl(ACL);
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let (state, _) = create(&env, config(&[])).await;
+        let unknown = config(&[("ttl", Value::Unknown)]);
+        let plan = plan_update(&env, &state, unknown).await;
+        assert!(plan.planned.get("expires_at").is_unknown(), "{plan:?}");
+        let known = config(&[("ttl", Value::from("3h"))]);
+        let mut planned = plan.planned.clone();
+        planned.set("ttl", Value::from("3h"));
+        let (after, d) = apply_update(&env, state, Plan { planned, ..Plan::default() }, known).await;
+        assert!(!d.has_errors(), "{d:?}");
+        assert_eq!(after.get("expires_at"), &Value::from("2026-11-23T15:00:00Z"));
+    }
+
+    /// A state written by jit before grant ids (schema version 0), as today's release writes it.
+    fn v0_state() -> Value {
+        Value::from_json(
+            br#"{"id":"acl-0123456789abcdef0:ingress:100","network_acl_id":"acl-0123456789abcdef0","cidr_block":"203.0.113.7/32","protocol":"udp","from_port":500,"to_port":500,"egress":false,"rule_action":"allow","rule_number":100,"ttl":"2h","reason":null,"requested_by":"alice","created_at":"2026-11-23T12:00:00Z","expires_at":"2026-11-23T14:00:00Z","status":"active"}"#,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_version_0_state_upgrades_to_its_legacy_grant_id_and_keeps_working() {
+        let up = AccessRule.upgrade(0, v0_state()).unwrap();
+        assert_eq!(up.get("grant_id"), &Value::from("ingress:100"));
+        schema_block().check_state(&up).unwrap();
+        // Its record in AWS, as that release wrote it.
+        let fake = FakeNacl::with_acl(ACL);
+        fake.update(ACL, |acl| {
+            acl.tags.insert(
+                "jit:grant:ingress:100".into(),
+                "v=1;c=1795435200;e=1795442400;t=2h;n=203.0.113.7/32;p=17;r=500-500;a=allow;by=alice".into(),
+            );
+            acl.entries.push(AclEntry {
+                direction: Direction::Ingress,
+                rule_number: 100,
+                protocol: Protocol::UDP,
+                action: RuleAction::Allow,
+                cidr: Some("203.0.113.7/32".parse().unwrap()),
+                ports: Some(Ports { from: 500, to: 500 }),
+            });
+        });
+        let env = env(&fake, "2026-11-23T13:00:00Z");
+        let (read, _) = AccessRule.read(&env, up.clone()).await;
+        assert_eq!(read, up);
+        let (gone, d) = destroy(&env, read).await;
+        assert!(gone.is_null() && !d.has_errors(), "{d:?}");
+        let acl = fake.get(ACL);
+        assert!(acl.entries.is_empty() && acl.tags.is_empty(), "{acl:?}");
+        // A state without a usable rule number is refused, not guessed.
+        let mut bad = v0_state();
+        bad.set("rule_number", Value::Null);
+        assert!(AccessRule.upgrade(0, bad).is_err());
+    }
+
+    /// Every state the resource produces (create, each read status, import, upgrade, update)
+    /// matches the schema, so a drift between the two fails here and not in a user's apply.
+    #[tokio::test]
+    async fn schema_accepts_every_state() {
+        let fake = FakeNacl::with_acl(ACL);
+        let env = env(&fake, "2026-11-23T12:00:00Z");
+        let block = schema_block();
+        let mut states = Vec::new();
+        let (active, _) = create(&env, config(&[("reason", Value::from("why"))])).await;
+        states.push(active.clone());
+        states.push(
+            AccessRule
+                .import(&env, &format!("{ACL}:ingress:100"))
+                .await
+                .unwrap(),
+        );
+        states.push(AccessRule.upgrade(0, v0_state()).unwrap());
+        let (expired, _) = AccessRule.read(&env(&fake, "2026-11-23T15:00:00Z"), {
+            fake.update(ACL, |a| a.entries.clear());
+            active.clone()
+        }).await;
+        states.push(expired);
+        fake.update(ACL, |a| a.tags.clear());
+        let (tcp, _) = create(
+            &env,
+            config(&[("protocol", Value::from("all")), ("from_port", Value::Null)]),
+        )
+        .await;
+        states.push(tcp.clone());
+        fake.update(ACL, |a| a.tags.clear());
+        states.push(AccessRule.read(&env, tcp).await.0);
+        for s in &states {
+            assert!(!s.is_null());
+            block.check_state(s).unwrap_or_else(|e| panic!("{e}\n{s:?}"));
+        }
+        let statuses: std::collections::BTreeSet<&str> =
+            states.iter().map(|s| s.get("status").value_str()).collect();
+        assert_eq!(
+            statuses.into_iter().collect::<Vec<_>>(),
+            [STATUS_ACTIVE, STATUS_EXPIRED, STATUS_UNRECORDED]
+        );
     }
 }

@@ -1266,7 +1266,10 @@ mod tests {
         async fn put_tag(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
             unreachable!()
         }
-        async fn delete_tag(&self, _: &str, _: &str, _: &str) -> Result<(), AwsError> {
+        async fn describe_all(&self) -> Result<Vec<AclView>, AwsError> {
+            unreachable!()
+        }
+        async fn delete_tag(&self, _: &str, _: &str, _: Option<&str>) -> Result<(), AwsError> {
             unreachable!()
         }
     }

@@ -2,6 +2,8 @@
 //!
 //! Every attribute must carry a description: the registry docs are generated from them.
 
+use super::Value;
+
 /// A cty type, serialised for the protocol as cty's JSON type notation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Type {
@@ -149,7 +151,65 @@ pub struct Schema {
     pub block: Block,
 }
 
+impl Type {
+    fn admits(&self, v: &Value) -> bool {
+        match (self, v) {
+            (_, Value::Null) => true,
+            (Type::String, Value::String(_))
+            | (Type::Number, Value::Number(_))
+            | (Type::Bool, Value::Bool(_)) => true,
+            (Type::List(t) | Type::Set(t), Value::List(items)) => items.iter().all(|i| t.admits(i)),
+            (Type::Map(t), Value::Map(m)) => m.values().all(|i| t.admits(i)),
+            _ => false,
+        }
+    }
+}
+
+fn check_object(prefix: &str, attrs: &[Attribute], v: &Value) -> Result<(), String> {
+    let Value::Map(map) = v else {
+        return Err(format!("{prefix}: expected an object, got {v:?}"));
+    };
+    for key in map.keys() {
+        if !attrs.iter().any(|a| a.name == key) {
+            return Err(format!("{prefix}{key}: not in the schema"));
+        }
+    }
+    for a in attrs {
+        let name = format!("{prefix}{}", a.name);
+        let Some(value) = map.get(a.name) else {
+            return Err(format!("{name}: missing"));
+        };
+        if !value.is_wholly_known() {
+            return Err(format!("{name}: unknown in a state"));
+        }
+        if a.mode == Mode::Required && value.is_null() {
+            return Err(format!("{name}: required but null"));
+        }
+        match (&a.ty, value) {
+            (_, Value::Null) => {}
+            (AttrType::Plain(t), v) if t.admits(v) => {}
+            (AttrType::Plain(t), v) => return Err(format!("{name}: {v:?} is not a {t:?}")),
+            (AttrType::Nested { nesting: Nesting::Single, attributes }, v) => {
+                check_object(&format!("{name}."), attributes, v)?
+            }
+            (AttrType::Nested { nesting: Nesting::Map, attributes }, Value::Map(m)) => {
+                for (k, item) in m {
+                    check_object(&format!("{name}[{k:?}]."), attributes, item)?;
+                }
+            }
+            (AttrType::Nested { .. }, v) => return Err(format!("{name}: {v:?} is not a map")),
+        }
+    }
+    Ok(())
+}
+
 impl Block {
+    /// Whether `state` is an object Terraform accepts for this block: every attribute present
+    /// with a value of its type, nothing else, nothing unknown, required ones not null.
+    pub fn check_state(&self, state: &Value) -> Result<(), String> {
+        check_object("", &self.attributes, state)
+    }
+
     /// Names of attributes that were left without a description (must be empty: see tests).
     pub fn undocumented(&self) -> Vec<String> {
         fn walk(prefix: &str, attrs: &[Attribute], out: &mut Vec<String>) {
@@ -169,5 +229,35 @@ impl Block {
             walk(&format!("{}.", b.name), &b.block.attributes, &mut out);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_state_finds_missing_extra_and_mistyped_attributes() {
+        let block = Block {
+            description: "b".into(),
+            attributes: vec![
+                Attribute::required("name", Type::String, "n"),
+                Attribute::optional("count", Type::Number, "c"),
+            ],
+            blocks: vec![],
+        };
+        let ok = Value::object([("name", Value::from("x")), ("count", Value::Null)]);
+        assert_eq!(block.check_state(&ok), Ok(()));
+        let missing = Value::object([("name", Value::from("x"))]);
+        assert!(block.check_state(&missing).unwrap_err().contains("count: missing"));
+        let mut extra = ok.clone();
+        extra.set("other", Value::from(true));
+        assert!(block.check_state(&extra).unwrap_err().contains("not in the schema"));
+        let typed = Value::object([("name", Value::from(1i64)), ("count", Value::Null)]);
+        assert!(block.check_state(&typed).unwrap_err().contains("is not a String"));
+        let null = Value::object([("name", Value::Null), ("count", Value::Null)]);
+        assert!(block.check_state(&null).unwrap_err().contains("required but null"));
+        let unknown = Value::object([("name", Value::Unknown), ("count", Value::Null)]);
+        assert!(block.check_state(&unknown).unwrap_err().contains("unknown"));
     }
 }

@@ -1,5 +1,8 @@
-//! An in-memory `NaclApi` for unit tests: ACLs held in memory, with knobs for the races and
-//! failures AWS can produce. Cheap to clone (clones share the state).
+//! An in-memory `NaclApi` for unit tests: ACLs held in memory, as strict as EC2 where jit's
+//! code meets its limits (20 entries per direction, 50 tags per resource, tag key and value
+//! lengths, `aws:` keys), with knobs for the races and failures AWS can produce, including
+//! writes whose outcome the caller never learns (a lost response). Cheap to clone (clones share
+//! the state).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -26,6 +29,55 @@ struct State {
     before_create: Option<Hook>,
     /// Run on the ACL right after the next entry delete lands.
     after_delete: Option<Hook>,
+    /// Faults for the next write calls, in order.
+    faults: std::collections::VecDeque<Fault>,
+    /// Random faults on writes: (xorshift state, rate in percent).
+    chaos: Option<(u64, u64)>,
+    /// Faults injected so far.
+    injected: usize,
+    /// Entries allowed per direction (AWS's default quota is 20; 40 on request).
+    entry_quota: usize,
+}
+
+/// What happens to a write call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Throttled or a 5xx before AWS acted, after every retry: nothing happened.
+    Before,
+    /// AWS acted, but every response was lost: the caller gets an error.
+    After,
+    /// AWS acted, the response was lost, and the SDK's retry got AWS's answer to a repeat:
+    /// `NetworkAclEntryAlreadyExists` for a create; success for tag writes and deletes.
+    Retried,
+    /// No fault.
+    None,
+}
+
+const DEFAULT_ENTRY_QUOTA: usize = 20;
+
+impl State {
+    /// The fault for the next write, from the script or the random source.
+    fn fault(&mut self) -> Fault {
+        let fault = if let Some(f) = self.faults.pop_front() {
+            f
+        } else if let Some((seed, rate)) = self.chaos.as_mut() {
+            // xorshift64: deterministic for a seed.
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            if *seed % 100 < *rate {
+                [Fault::Before, Fault::After, Fault::Retried][(*seed / 100 % 3) as usize]
+            } else {
+                Fault::None
+            }
+        } else {
+            Fault::None
+        };
+        if fault != Fault::None {
+            self.injected += 1;
+        }
+        fault
+    }
 }
 
 impl State {
@@ -98,6 +150,34 @@ impl FakeNacl {
         self.0.lock().unwrap().fail_tag_writes = true;
     }
 
+    /// Queues faults for the next write calls (entry creates and deletes, tag writes and
+    /// deletes), one each, in order.
+    pub fn faults(&self, faults: &[Fault]) {
+        self.0.lock().unwrap().faults.extend(faults.iter().copied());
+    }
+
+    /// From now on, `rate_percent` of writes get a random fault, the same ones for a seed.
+    pub fn chaos(&self, seed: u64, rate_percent: u64) {
+        self.0.lock().unwrap().chaos = Some((seed.max(1), rate_percent));
+    }
+
+    /// Stops random and queued faults.
+    pub fn calm(&self) {
+        let mut st = self.0.lock().unwrap();
+        st.chaos = None;
+        st.faults.clear();
+    }
+
+    /// Faults injected so far.
+    pub fn injected(&self) -> usize {
+        self.0.lock().unwrap().injected
+    }
+
+    /// Sets how many entries each direction of an ACL may hold (AWS: 20, or up to 40).
+    pub fn entry_quota(&self, quota: usize) {
+        self.0.lock().unwrap().entry_quota = quota;
+    }
+
     /// Runs `hook` on the (single) stored ACL just before the `n`-th API call (1-based):
     /// someone else's write racing the code under test.
     pub fn before_call(&self, n: usize, hook: impl FnOnce(&mut AclView) + Send + 'static) {
@@ -125,6 +205,18 @@ fn error(operation: &'static str, code: &str, message: &str) -> AwsError {
     }
 }
 
+fn throttled(operation: &'static str) -> AwsError {
+    error(operation, "RequestLimitExceeded", "Request limit exceeded.")
+}
+
+fn lost(operation: &'static str) -> AwsError {
+    error(
+        operation,
+        "RequestTimeout",
+        "dispatch failure: the response was lost (every retry timed out)",
+    )
+}
+
 fn denied(operation: &'static str) -> AwsError {
     error(
         operation,
@@ -140,6 +232,15 @@ impl NaclApi for FakeNacl {
         st.call();
         st.describes += 1;
         Ok(st.acls.get(acl_id).cloned())
+    }
+
+    async fn describe_all(&self) -> Result<Vec<AclView>, AwsError> {
+        let mut st = self.0.lock().unwrap();
+        st.call();
+        if st.fail_listing {
+            return Err(denied("DescribeNetworkAcls"));
+        }
+        Ok(st.acls.values().cloned().collect())
     }
 
     async fn describe_tagged(
@@ -169,16 +270,47 @@ impl NaclApi for FakeNacl {
         let mut st = self.0.lock().unwrap();
         st.call();
         st.writes += 1;
+        let fault = st.fault();
+        if fault == Fault::Before {
+            return Err(throttled("CreateNetworkAclEntry"));
+        }
         let hook = st.before_create.take();
-        let view = st.acls.get_mut(acl_id).expect("ACL exists");
+        let quota = match st.entry_quota {
+            0 => DEFAULT_ENTRY_QUOTA,
+            q => q,
+        };
+        let Some(view) = st.acls.get_mut(acl_id) else {
+            return Err(error(
+                "CreateNetworkAclEntry",
+                "InvalidNetworkAclID.NotFound",
+                &format!("The network ACL ID '{acl_id}' does not exist"),
+            ));
+        };
         if let Some(hook) = hook {
             hook(view);
         }
         if view.entry(spec.direction, spec.rule_number).is_some() {
             return Ok(CreateOutcome::NumberTaken);
         }
+        if view
+            .entries
+            .iter()
+            .filter(|e| e.direction == spec.direction)
+            .count()
+            >= quota
+        {
+            return Err(error(
+                "CreateNetworkAclEntry",
+                "NetworkAclEntryLimitExceeded",
+                "The maximum number of network ACL entries has been reached.",
+            ));
+        }
         view.entries.push(AclEntry::from(spec));
-        Ok(CreateOutcome::Created)
+        match fault {
+            Fault::After => Err(lost("CreateNetworkAclEntry")),
+            Fault::Retried => Ok(CreateOutcome::NumberTaken),
+            _ => Ok(CreateOutcome::Created),
+        }
     }
 
     async fn delete_entry(
@@ -193,6 +325,10 @@ impl NaclApi for FakeNacl {
             return Err(denied("DeleteNetworkAclEntry"));
         }
         st.writes += 1;
+        let fault = st.fault();
+        if fault == Fault::Before {
+            return Err(throttled("DeleteNetworkAclEntry"));
+        }
         let hook = st.after_delete.take();
         if let Some(view) = st.acls.get_mut(acl_id) {
             view.entries
@@ -201,31 +337,77 @@ impl NaclApi for FakeNacl {
                 hook(view);
             }
         }
-        Ok(())
+        // A missing entry is `InvalidNetworkAclEntry.NotFound` in AWS, which `NaclApi` reports
+        // as done.
+        match fault {
+            Fault::After => Err(lost("DeleteNetworkAclEntry")),
+            _ => Ok(()),
+        }
     }
 
     async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
         let mut st = self.0.lock().unwrap();
         st.call();
         if st.fail_tag_writes {
-            return Err(error("CreateTags", "RequestLimitExceeded", "throttled"));
+            return Err(throttled("CreateTags"));
         }
         st.writes += 1;
-        if let Some(view) = st.acls.get_mut(acl_id) {
-            view.tags.insert(key.into(), value.into());
+        let fault = st.fault();
+        if fault == Fault::Before {
+            return Err(throttled("CreateTags"));
         }
-        Ok(())
+        if key.chars().count() > 128 || value.chars().count() > 256 || key.starts_with("aws:") {
+            return Err(error(
+                "CreateTags",
+                "InvalidParameterValue",
+                "Tag keys are at most 128 and values at most 256 characters, and may not begin with aws:",
+            ));
+        }
+        let Some(view) = st.acls.get_mut(acl_id) else {
+            return Err(error(
+                "CreateTags",
+                "InvalidID",
+                &format!("The ID '{acl_id}' is not valid"),
+            ));
+        };
+        if !view.tags.contains_key(key) && view.tags.len() >= crate::grant::TAGS_PER_RESOURCE_MAX {
+            return Err(error(
+                "CreateTags",
+                "TagLimitExceeded",
+                "The maximum number of Tags for a resource has been reached.",
+            ));
+        }
+        view.tags.insert(key.into(), value.into());
+        match fault {
+            Fault::After => Err(lost("CreateTags")),
+            _ => Ok(()),
+        }
     }
 
-    async fn delete_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
+    async fn delete_tag(
+        &self,
+        acl_id: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), AwsError> {
         let mut st = self.0.lock().unwrap();
         st.call();
         st.writes += 1;
+        let fault = st.fault();
+        if fault == Fault::Before {
+            return Err(throttled("DeleteTags"));
+        }
         if let Some(view) = st.acls.get_mut(acl_id)
-            && view.tags.get(key).map(String::as_str) == Some(value)
+            && view
+                .tags
+                .get(key)
+                .is_some_and(|v| value.is_none_or(|want| want == v))
         {
             view.tags.remove(key);
         }
-        Ok(())
+        match fault {
+            Fault::After => Err(lost("DeleteTags")),
+            _ => Ok(()),
+        }
     }
 }

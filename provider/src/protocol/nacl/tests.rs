@@ -1,0 +1,353 @@
+//! Every intermediate state of the write protocol, and random faults, against the strict fake.
+
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::aws::nacl::fake::{FakeNacl, Fault};
+use crate::grant::{AclEntry, Ports, Protocol, RuleAction};
+
+const ACL: &str = "acl-0123456789abcdef0";
+
+/// A clock the test moves.
+struct TestClock(Mutex<OffsetDateTime>);
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn clock(epoch: i64) -> TestClock {
+    TestClock(Mutex::new(OffsetDateTime::from_unix_timestamp(1_800_000_000 + epoch).unwrap()))
+}
+
+fn new_grant(cidr: &str, numbering: Numbering) -> NewGrant {
+    NewGrant {
+        acl_id: ACL.into(),
+        entry: EntrySpec {
+            direction: Direction::Ingress,
+            rule_number: 1,
+            cidr: cidr.parse().unwrap(),
+            protocol: Protocol::UDP,
+            ports: Some(Ports { from: 500, to: 500 }),
+            action: RuleAction::Allow,
+        },
+        numbering,
+        ttl: Duration::hours(2),
+        ttl_text: "2h".into(),
+        requested_by: Some("alice".into()),
+        reason: None,
+    }
+}
+
+const AUTO: Numbering = Numbering::Lowest(100, 199);
+
+fn nacls(fake: &FakeNacl) -> Nacls {
+    Nacls::new(Arc::new(fake.clone()))
+}
+
+/// The invariants the protocol promises, checked on the fake's ACL: every entry in jit's range
+/// is owned by a record, every committed record that is neither revoked nor expired owns its
+/// entry, and no two records own one entry (ownership is a function).
+fn assert_converged(fake: &FakeNacl, now: OffsetDateTime, foreign: &[i32]) {
+    let view = fake.get(ACL);
+    let records = view.records();
+    for e in view.entries.iter().filter(|e| !foreign.contains(&e.rule_number)) {
+        assert!(
+            lifecycle::owner(&view, &records, e.direction, e.rule_number).is_some(),
+            "entry without its record: {e:?}\n{view:#?}"
+        );
+    }
+    for r in &records {
+        let state = lifecycle::state(r, &view, &records, now);
+        assert!(
+            matches!(state, State::Active),
+            "record not converged ({state:?}): {r:?}\n{view:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_plain_create_writes_intent_then_entry_then_commit() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    let r = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await.unwrap();
+    assert!(!r.pending);
+    assert_eq!(r.grant.entry.rule_number, 100);
+    let view = fake.get(ACL);
+    assert_eq!(view.tags[&r.tag_key()], r.tag_value());
+    assert_converged(&fake, c.now(), &[]);
+}
+
+/// Regression: CreateNetworkAclEntry succeeded, its response was lost, the SDK's retry got
+/// `NetworkAclEntryAlreadyExists`, and numbering moved on, leaking the first entry untagged.
+#[tokio::test]
+async fn a_lost_create_response_is_adopted_not_leaked() {
+    for fault in [Fault::Retried, Fault::After] {
+        let fake = FakeNacl::with_acl(ACL);
+        // Writes: intent, entry (faulted), commit.
+        fake.faults(&[Fault::None, fault]);
+        let c = clock(0);
+        let r = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await.unwrap();
+        assert_eq!(r.grant.entry.rule_number, 100, "{fault:?}");
+        assert_eq!(fake.get(ACL).entries.len(), 1, "{fault:?}: one entry, no leak");
+        assert_converged(&fake, c.now(), &[]);
+    }
+}
+
+/// Regression: with an explicit rule_number, the lost response made the grant's own entry
+/// read as "taken by … not managed by jit", forever.
+#[tokio::test]
+async fn a_lost_create_response_with_an_explicit_number_is_adopted() {
+    let fake = FakeNacl::with_acl(ACL);
+    fake.faults(&[Fault::None, Fault::Retried]);
+    let c = clock(0);
+    let r = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", Numbering::Explicit(150)))
+        .await
+        .unwrap();
+    assert_eq!(r.grant.entry.rule_number, 150);
+    assert_converged(&fake, c.now(), &[]);
+}
+
+#[tokio::test]
+async fn a_failed_intent_write_leaves_nothing() {
+    for fault in [Fault::Before, Fault::After] {
+        let fake = FakeNacl::with_acl(ACL);
+        fake.faults(&[fault]);
+        let err = create(&nacls(&fake), &clock(0), &new_grant("203.0.113.7/32", AUTO))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CreateError::Aws { left: None, .. }), "{fault:?}: {err:?}");
+        let view = fake.get(ACL);
+        assert!(view.entries.is_empty() && view.tags.is_empty(), "{fault:?}: {view:?}");
+    }
+}
+
+/// Regression: a tag write that AWS stored but whose response was lost was rolled back by
+/// deleting the entry and keeping the tag.
+#[tokio::test]
+async fn a_failed_commit_rolls_back_entry_and_record() {
+    for fault in [Fault::Before, Fault::After] {
+        let fake = FakeNacl::with_acl(ACL);
+        fake.faults(&[Fault::None, Fault::None, fault]);
+        let err = create(&nacls(&fake), &clock(0), &new_grant("203.0.113.7/32", AUTO))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CreateError::Aws { left: None, .. }), "{fault:?}: {err:?}");
+        let view = fake.get(ACL);
+        assert!(view.entries.is_empty() && view.tags.is_empty(), "{fault:?}: {view:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_commit_whose_rollback_also_fails_leaves_a_covered_grant_to_keep() {
+    let fake = FakeNacl::with_acl(ACL);
+    // intent, entry, commit (fails), rollback's entry delete (fails).
+    fake.faults(&[Fault::None, Fault::None, Fault::Before, Fault::Before]);
+    let c = clock(0);
+    let err = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await.unwrap_err();
+    let CreateError::Aws { left: Some(left), .. } = err else {
+        panic!("{err:?}");
+    };
+    let view = fake.get(ACL);
+    assert_eq!(view.entries.len(), 1);
+    let records = view.records();
+    assert_eq!(records.len(), 1, "the entry stays covered by its intent");
+    assert_eq!(lifecycle::owner(&view, &records, Direction::Ingress, 100).unwrap().id, left.id);
+    // The caller keeps it; its removal (the next apply's destroy of the tainted resource) is clean.
+    remove(&nacls(&fake), ACL, &left.id, &left.grant.entry, true, Guard::NONE).await.unwrap();
+    let view = fake.get(ACL);
+    assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_create_outcome_that_did_not_act_withdraws_the_intent() {
+    let fake = FakeNacl::with_acl(ACL);
+    fake.faults(&[Fault::None, Fault::Before]);
+    let g = new_grant("203.0.113.7/32", AUTO);
+    let err = create(&nacls(&fake), &clock(0), &g).await.unwrap_err();
+    assert!(matches!(err, CreateError::Aws { left: None, .. }), "{err:?}");
+    assert!(err.message(&g).contains("Request limit exceeded"), "{}", err.message(&g));
+    let view = fake.get(ACL);
+    assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
+}
+
+#[tokio::test]
+async fn a_full_direction_says_so_and_leaves_nothing() {
+    let fake = FakeNacl::with_acl(ACL);
+    fake.update(ACL, |v| {
+        for n in 1..=20 {
+            v.entries.push(AclEntry {
+                direction: Direction::Ingress,
+                rule_number: n,
+                protocol: Protocol::ALL,
+                action: RuleAction::Deny,
+                cidr: Some("10.0.0.0/8".parse().unwrap()),
+                ports: None,
+            });
+        }
+    });
+    let g = new_grant("203.0.113.7/32", AUTO);
+    let err = create(&nacls(&fake), &clock(0), &g).await.unwrap_err();
+    assert!(matches!(err, CreateError::Quota(20)), "{err:?}");
+    let m = err.message(&g);
+    assert!(m.contains("already holds 20 ingress entries") && m.contains("raise the quota to 40"), "{m}");
+    assert!(fake.get(ACL).tags.is_empty());
+    // Quotas can be raised to 40.
+    fake.entry_quota(40);
+    create(&nacls(&fake), &clock(0), &g).await.unwrap();
+}
+
+/// Two processes (their own `Nacls`, so no shared lock) numbering grants on one ACL at once.
+#[tokio::test]
+async fn two_processes_never_share_a_number() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = Arc::new(clock(0));
+    let mut tasks = Vec::new();
+    for p in 0..2 {
+        for i in 0..8 {
+            let n = Arc::new(nacls(&fake));
+            let c = c.clone();
+            let _ = p;
+            tasks.push(tokio::spawn(async move {
+                create(&n, c.as_ref(), &new_grant(&format!("203.0.113.{i}/32"), AUTO)).await
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let view = fake.get(ACL);
+    assert_eq!(view.entries.len(), 16);
+    assert_eq!(view.records().len(), 16);
+    assert_converged(&fake, c.now(), &[]);
+}
+
+#[tokio::test]
+async fn abandoned_intents_are_rolled_back_by_sweep_one() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    // A creator killed between entry and commit: intent, entry (commit never comes).
+    fake.faults(&[Fault::None, Fault::None, Fault::Before, Fault::Before]);
+    let Err(CreateError::Aws { left: Some(left), .. }) =
+        create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await
+    else {
+        panic!()
+    };
+    let n = nacls(&fake);
+    let soon = c.now() + Duration::minutes(1);
+    assert_eq!(sweep_one(&n, ACL, &left.id, soon, Guard::NONE).await.unwrap(), Swept::Nothing);
+    let later = c.now() + lifecycle::INTENT_GRACE;
+    assert!(matches!(
+        sweep_one(&n, ACL, &left.id, later, Guard::NONE).await.unwrap(),
+        Swept::Removed(Removed { entry: true, record: true, .. }, _, State::Abandoned)
+    ));
+    let view = fake.get(ACL);
+    assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
+}
+
+#[tokio::test]
+async fn a_slow_creator_abandons_its_own_intent_before_opening_anything() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = Arc::new(clock(0));
+    let c2 = c.clone();
+    // The check read (second call) returns only after the deadline has passed.
+    fake.before_call(3, move |_| {
+        *c2.0.lock().unwrap() += INTENT_DEADLINE + Duration::seconds(1);
+    });
+    let err = create(&nacls(&fake), c.as_ref(), &new_grant("203.0.113.7/32", AUTO)).await.unwrap_err();
+    assert!(matches!(err, CreateError::TooSlow), "{err:?}");
+    let view = fake.get(ACL);
+    assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
+}
+
+#[tokio::test]
+async fn update_never_clears_a_revoke_marker() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    let n = nacls(&fake);
+    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO)).await.unwrap();
+    let view = fake.get(ACL);
+    revoke(&n, &view, &r, c.now()).await.unwrap();
+    let mut changed = r.grant.clone();
+    changed.reason = Some("longer".into());
+    let got = update(&n, ACL, &r.id, &changed).await.unwrap();
+    assert_eq!(got, Updated::Revoked(c.now()));
+    let after = Record::from_tag(&r.tag_key(), &fake.get(ACL).tags[&r.tag_key()]).unwrap();
+    assert_eq!(after.grant.revoked_at, Some(c.now()));
+    assert_eq!(after.grant.reason, None);
+}
+
+/// Random faults of every kind on every write, two processes, creates and removals; then a
+/// calm sweep past the intent grace. Nothing may be left without its record, nothing foreign
+/// touched.
+#[tokio::test]
+async fn random_faults_never_leak_or_touch_anything_foreign() {
+    for seed in 1..=40u64 {
+        for rate in [10, 30] {
+            let fake = FakeNacl::with_acl(ACL);
+            // Someone else's entry inside jit's range: 19 grants + 1 foreign = AWS's 20.
+            let foreign = AclEntry {
+                direction: Direction::Ingress,
+                rule_number: 103,
+                protocol: Protocol::ALL,
+                action: RuleAction::Deny,
+                cidr: Some("10.0.0.0/8".parse().unwrap()),
+                ports: None,
+            };
+            fake.update(ACL, |v| v.entries.push(foreign.clone()));
+            fake.chaos(seed * 7919 + rate, rate);
+            let c = Arc::new(clock(0));
+            let mut tasks = Vec::new();
+            for i in 0..19 {
+                let n = Arc::new(nacls(&fake));
+                let c = c.clone();
+                tasks.push(tokio::spawn(async move {
+                    let g = new_grant(&format!("203.0.113.{}/32", i % 10), AUTO);
+                    let made = create(&n, c.as_ref(), &g).await;
+                    // Half of them are destroyed again (retried, as `terraform destroy` is until it succeeds).
+                    let keep = match made {
+                        Ok(r) => Some(r),
+                        Err(CreateError::Aws { left: Some(r), .. }) => Some(*r),
+                        Err(_) => None,
+                    };
+                    if let Some(r) = keep.filter(|_| i % 2 == 0) {
+                        for _ in 0..50 {
+                            if remove(&n, ACL, &r.id, &r.grant.entry, true, Guard::NONE).await.is_ok() {
+                                break;
+                            }
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            fake.calm();
+            // Convergence: every ended or abandoned grant is swept.
+            let n = nacls(&fake);
+            let later = c.now() + lifecycle::INTENT_GRACE;
+            for r in fake.get(ACL).records() {
+                let _ = sweep_one(&n, ACL, &r.id, later, Guard::NONE).await.unwrap();
+            }
+            let view = fake.get(ACL);
+            assert!(view.entries.contains(&foreign), "seed {seed}: the foreign entry survives");
+            // Records that remain are live grants; every entry has its record.
+            let records = view.records();
+            for e in view.entries.iter().filter(|e| e.rule_number != 103) {
+                assert!(
+                    lifecycle::owner(&view, &records, e.direction, e.rule_number).is_some(),
+                    "seed {seed} rate {rate}: entry without record {e:?}\n{view:#?}"
+                );
+            }
+            for r in &records {
+                let state = lifecycle::state(r, &view, &records, later);
+                assert!(
+                    state == State::Active,
+                    "seed {seed} rate {rate}: {state:?} {r:?}\n{view:#?}"
+                );
+            }
+            assert!(fake.injected() > 0, "seed {seed}: faults were injected");
+        }
+    }
+}
