@@ -52,38 +52,57 @@ const POLICY_ATTRIBUTES: &[PolicyAttribute] = &[
         None,
     ),
     (
+        "aws_ssoadmin_permission_set_inline_policy",
+        "inline_policy",
+        PolicyKind::PermissionSet,
+        None,
+    ),
+    ("aws_organizations_policy", "content", PolicyKind::Scp, None),
+    (
         "aws_api_gateway_rest_api_policy",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::Api,
+        None,
+    ),
+    ("aws_api_gateway_rest_api", "policy", PolicyKind::Api, None),
+    ("aws_s3_bucket_policy", "policy", PolicyKind::Bucket, None),
+    ("aws_s3_bucket", "policy", PolicyKind::Bucket, None),
+    ("aws_vpc_endpoint", "policy", PolicyKind::Endpoint, None),
+    (
+        "aws_vpc_endpoint_policy",
+        "policy",
+        PolicyKind::Endpoint,
         None,
     ),
     (
-        "aws_api_gateway_rest_api",
+        "aws_sqs_queue_policy",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::OtherResource,
         None,
     ),
-    ("aws_s3_bucket_policy", "policy", PolicyKind::Resource, None),
-    ("aws_sqs_queue_policy", "policy", PolicyKind::Resource, None),
-    ("aws_sns_topic_policy", "policy", PolicyKind::Resource, None),
-    ("aws_vpc_endpoint", "policy", PolicyKind::Resource, None),
-    ("aws_kms_key", "policy", PolicyKind::Resource, None),
+    (
+        "aws_sns_topic_policy",
+        "policy",
+        PolicyKind::OtherResource,
+        None,
+    ),
+    ("aws_kms_key", "policy", PolicyKind::OtherResource, None),
     (
         "aws_ecr_repository_policy",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::OtherResource,
         None,
     ),
     (
         "aws_secretsmanager_secret_policy",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::OtherResource,
         None,
     ),
     (
         "aws_lambda_layer_version_permission",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::OtherResource,
         None,
     ),
     (
@@ -129,6 +148,14 @@ pub(crate) fn lint_plan(sink: &mut Sink<'_>, root: &Node<'_>) {
     let mut total_index: HashMap<(PolicyKind, Link), usize> = HashMap::new();
     for &(rtype, attr, kind, principal) in POLICY_ATTRIBUTES {
         for i in plan.of_type(rtype) {
+            // Tag, backup and AI opt-out policies are not IAM grammar; only SCPs are read.
+            if rtype == "aws_organizations_policy"
+                && plan
+                    .known_str(i, &[Seg::Key("type")])
+                    .is_some_and(|t| t != "SERVICE_CONTROL_POLICY")
+            {
+                continue;
+            }
             let escalation = exposure.as_ref().and_then(|e| match rtype {
                 "aws_api_gateway_rest_api" => e.api_escalation(&Link::Instance(i)),
                 "aws_api_gateway_rest_api_policy" => plan
@@ -227,7 +254,7 @@ fn plan_policy(
             let size = count_non_whitespace(text);
             let target = PolicyTarget {
                 kind,
-                size: (kind == PolicyKind::Managed).then_some(size),
+                size: (!kind.sums_per_principal()).then_some(size),
                 span: anchor,
                 escalation,
             };
@@ -258,8 +285,13 @@ fn plan_policy(
     }
 }
 
-/// A string or list attribute as policy items (one unknown item when it is unknown).
+/// A string or list attribute as policy items (one unknown item when it is unknown; an unknown
+/// element of a known list says what it depends on).
 fn terms<'n>(plan: &Plan<'n>, i: usize, path: &[Seg<'_>], span: Span) -> Option<Vec<Item<'n>>> {
+    let unknown = |why: String| Item {
+        term: Term::Unknown(why),
+        span,
+    };
     Some(match plan.attr(i, path)? {
         Resolved::Known(node) => match (node.as_str(), node.as_array()) {
             (Some(s), _) => vec![Item {
@@ -268,22 +300,32 @@ fn terms<'n>(plan: &Plan<'n>, i: usize, path: &[Seg<'_>], span: Span) -> Option<
             }],
             (_, Some(items)) => items
                 .iter()
-                .map(|n| Item {
-                    term: n
-                        .as_str()
-                        .map_or_else(|| Term::Unknown(format!("is a {}", n.kind())), Term::Known),
-                    span,
+                .enumerate()
+                .map(|(n, node)| match node.as_str() {
+                    Some(s) => Item {
+                        term: Term::Known(s),
+                        span,
+                    },
+                    None => {
+                        let mut at = path.to_vec();
+                        at.push(Seg::Index(n));
+                        match plan.attr(i, &at) {
+                            Some(Resolved::Unknown(why)) => unknown(why),
+                            Some(Resolved::Known(v)) => v.as_str().map_or_else(
+                                || unknown(format!("is a {}", v.kind())),
+                                |s| Item {
+                                    term: Term::Known(s),
+                                    span,
+                                },
+                            ),
+                            None => unknown(format!("is a {}", node.kind())),
+                        }
+                    }
                 })
                 .collect(),
-            _ => vec![Item {
-                term: Term::Unknown(format!("is a {}", node.kind())),
-                span,
-            }],
+            _ => vec![unknown(format!("is a {}", node.kind()))],
         },
-        Resolved::Unknown(why) => vec![Item {
-            term: Term::Unknown(why),
-            span,
-        }],
+        Resolved::Unknown(why) => vec![unknown(why)],
     })
 }
 

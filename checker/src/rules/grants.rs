@@ -16,6 +16,9 @@ pub(crate) struct WriteTarget {
     /// Condition keys that pin the statement to particular resources; a trailing `/` means
     /// "any key with this prefix".
     pub scoping_keys: &'static [&'static str],
+    /// Accounts whose resources of the kind no customer can write (`aws` for AWS managed
+    /// policies): a pattern that names one of them literally reaches nothing writable.
+    pub unwritable_accounts: &'static [&'static str],
     /// "network ACL" and "network ACLs", for messages.
     pub noun: &'static str,
     pub nouns: &'static str,
@@ -68,10 +71,24 @@ fn is_scoping(c: &Condition<'_>, keys: &[&str]) -> bool {
         })
 }
 
+/// The account of an ARN pattern when it is written literally, with no wildcard or variable up
+/// to it: `arn:aws:iam::aws:policy/fp4-*` → `aws`.
+fn literal_account(pattern: &str) -> Option<&str> {
+    let parts: Vec<&str> = pattern.splitn(6, ':').collect();
+    let [_, _, _, _, account, _] = parts.as_slice() else {
+        return None;
+    };
+    let prefix_len = parts[..5].iter().map(|p| p.len() + 1).sum::<usize>();
+    (!pattern[..prefix_len].contains(['*', '?', '$'])).then_some(account)
+}
+
 /// Whether a resource pattern reaches more than one resource of the kind: it meets the universe
 /// and has a wildcard in the resource-id part (after the last `/`), or has no `/` at all (so its
-/// wildcard spans the resource type and id).
-fn is_broad(pattern: &str, universe: &[Token]) -> bool {
+/// wildcard spans the resource type and id). Patterns in an unwritable account reach nothing.
+fn is_broad(pattern: &str, universe: &[Token], target: &WriteTarget) -> bool {
+    if literal_account(pattern).is_some_and(|a| target.unwritable_accounts.contains(&a)) {
+        return false;
+    }
     let tokens = tokenize(pattern);
     if !intersects(&tokens, universe) {
         return false;
@@ -132,7 +149,7 @@ pub(crate) fn unscoped_grant(
     let reach = if !resource.negated {
         let broad = resource.items.iter().find_map(|i| {
             i.known()
-                .filter(|p| is_broad(p, &universe))
+                .filter(|p| is_broad(p, &universe, target))
                 .map(|p| Reach::Pattern {
                     text: p.to_string(),
                     span: i.span,
@@ -255,6 +272,7 @@ mod tests {
         universe: "arn:*:ec2:*:*:network-acl/*",
         cover_universe: "arn:aws:ec2:*:*:network-acl/*",
         scoping_keys: &["aws:ResourceTag/", "ec2:Vpc"],
+        unwritable_accounts: &[],
         noun: "network ACL",
         nouns: "network ACLs",
     };
@@ -269,6 +287,22 @@ mod tests {
     #[test]
     fn broad_patterns() {
         let u = segment_universe(ACL.universe);
+        let policies = WriteTarget {
+            universe: "arn:*:iam::*:policy/*",
+            unwritable_accounts: &["aws"],
+            ..ACL
+        };
+        let pu = segment_universe(policies.universe);
+        assert!(is_broad("arn:aws:iam::*:policy/*", &pu, &policies));
+        assert!(is_broad(
+            "arn:aws:iam::123456789012:policy/fp4-*",
+            &pu,
+            &policies
+        ));
+        assert!(!is_broad("arn:aws:iam::aws:policy/fp4-*", &pu, &policies));
+        assert!(!is_broad("arn:aws-cn:iam::aws:policy/*", &pu, &policies));
+        assert_eq!(literal_account("arn:aws:iam::a*:policy/x"), None);
+        assert_eq!(literal_account("arn:*:iam::aws:policy/x"), None);
         for p in [
             "*",
             "arn:aws:ec2:*:*:network-acl/*",
@@ -277,7 +311,7 @@ mod tests {
             "arn:aws:ec2:us-east-1:123456789012:network-acl/acl-0abc?",
             "arn:aws:ec2:*:*:network-acl*",
         ] {
-            assert!(is_broad(p, &u), "{p}");
+            assert!(is_broad(p, &u, &ACL), "{p}");
         }
         for p in [
             "arn:aws:ec2:us-east-1:123456789012:network-acl/acl-0abc",
@@ -286,7 +320,7 @@ mod tests {
             "arn:aws:ec2:*:*:security-group/*",
             "arn:aws:s3:::*",
         ] {
-            assert!(!is_broad(p, &u), "{p}");
+            assert!(!is_broad(p, &u, &ACL), "{p}");
         }
     }
 

@@ -5,15 +5,19 @@
 //!   (`api_key_required`); `OPTIONS` methods (CORS preflight) are excepted;
 //! - `aws_apigatewayv2_route` with `authorization_type = "NONE"` (`OPTIONS …` routes excepted);
 //! - `aws_lambda_function_url` with `authorization_type = "NONE"`;
-//! - API resource policies (bare documents, `aws_api_gateway_rest_api_policy`,
+//! - API resource policies (bare documents with `Principal`, `aws_api_gateway_rest_api_policy`,
 //!   `aws_api_gateway_rest_api.policy`) with an `Allow` of `execute-api:Invoke` (or
 //!   `lambda:InvokeFunction[Url]`) to `Principal "*"` and no narrowing condition on
 //!   `aws:SourceIp`, `aws:SourceVpc`, `aws:SourceVpce`, `aws:PrincipalOrgID`,
 //!   `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:SourceArn` or `aws:SourceAccount`
 //!   (either in the Allow itself, or as the negated condition of a matching `Deny`, the pattern
-//!   AWS documents for IP allowlists);
+//!   AWS documents for IP allowlists), unless an unconditional `Deny` of the action to everyone
+//!   covers the Allow's resources;
 //! - `aws_lambda_permission` with `principal = "*"` and none of `source_arn`,
 //!   `source_account`, `principal_org_id`.
+//!
+//! Bucket, VPC endpoint, queue, topic, key and trust policies are not read: they govern their
+//! own resource and cannot open an API, whatever their `Action` says.
 //!
 //! The finding is **critical** when the open entry point reaches a Lambda function whose role can
 //! write IAM policies (`iam:CreatePolicyVersion`, `iam:Put*Policy`, `iam:Attach*Policy`, …) or
@@ -46,8 +50,9 @@ use std::collections::HashMap;
 
 use crate::json::Span;
 use crate::lint::{Level, Report, Scope, Sink};
+use crate::pattern::{Token, covers, tokenize};
 use crate::plan::{Link, Plan, Resolved, Seg, arn_resource_name};
-use crate::policy::{Effect, Policy, Tri};
+use crate::policy::{Effect, Policy, Principals, Statement, Tri};
 use crate::rules::Rule;
 use crate::rules::grants::{dangerous_managed_policy, dangerous_write};
 use crate::terraform::{attr_scope, document_from_config};
@@ -107,7 +112,11 @@ pub(crate) fn check_policy(
                     .iter()
                     .any(|c| narrowing(c.key) && c.is_negated())
         });
-        if narrowed_here || narrowed_by_deny {
+        let denied = policy
+            .statements
+            .iter()
+            .any(|d| denies_everyone_everywhere(d, stmt, action));
+        if narrowed_here || narrowed_by_deny || denied {
             continue;
         }
         let mut message = format!(
@@ -138,6 +147,36 @@ pub(crate) fn check_policy(
                 message,
             },
         );
+    }
+}
+
+/// Whether `deny` is an unconditional `Deny` of `action` to everyone on every resource that
+/// `allow` names: then the Allow opens nothing (an explicit Deny always wins).
+fn denies_everyone_everywhere(deny: &Statement<'_>, allow: &Statement<'_>, action: &str) -> bool {
+    if deny.effect != Effect::Deny
+        || !deny.conditions.is_empty()
+        || deny.grants_action(action) != Tri::Yes
+        || !deny.principal.as_ref().is_none_or(Principals::is_everyone)
+    {
+        return false;
+    }
+    let Some(denied) = &deny.resource else {
+        // No Resource element: the Deny is not limited to some resources.
+        return true;
+    };
+    if denied.negated {
+        return false;
+    }
+    let patterns: Vec<Vec<Token>> = denied
+        .items
+        .iter()
+        .filter_map(|i| i.known().map(tokenize))
+        .collect();
+    let covered = |p: &str| patterns.iter().any(|d| covers(d, &tokenize(p)));
+    match &allow.resource {
+        None => covered("*"),
+        Some(allowed) if allowed.negated => covered("*"),
+        Some(allowed) => allowed.items.iter().all(|i| i.known().is_some_and(covered)),
     }
 }
 
