@@ -532,6 +532,9 @@ pub(crate) fn check_policy(
     if applies(Rule::StatementMissingElement) {
         rules::jit011_statement_missing_element::check(sink, scope, policy, kind);
     }
+    if applies(Rule::SourceIpFencePrivateOnly) {
+        rules::jit012_source_ip_fence_private_only::check(sink, scope, policy);
+    }
 }
 
 /// Parses a policy embedded as a string (a plan attribute, a URL-encoded CLI document) and checks

@@ -85,6 +85,11 @@ fn jit011_statement_missing_element() {
     snapshot_dir("jit011");
 }
 
+#[test]
+fn jit012_source_ip_fence_private_only() {
+    snapshot_dir("jit012");
+}
+
 /// AWS CLI outputs and inputs that are not what jitlint reads.
 #[test]
 fn inputs() {

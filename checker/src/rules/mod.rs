@@ -21,6 +21,7 @@ pub(crate) mod jit008_policy_size_limit;
 pub(crate) mod jit009_policy_version_write_unscoped;
 pub(crate) mod jit010_jit_grant_too_long;
 pub(crate) mod jit011_statement_missing_element;
+pub(crate) mod jit012_source_ip_fence_private_only;
 
 /// A rule. The discriminant order is the code order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,6 +37,7 @@ pub enum Rule {
     PolicyVersionWriteUnscoped,
     JitGrantTooLong,
     StatementMissingElement,
+    SourceIpFencePrivateOnly,
 }
 
 /// A rule's catalogue entry.
@@ -58,7 +60,7 @@ const IDENTITY: &[PolicyKind] = &PolicyKind::IDENTITY;
 const ALL_KINDS: &[PolicyKind] = &PolicyKind::ALL;
 
 /// All rules in code order.
-pub static RULES: [RuleInfo; 11] = [
+pub static RULES: [RuleInfo; 12] = [
     RuleInfo {
         rule: Rule::NaclEntryWriteUnscoped,
         code: "JIT001",
@@ -165,10 +167,19 @@ pub static RULES: [RuleInfo; 11] = [
         kinds: ALL_KINDS,
         source: include_str!("jit011_statement_missing_element.rs"),
     },
+    RuleInfo {
+        rule: Rule::SourceIpFencePrivateOnly,
+        code: "JIT012",
+        name: "source-ip-fence-private-only",
+        default_severity: Severity::High,
+        summary: "A Deny NotIpAddress aws:SourceIp fence admits only private ranges, so it denies everyone",
+        kinds: ALL_KINDS,
+        source: include_str!("jit012_source_ip_fence_private_only.rs"),
+    },
 ];
 
 impl Rule {
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 12] = [
         Rule::NaclEntryWriteUnscoped,
         Rule::OpenApiGateway,
         Rule::ClientVpnHandlerPrefix,
@@ -180,6 +191,7 @@ impl Rule {
         Rule::PolicyVersionWriteUnscoped,
         Rule::JitGrantTooLong,
         Rule::StatementMissingElement,
+        Rule::SourceIpFencePrivateOnly,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -318,6 +330,6 @@ mod tests {
                 assert!(docs.contains(section), "{} lacks {section}", r.code);
             }
         }
-        assert_eq!(Rule::lookup("JIT012"), None);
+        assert_eq!(Rule::lookup("JIT013"), None);
     }
 }
