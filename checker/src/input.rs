@@ -165,7 +165,7 @@ fn document(
 }
 
 /// `arn:aws:iam::aws:policy/…` (in any partition): a policy AWS owns and maintains.
-pub(crate) fn is_aws_managed_arn(arn: &str) -> bool {
+fn is_aws_managed_arn(arn: &str) -> bool {
     arn.strip_prefix("arn:")
         .and_then(|rest| rest.split_once(':'))
         .is_some_and(|(_, rest)| rest.starts_with("iam::aws:policy/"))
@@ -320,6 +320,18 @@ mod tests {
         );
         assert_eq!(decode_document(" {\"a\":1}").unwrap(), " {\"a\":1}");
         assert!(decode_document("%FF%FE").is_err());
+    }
+
+    #[test]
+    fn aws_managed_arns() {
+        assert!(is_aws_managed_arn(
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        ));
+        assert!(is_aws_managed_arn(
+            "arn:aws-us-gov:iam::aws:policy/job-function/ViewOnlyAccess"
+        ));
+        assert!(!is_aws_managed_arn("arn:aws:iam::123456789012:policy/aws"));
+        assert!(!is_aws_managed_arn("aws:policy/x"));
     }
 
     #[test]

@@ -390,6 +390,16 @@ pub(crate) fn document_from_config<'n>(
         for (block, negated) in [("principals", false), ("not_principals", true)] {
             let base = [Seg::Key("statement"), Seg::Index(k), Seg::Key(block)];
             let mut entries = Vec::new();
+            // A `dynamic "principals"` block over values unknown until apply.
+            if let Some(Resolved::Unknown(why)) = plan.attr(d, &base) {
+                entries.push((
+                    "?",
+                    Item {
+                        term: Term::Unknown(why),
+                        span,
+                    },
+                ));
+            }
             for m in 0..block_count(plan, d, &base) {
                 let p = [
                     Seg::Key("statement"),
@@ -478,4 +488,48 @@ pub(crate) fn document_from_config<'n>(
         version: None,
         statements,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, LintOptions, Origin, lint_text};
+
+    /// A role whose trust policy is a data source deferred to apply, with the given
+    /// `principals` value and `after_unknown` entry for its one statement.
+    fn trust_plan(principals: &str, unknown: &str) -> String {
+        format!(
+            r#"{{"format_version":"1.2","resource_changes":[
+  {{"address":"aws_iam_role.r","mode":"managed","type":"aws_iam_role","name":"r",
+    "change":{{"actions":["create"],"after":{{"name":"r"}},"after_unknown":{{"assume_role_policy":true}}}}}},
+  {{"address":"data.aws_iam_policy_document.t","mode":"data","type":"aws_iam_policy_document","name":"t",
+    "change":{{"actions":["read"],"after":{{"statement":[{{"actions":["sts:AssumeRole"],"effect":"Allow","principals":{principals}}}]}},
+      "after_unknown":{{"json":true,"statement":[{{"principals":{unknown}}}]}}}}}}],
+ "configuration":{{"root_module":{{"resources":[
+  {{"address":"aws_iam_role.r","mode":"managed","type":"aws_iam_role","name":"r","expressions":{{
+    "assume_role_policy":{{"references":["data.aws_iam_policy_document.t.json","data.aws_iam_policy_document.t"]}}}}}},
+  {{"address":"data.aws_iam_policy_document.t","mode":"data","type":"aws_iam_policy_document","name":"t","expressions":{{}}}}]}}}}}}"#
+        )
+    }
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        let r = lint_text(
+            "p.json",
+            text,
+            Origin::Explicit,
+            &Config::default(),
+            LintOptions::default(),
+        );
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.findings.iter().map(|f| f.rule.code()).collect()
+    }
+
+    #[test]
+    fn trust_policy_principals_unknown_or_missing() {
+        // `dynamic "principals"` over values known only after apply: nothing is missing.
+        assert_eq!(codes(&trust_plan("[]", "true")), Vec::<&str>::new());
+        // No principals at all: IAM refuses the trust policy.
+        assert_eq!(codes(&trust_plan("[]", "[]")), ["JIT011"]);
+        let known = r#"[{"type":"Service","identifiers":["lambda.amazonaws.com"]}]"#;
+        assert_eq!(codes(&trust_plan(known, "[{}]")), Vec::<&str>::new());
+    }
 }
