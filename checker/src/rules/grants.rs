@@ -123,11 +123,23 @@ fn denied_everywhere(policy: &Policy<'_>, action: &str, target: &WriteTarget) ->
     })
 }
 
-/// Analyses one statement against a write target; `None` when it is fine.
+/// The target's actions that an unconditional Deny of the policy takes away on every resource of
+/// the kind: computed once per policy, not once per statement (which would be quadratic).
+pub(crate) fn denied_actions(policy: &Policy<'_>, target: &WriteTarget) -> Vec<&'static str> {
+    target
+        .actions
+        .iter()
+        .copied()
+        .filter(|a| denied_everywhere(policy, a, target))
+        .collect()
+}
+
+/// Analyses one statement against a write target, given the policy's [`denied_actions`];
+/// `None` when it is fine.
 pub(crate) fn unscoped_grant(
-    policy: &Policy<'_>,
     stmt: &Statement<'_>,
     target: &WriteTarget,
+    denied: &[&str],
 ) -> Option<UnscopedGrant> {
     if stmt.effect != Effect::Allow {
         return None;
@@ -136,7 +148,7 @@ pub(crate) fn unscoped_grant(
     let mut action_unknown = false;
     for &a in target.actions {
         match stmt.grants_action(a) {
-            Tri::Yes if !denied_everywhere(policy, a, target) => actions.push(a),
+            Tri::Yes if !denied.contains(&a) => actions.push(a),
             Tri::Unknown => action_unknown = true,
             _ => {}
         }
@@ -281,7 +293,7 @@ mod tests {
         let text = format!(r#"{{"Statement":[{statements}]}}"#);
         let root = parse(&text).unwrap();
         let p = Policy::from_node(&root).unwrap();
-        unscoped_grant(&p, &p.statements[0], &ACL)
+        unscoped_grant(&p.statements[0], &ACL, &denied_actions(&p, &ACL))
     }
 
     #[test]

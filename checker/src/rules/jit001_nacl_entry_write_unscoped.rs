@@ -50,7 +50,7 @@
 //! ```
 //! or `"Condition": {"StringEquals": {"aws:ResourceTag/jit-managed": "true"}}`.
 
-use super::grants::{Reach, WriteTarget, unscoped_grant};
+use super::grants::{Reach, WriteTarget, denied_actions, unscoped_grant};
 use crate::lint::{Report, Scope, Sink};
 use crate::policy::Policy;
 use crate::rules::Rule;
@@ -92,8 +92,9 @@ pub(crate) fn report_unscoped(
     if !sink.enabled(rule) {
         return;
     }
+    let denied = denied_actions(policy, target);
     for stmt in &policy.statements {
-        let Some(grant) = unscoped_grant(policy, stmt, target) else {
+        let Some(grant) = unscoped_grant(stmt, target, &denied) else {
             continue;
         };
         let what = if grant.actions.is_empty() {
