@@ -523,6 +523,125 @@ mod tests {
         r.findings.iter().map(|f| f.rule.code()).collect()
     }
 
+    /// A plan creating one resource of `rtype` with the given attribute values (JSON).
+    fn one_resource(rtype: &str, after: &str) -> String {
+        format!(
+            r#"{{"format_version":"1.2","resource_changes":[{{"address":"{rtype}.x","mode":"managed","type":"{rtype}","name":"x",
+              "change":{{"actions":["create"],"after":{after},"after_unknown":{{}}}}}}]}}"#
+        )
+    }
+
+    fn findings(text: &str) -> Vec<(&'static str, String)> {
+        let r = lint_text(
+            "p.json",
+            text,
+            Origin::Explicit,
+            &Config::default(),
+            LintOptions::default(),
+        );
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.findings
+            .into_iter()
+            .map(|f| (f.rule.code(), f.message))
+            .collect()
+    }
+
+    /// `{"policy": "<document>"}` with the document JSON-escaped.
+    fn attr(name: &str, document: &str) -> String {
+        let mut out = String::new();
+        crate::json::write_json_string(&mut out, document);
+        format!("{{\"{name}\":{out}}}")
+    }
+
+    /// A document of about `chars` characters without whitespace.
+    fn big_document(chars: usize) -> String {
+        let resources: Vec<String> = (0..chars / 40)
+            .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:08}/*\""))
+            .collect();
+        format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":[{}]}}]}}"#,
+            resources.join(",")
+        )
+    }
+
+    #[test]
+    fn kinds_of_plan_policies() {
+        let everything =
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+        let allow_all = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        // Policies that grant nothing outside their resource, or nothing at all.
+        for (rtype, a) in [
+            ("aws_vpc_endpoint_policy", attr("policy", everything)),
+            ("aws_s3_bucket", attr("policy", everything)),
+            ("aws_sqs_queue_policy", attr("policy", everything)),
+            ("aws_organizations_policy", attr("content", allow_all)),
+        ] {
+            assert_eq!(findings(&one_resource(rtype, &a)), [], "{rtype}");
+        }
+        // A permission set's inline policy grants like a role policy.
+        let codes: Vec<&str> = findings(&one_resource(
+            "aws_ssoadmin_permission_set_inline_policy",
+            &attr("inline_policy", allow_all),
+        ))
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+        assert_eq!(codes, ["JIT001", "JIT009"]);
+        // A bucket policy statement without a principal is refused.
+        let no_principal = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+        let f = findings(&one_resource(
+            "aws_s3_bucket_policy",
+            &attr("policy", no_principal),
+        ));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].1.contains("S3 bucket policy has no Principal"),
+            "{}",
+            f[0].1
+        );
+    }
+
+    #[test]
+    fn scp_and_permission_set_size_limits() {
+        let f = findings(&one_resource(
+            "aws_organizations_policy",
+            &attr("content", &big_document(5_300)),
+        ));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].1.starts_with("service control policy has 5,")
+                && f[0].1.contains("the limit is 5,120"),
+            "{}",
+            f[0].1
+        );
+        assert_eq!(
+            findings(&one_resource(
+                "aws_organizations_policy",
+                &attr("content", &big_document(5_000)),
+            )),
+            []
+        );
+        let f = findings(&one_resource(
+            "aws_ssoadmin_permission_set_inline_policy",
+            &attr("inline_policy", &big_document(10_400)),
+        ));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].1.contains("the limit is 10,240"), "{}", f[0].1);
+        // Tag, backup and AI opt-out policies are not IAM grammar and are not read.
+        let content = attr(
+            "content",
+            r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}"#,
+        );
+        let tag_policy = format!(
+            "{},\"type\":\"TAG_POLICY\"}}",
+            content.strip_suffix('}').unwrap()
+        );
+        assert_eq!(
+            findings(&one_resource("aws_organizations_policy", &tag_policy)),
+            []
+        );
+    }
+
     #[test]
     fn trust_policy_principals_unknown_or_missing() {
         // `dynamic "principals"` over values known only after apply: nothing is missing.
