@@ -42,8 +42,8 @@ pub const CONFIG_FILE: &str = "jitlint.toml";
 /// Effective configuration. [`Config::default`] is what jitlint uses without a file.
 #[derive(Debug, Clone)]
 pub struct Config {
-    enabled: [bool; 10],
-    severity: [Severity; 10],
+    enabled: [bool; Rule::ALL.len()],
+    severity: [Severity; Rule::ALL.len()],
     /// JIT006: allowlist entries with a shorter prefix admit (nearly) everyone.
     pub source_ip_min_prefix_v4: u8,
     pub source_ip_min_prefix_v6: u8,
@@ -68,7 +68,7 @@ struct Ignore {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            enabled: [true; 10],
+            enabled: [true; Rule::ALL.len()],
             severity: Rule::ALL.map(Rule::default_severity),
             source_ip_min_prefix_v4: 8,
             source_ip_min_prefix_v6: 32,
@@ -155,7 +155,7 @@ impl Config {
             toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
         let mut config = Config::default();
         if let Some(enable) = &raw.enable {
-            config.enabled = [false; 10];
+            config.enabled = [false; Rule::ALL.len()];
             for code in enable {
                 config.enabled[lookup_rule(code, "enable")? as usize] = true;
             }

@@ -39,18 +39,36 @@ pub fn detect(root: &Node<'_>) -> Option<InputKind> {
     if root.get("PolicyDocument").is_some() && root.get("PolicyName").is_some() {
         return Some(InputKind::InlinePolicy);
     }
+    let plan_keys = [
+        "planned_values",
+        "resource_changes",
+        "prior_state",
+        "configuration",
+    ];
+    let has_plan_key = plan_keys.iter().any(|k| root.get(k).is_some());
     if root.get("format_version").and_then(Node::as_str).is_some() {
-        let plan_keys = [
-            "planned_values",
-            "resource_changes",
-            "prior_state",
-            "configuration",
-        ];
-        if plan_keys.iter().any(|k| root.get(k).is_some()) {
-            return Some(InputKind::Plan);
-        }
         // `terraform show -json` of an empty state is just `{"format_version":"1.0"}`.
-        return Some(InputKind::State);
+        return Some(if has_plan_key {
+            InputKind::Plan
+        } else {
+            InputKind::State
+        });
+    }
+    // HCP Terraform's redacted JSON plan (`plan_format_version`, no `format_version`), and plans
+    // whose `format_version` a tool dropped: their resources are read like any plan's.
+    if root
+        .get("plan_format_version")
+        .and_then(Node::as_str)
+        .is_some()
+        || root
+            .get("planned_values")
+            .is_some_and(|v| v.get("root_module").is_some())
+        || root
+            .get("resource_changes")
+            .and_then(Node::as_array)
+            .is_some_and(|rc| rc.iter().any(|c| c.get("change").is_some()))
+    {
+        return Some(InputKind::Plan);
     }
     None
 }
@@ -59,15 +77,7 @@ pub fn detect(root: &Node<'_>) -> Option<InputKind> {
 pub(crate) fn lint_input(sink: &mut Sink<'_>, text: &str, root: &Node<'_>, kind: InputKind) {
     match kind {
         InputKind::Policy => {
-            document(
-                sink,
-                text,
-                Scope::default(),
-                root,
-                PolicyKind::Managed,
-                "the policy",
-                true,
-            );
+            document(sink, text, Scope::default(), root, None, "the policy", true);
         }
         InputKind::PolicyVersion => {
             if let Some(doc) = root.get("PolicyVersion").and_then(|v| v.get("Document")) {
@@ -76,7 +86,7 @@ pub(crate) fn lint_input(sink: &mut Sink<'_>, text: &str, root: &Node<'_>, kind:
                     text,
                     Scope::default(),
                     doc,
-                    PolicyKind::Managed,
+                    Some(PolicyKind::Managed),
                     "PolicyVersion.Document",
                     true,
                 );
@@ -100,13 +110,14 @@ fn decode_document(s: &str) -> Result<Cow<'_, str>, String> {
 }
 
 /// Checks one policy document that is either a JSON object in the file or a (possibly
-/// URL-encoded) string; returns its size in characters without whitespace.
+/// URL-encoded) string; returns its size in characters without whitespace. `kind` `None` is a
+/// bare document, whose kind its content decides.
 fn document(
     sink: &mut Sink<'_>,
     text: &str,
     mut scope: Scope,
     node: &Node<'_>,
-    kind: PolicyKind,
+    kind: Option<PolicyKind>,
     what: &str,
     check_size: bool,
 ) -> Option<usize> {
@@ -121,7 +132,7 @@ fn document(
         };
         let size = count_non_whitespace(&decoded);
         let target = PolicyTarget {
-            kind,
+            kind: kind.unwrap_or(PolicyKind::Managed),
             size: check_size.then_some(size),
             span: node.span,
             escalation: None,
@@ -133,7 +144,7 @@ fn document(
             let size =
                 count_non_whitespace(&text[node.span.start as usize..node.span.end as usize]);
             let target = PolicyTarget {
-                kind,
+                kind: kind.unwrap_or_else(|| PolicyKind::of_bare_document(&policy)),
                 size: check_size.then_some(size),
                 span: node.span,
                 escalation: None,
@@ -151,6 +162,13 @@ fn document(
             None
         }
     }
+}
+
+/// `arn:aws:iam::aws:policy/…` (in any partition): a policy AWS owns and maintains.
+fn is_aws_managed_arn(arn: &str) -> bool {
+    arn.strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(_, rest)| rest.starts_with("iam::aws:policy/"))
 }
 
 fn str_field<'a>(node: &'a Node<'_>, key: &str) -> Option<&'a str> {
@@ -173,7 +191,7 @@ fn inline_policy(sink: &mut Sink<'_>, text: &str, root: &Node<'_>) {
         ..Scope::default()
     };
     if let Some(doc) = root.get("PolicyDocument") {
-        document(sink, text, scope, doc, kind, "PolicyDocument", true);
+        document(sink, text, scope, doc, Some(kind), "PolicyDocument", true);
     }
 }
 
@@ -225,7 +243,9 @@ fn authorization_details(sink: &mut Sink<'_>, text: &str, root: &Node<'_>) {
                     ..Scope::default()
                 };
                 let what = format!("{list}[{name}].{policies_key}[{i}].PolicyDocument");
-                if let Some(size) = document(sink, text, scope.clone(), doc, kind, &what, false) {
+                if let Some(size) =
+                    document(sink, text, scope.clone(), doc, Some(kind), &what, false)
+                {
                     members.push(InlinePolicy {
                         scope,
                         span: doc.span,
@@ -241,13 +261,27 @@ fn authorization_details(sink: &mut Sink<'_>, text: &str, root: &Node<'_>) {
                     ..Scope::default()
                 };
                 let what = format!("{list}[{name}].AssumeRolePolicyDocument");
-                document(sink, text, scope, doc, PolicyKind::Trust, &what, false);
+                document(
+                    sink,
+                    text,
+                    scope,
+                    doc,
+                    Some(PolicyKind::Trust),
+                    &what,
+                    false,
+                );
             }
         }
     }
     for policy in root.get("Policies").and_then(Node::as_array).unwrap_or(&[]) {
         let name = str_field(policy, "PolicyName").unwrap_or("?");
-        let id = str_field(policy, "Arn").map_or_else(|| format!("policy/{name}"), str::to_string);
+        let arn = str_field(policy, "Arn");
+        let id = arn.map_or_else(|| format!("policy/{name}"), str::to_string);
+        let kind = if arn.is_some_and(is_aws_managed_arn) {
+            PolicyKind::AwsManaged
+        } else {
+            PolicyKind::Managed
+        };
         let versions = policy
             .get("PolicyVersionList")
             .and_then(Node::as_array)
@@ -269,7 +303,7 @@ fn authorization_details(sink: &mut Sink<'_>, text: &str, root: &Node<'_>) {
                 ..Scope::default()
             };
             let what = format!("Policies[{name}].PolicyVersionList[{version}].Document");
-            document(sink, text, scope, doc, PolicyKind::Managed, &what, true);
+            document(sink, text, scope, doc, Some(kind), &what, true);
         }
     }
 }
@@ -286,6 +320,18 @@ mod tests {
         );
         assert_eq!(decode_document(" {\"a\":1}").unwrap(), " {\"a\":1}");
         assert!(decode_document("%FF%FE").is_err());
+    }
+
+    #[test]
+    fn aws_managed_arns() {
+        assert!(is_aws_managed_arn(
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        ));
+        assert!(is_aws_managed_arn(
+            "arn:aws-us-gov:iam::aws:policy/job-function/ViewOnlyAccess"
+        ));
+        assert!(!is_aws_managed_arn("arn:aws:iam::123456789012:policy/aws"));
+        assert!(!is_aws_managed_arn("aws:policy/x"));
     }
 
     #[test]
@@ -316,6 +362,15 @@ mod tests {
             Some(InputKind::State)
         );
         assert_eq!(kind(r#"{"format_version":"1.0"}"#), Some(InputKind::State));
+        assert_eq!(
+            kind(r#"{"plan_format_version":"1.1","resource_changes":[]}"#),
+            Some(InputKind::Plan)
+        );
+        assert_eq!(
+            kind(r#"{"planned_values":{"root_module":{}}}"#),
+            Some(InputKind::Plan)
+        );
+        assert_eq!(kind(r#"{"resource_changes":[{"name":"x"}]}"#), None);
         assert_eq!(kind(r#"{"Policies":[{"PolicyName":"x"}]}"#), None);
         assert_eq!(kind(r#"{"name":"package.json"}"#), None);
         assert_eq!(kind(r#"[1]"#), None);

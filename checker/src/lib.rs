@@ -22,6 +22,7 @@ pub mod baseline;
 pub mod cidr;
 pub mod config;
 pub mod duration;
+pub mod encoding;
 pub mod finding;
 mod input;
 pub mod json;
@@ -39,7 +40,7 @@ pub use finding::{Finding, Severity};
 pub use input::detect;
 pub use lint::{
     FileReport, InputError, InputKind, LintOptions, Origin, PolicyKind, count_non_whitespace,
-    lint_policy_document, lint_policy_document_as, lint_text,
+    lint_bytes, lint_policy_document, lint_policy_document_as, lint_text,
 };
 pub use rules::Rule;
 

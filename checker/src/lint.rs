@@ -8,32 +8,122 @@ use crate::json::{self, LineIndex, Node, Span};
 use crate::policy::{Policy, PolicyError};
 use crate::rules::{self, Rule};
 
-/// What kind of document an IAM policy is, which decides its size limit (JIT008).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What kind of document an IAM policy is. The kind decides which rules read it (a bucket
+/// policy cannot grant NACL writes, only an API's resource policy can open an API: see
+/// [`Rule::applies_to`]) and its size limit (JIT008).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PolicyKind {
-    /// A customer managed policy (6,144 characters). Bare policy files count as managed.
+    /// A customer managed policy (6,144 characters). Bare policy files without `Principal`
+    /// count as managed.
     Managed,
+    /// An AWS managed policy (`arn:aws:iam::aws:policy/…`): grants like any identity policy, but
+    /// is not bound by the customer quota on size.
+    AwsManaged,
     /// An inline policy of a role (10,240 characters per role, summed).
     InlineRole,
     /// An inline policy of a user (2,048 characters per user, summed).
     InlineUser,
     /// An inline policy of a group (5,120 characters per group, summed).
     InlineGroup,
-    /// A role's trust policy.
+    /// The inline policy of an IAM Identity Center permission set: it becomes a role policy in
+    /// every account the set is assigned to (10,240 characters).
+    PermissionSet,
+    /// A role's trust policy: who may assume the role, nothing else.
     Trust,
-    /// A resource-based policy (API Gateway, S3, SQS, …).
+    /// A service control policy: limits what the accounts below it may do, grants nothing
+    /// (5,120 characters).
+    Scp,
+    /// A resource-based policy whose service is unknown (a bare document with `Principal`): it
+    /// may be an API's, so everything that applies to resource policies applies.
     Resource,
+    /// An API Gateway REST API's resource policy: who may invoke the API.
+    Api,
+    /// An S3 bucket policy.
+    Bucket,
+    /// A VPC endpoint policy: limits what may pass the endpoint, grants nothing.
+    Endpoint,
+    /// Another service's resource policy (SQS queue, SNS topic, KMS key, ECR repository, Secrets
+    /// Manager secret, Lambda layer): governs that resource only.
+    OtherResource,
 }
 
 impl PolicyKind {
-    /// IAM's limit on characters without whitespace, for the kinds JIT008 checks.
+    pub const ALL: [PolicyKind; 13] = [
+        PolicyKind::Managed,
+        PolicyKind::AwsManaged,
+        PolicyKind::InlineRole,
+        PolicyKind::InlineUser,
+        PolicyKind::InlineGroup,
+        PolicyKind::PermissionSet,
+        PolicyKind::Trust,
+        PolicyKind::Scp,
+        PolicyKind::Resource,
+        PolicyKind::Api,
+        PolicyKind::Bucket,
+        PolicyKind::Endpoint,
+        PolicyKind::OtherResource,
+    ];
+
+    /// Policies that grant permissions to the principal they are attached to.
+    pub const IDENTITY: [PolicyKind; 6] = [
+        PolicyKind::Managed,
+        PolicyKind::AwsManaged,
+        PolicyKind::InlineRole,
+        PolicyKind::InlineUser,
+        PolicyKind::InlineGroup,
+        PolicyKind::PermissionSet,
+    ];
+
+    /// The kind of a bare document: a resource policy when a statement names a principal
+    /// (IAM refuses `Principal` in identity policies), a managed policy otherwise.
+    pub fn of_bare_document(policy: &Policy<'_>) -> PolicyKind {
+        if policy.statements.iter().any(|s| s.principal.is_some()) {
+            PolicyKind::Resource
+        } else {
+            PolicyKind::Managed
+        }
+    }
+
+    pub fn is_identity(self) -> bool {
+        PolicyKind::IDENTITY.contains(&self)
+    }
+
+    /// Whether the limit is on the sum of a principal's policies of this kind (inline policies),
+    /// rather than on each document.
+    pub fn sums_per_principal(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::InlineRole | PolicyKind::InlineUser | PolicyKind::InlineGroup
+        )
+    }
+
+    /// The limit on characters without whitespace, for the kinds JIT008 checks.
     pub fn size_limit(self) -> Option<usize> {
         match self {
             PolicyKind::Managed => Some(6_144),
-            PolicyKind::InlineRole => Some(10_240),
+            PolicyKind::InlineRole | PolicyKind::PermissionSet => Some(10_240),
             PolicyKind::InlineUser => Some(2_048),
-            PolicyKind::InlineGroup => Some(5_120),
-            PolicyKind::Trust | PolicyKind::Resource => None,
+            PolicyKind::InlineGroup | PolicyKind::Scp => Some(5_120),
+            _ => None,
+        }
+    }
+
+    /// "managed policy", "bucket policy", … for messages and docs.
+    pub fn noun(self) -> &'static str {
+        match self {
+            PolicyKind::Managed => "customer managed policy",
+            PolicyKind::AwsManaged => "AWS managed policy",
+            PolicyKind::InlineRole => "inline role policy",
+            PolicyKind::InlineUser => "inline user policy",
+            PolicyKind::InlineGroup => "inline group policy",
+            PolicyKind::PermissionSet => "permission set inline policy",
+            PolicyKind::Trust => "trust policy",
+            PolicyKind::Scp => "service control policy",
+            PolicyKind::Resource => "resource policy",
+            PolicyKind::Api => "API Gateway resource policy",
+            PolicyKind::Bucket => "S3 bucket policy",
+            PolicyKind::Endpoint => "VPC endpoint policy",
+            PolicyKind::OtherResource => "queue, topic, key, repository, secret or layer policy",
         }
     }
 }
@@ -119,18 +209,28 @@ pub struct FileReport {
     pub ignored: usize,
 }
 
-/// Lints an IAM policy document (identity policies count as managed: 6,144 characters).
+/// Lints an IAM policy document: an identity policy counts as managed (6,144 characters), one
+/// with `Principal` as a resource policy ([`PolicyKind::of_bare_document`]).
 ///
 /// This is what the provider calls on the documents it renders: `Ok(vec![])` means jitlint has
 /// nothing to say. Findings carry `path` `"<policy>"` and positions inside `json_text`.
 pub fn lint_policy_document(json_text: &str, config: &Config) -> Result<Vec<Finding>, InputError> {
-    lint_policy_document_as(json_text, PolicyKind::Managed, config)
+    lint_document(json_text, None, config)
 }
 
-/// [`lint_policy_document`] for a given kind of policy (which decides the size limit).
+/// [`lint_policy_document`] for a given kind of policy (which decides the rules and the size
+/// limit).
 pub fn lint_policy_document_as(
     json_text: &str,
     kind: PolicyKind,
+    config: &Config,
+) -> Result<Vec<Finding>, InputError> {
+    lint_document(json_text, Some(kind), config)
+}
+
+fn lint_document(
+    json_text: &str,
+    kind: Option<PolicyKind>,
     config: &Config,
 ) -> Result<Vec<Finding>, InputError> {
     let mut sink = Sink::new(config, "<policy>", json_text, LintOptions::default());
@@ -139,13 +239,37 @@ pub fn lint_policy_document_as(
     let policy =
         Policy::from_node(&root).map_err(|e| sink.make_error(Some(e.span.start), e.message))?;
     let target = PolicyTarget {
-        kind,
+        kind: kind.unwrap_or_else(|| PolicyKind::of_bare_document(&policy)),
         size: Some(count_non_whitespace(json_text)),
         span: root.span,
         escalation: None,
     };
     check_policy(&mut sink, &Scope::default(), &policy, &target);
     Ok(sink.findings)
+}
+
+/// Lints one input file's bytes: decodes them ([`crate::encoding::decode`]: UTF-8, or UTF-16
+/// with a byte-order mark) and lints the text.
+pub fn lint_bytes(
+    path: &str,
+    bytes: &[u8],
+    origin: Origin,
+    config: &Config,
+    options: LintOptions,
+) -> FileReport {
+    match crate::encoding::decode(bytes) {
+        Ok(text) => lint_text(path, &text, origin, config, options),
+        Err(message) => FileReport {
+            path: path.to_string(),
+            errors: vec![InputError {
+                path: path.to_string(),
+                line: None,
+                column: None,
+                message,
+            }],
+            ..FileReport::default()
+        },
+    }
 }
 
 /// Lints one input file's text: detects what it is and runs every enabled rule on it.
@@ -175,7 +299,7 @@ pub fn lint_text(
             None => sink.error(
                 None,
                 "not an IAM policy, AWS CLI policy output or Terraform plan/state JSON \
-                 (expected a Statement, PolicyVersion.Document, PolicyDocument, a *DetailList or format_version key)"
+                 (expected a Statement, PolicyVersion.Document, PolicyDocument, a *DetailList, format_version or plan_format_version key)"
                     .into(),
             ),
         },
@@ -368,28 +492,49 @@ pub(crate) struct PolicyTarget {
     pub escalation: Option<String>,
 }
 
-/// Runs the policy rules on one parsed policy.
+/// Runs the policy rules that apply to the document's kind on one parsed policy.
 pub(crate) fn check_policy(
     sink: &mut Sink<'_>,
     scope: &Scope,
     policy: &Policy<'_>,
     target: &PolicyTarget,
 ) {
-    rules::jit001_nacl_entry_write_unscoped::check(sink, scope, policy);
-    rules::jit002_open_api_gateway::check_policy(sink, scope, policy, target.escalation.as_deref());
-    rules::jit005_source_ip_invalid::check(sink, scope, policy);
-    rules::jit006_source_ip_too_broad::check(sink, scope, policy);
-    rules::jit007_source_ip_deny_blocks_aws_services::check(sink, scope, policy);
-    if let Some(size) = target.size {
-        rules::jit008_policy_size_limit::check_document(
+    let kind = target.kind;
+    let applies = |rule: Rule| rule.applies_to(kind);
+    if applies(Rule::NaclEntryWriteUnscoped) {
+        rules::jit001_nacl_entry_write_unscoped::check(sink, scope, policy);
+    }
+    if applies(Rule::OpenApiGateway) {
+        rules::jit002_open_api_gateway::check_policy(
             sink,
             scope,
-            target.kind,
-            size,
-            target.span,
+            policy,
+            target.escalation.as_deref(),
         );
     }
-    rules::jit009_policy_version_write_unscoped::check(sink, scope, policy);
+    if applies(Rule::SourceIpInvalid) {
+        rules::jit005_source_ip_invalid::check(sink, scope, policy);
+    }
+    if applies(Rule::SourceIpTooBroad) {
+        rules::jit006_source_ip_too_broad::check(sink, scope, policy);
+    }
+    if applies(Rule::SourceIpDenyBlocksAwsServices) {
+        rules::jit007_source_ip_deny_blocks_aws_services::check(sink, scope, policy);
+    }
+    if let Some(size) = target.size
+        && applies(Rule::PolicySizeLimit)
+    {
+        rules::jit008_policy_size_limit::check_document(sink, scope, kind, size, target.span);
+    }
+    if applies(Rule::PolicyVersionWriteUnscoped) {
+        rules::jit009_policy_version_write_unscoped::check(sink, scope, policy);
+    }
+    if applies(Rule::StatementMissingElement) {
+        rules::jit011_statement_missing_element::check(sink, scope, policy, kind);
+    }
+    if applies(Rule::SourceIpFencePrivateOnly) {
+        rules::jit012_source_ip_fence_private_only::check(sink, scope, policy);
+    }
 }
 
 /// Parses a policy embedded as a string (a plan attribute, a URL-encoded CLI document) and checks
@@ -443,20 +588,10 @@ pub(crate) fn report_unknown_policy(
     reason: &str,
     kind: PolicyKind,
 ) {
-    let mut affected = vec![Rule::NaclEntryWriteUnscoped];
-    if kind == PolicyKind::Resource {
-        affected.push(Rule::OpenApiGateway);
-    }
-    affected.extend([
-        Rule::SourceIpInvalid,
-        Rule::SourceIpTooBroad,
-        Rule::SourceIpDenyBlocksAwsServices,
-    ]);
-    if kind.size_limit().is_some() {
-        affected.push(Rule::PolicySizeLimit);
-    }
-    affected.push(Rule::PolicyVersionWriteUnscoped);
-    affected.retain(|r| sink.enabled(*r));
+    let affected: Vec<Rule> = Rule::ALL
+        .into_iter()
+        .filter(|r| r.applies_to(kind) && sink.enabled(*r))
+        .collect();
     let Some(&first) = affected.first() else {
         return;
     };

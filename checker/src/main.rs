@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use jitlint::baseline::Baseline;
 use jitlint::output::{self, Summary};
 use jitlint::rules::{RULES, catalogue_markdown};
-use jitlint::{Config, FileReport, InputError, LintOptions, Origin, Rule, Severity, lint_text};
+use jitlint::{Config, FileReport, InputError, LintOptions, Origin, Rule, Severity, lint_bytes};
 
 /// Policy-as-code checker for IAM policy JSON and Terraform plans.
 #[derive(Parser)]
@@ -256,10 +256,10 @@ fn check(args: CheckArgs) -> Result<u8, String> {
         Origin::Explicit
     };
     let inputs = inputs(&args.paths, named, &mut reports);
-    let stdin_text = if inputs.iter().any(|i| matches!(i, Input::Stdin)) {
-        let mut text = String::new();
-        match io::stdin().read_to_string(&mut text) {
-            Ok(_) => Some(text),
+    let stdin_bytes = if inputs.iter().any(|i| matches!(i, Input::Stdin)) {
+        let mut bytes = Vec::new();
+        match io::stdin().read_to_end(&mut bytes) {
+            Ok(_) => Some(bytes),
             Err(e) => {
                 reports.push(error_report("<stdin>", format!("cannot read: {e}")));
                 None
@@ -272,18 +272,15 @@ fn check(args: CheckArgs) -> Result<u8, String> {
     let linted: Vec<FileReport> = inputs
         .par_iter()
         .map(|input| match input {
-            Input::Stdin => match &stdin_text {
-                Some(text) => lint_text("<stdin>", text, named, &config, options),
+            Input::Stdin => match &stdin_bytes {
+                Some(bytes) => lint_bytes("<stdin>", bytes, named, &config, options),
                 None => FileReport::default(),
             },
             Input::File(path, origin) => {
                 let shown = path.display().to_string();
                 match std::fs::read(path) {
                     Err(e) => error_report(&shown, format!("cannot read: {e}")),
-                    Ok(bytes) => match String::from_utf8(bytes) {
-                        Ok(text) => lint_text(&shown, &text, *origin, &config, options),
-                        Err(_) => error_report(&shown, "not UTF-8 text".into()),
-                    },
+                    Ok(bytes) => lint_bytes(&shown, &bytes, *origin, &config, options),
                 }
             }
         })

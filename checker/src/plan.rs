@@ -265,6 +265,24 @@ fn plain_reference<'r>(refs: &[&'r str]) -> Option<&'r str> {
         .then_some(longest)
 }
 
+/// `x = data.t.d[each.key].json` (or `[count.index]`) in an instance of a `for_each`/`count`
+/// resource: Terraform records the references `data.t.d` and `each.key`, dropping the dynamic
+/// index and everything after it. This is the resource reference, which [`Plan::select`]
+/// resolves to the instance with the same key.
+fn instance_keyed_reference<'r>(ctx: Ctx<'_>, refs: &[&'r str]) -> Option<&'r str> {
+    ctx.key?;
+    let (keys, rest): (Vec<&str>, Vec<&str>) = refs
+        .iter()
+        .copied()
+        .partition(|r| matches!(*r, "each.key" | "count.index"));
+    if keys.is_empty() {
+        return None;
+    }
+    let r = plain_reference(&rest)?;
+    let addr = parse_address(r)?;
+    (addr.key.is_none() && addr.rest.is_empty() && !r.starts_with("module.")).then_some(r)
+}
+
 /// The references worth naming in a message (without their prefixes).
 fn describe_refs(refs: &[&str]) -> String {
     let shown: Vec<&str> = refs
@@ -598,7 +616,7 @@ impl<'n> Plan<'n> {
         if hops >= MAX_HOPS {
             return unknown();
         }
-        let Some(r) = plain_reference(refs) else {
+        let Some(r) = plain_reference(refs).or_else(|| instance_keyed_reference(ctx, refs)) else {
             return unknown();
         };
         if let Some(var) = r.strip_prefix("var.") {

@@ -52,38 +52,57 @@ const POLICY_ATTRIBUTES: &[PolicyAttribute] = &[
         None,
     ),
     (
+        "aws_ssoadmin_permission_set_inline_policy",
+        "inline_policy",
+        PolicyKind::PermissionSet,
+        None,
+    ),
+    ("aws_organizations_policy", "content", PolicyKind::Scp, None),
+    (
         "aws_api_gateway_rest_api_policy",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::Api,
+        None,
+    ),
+    ("aws_api_gateway_rest_api", "policy", PolicyKind::Api, None),
+    ("aws_s3_bucket_policy", "policy", PolicyKind::Bucket, None),
+    ("aws_s3_bucket", "policy", PolicyKind::Bucket, None),
+    ("aws_vpc_endpoint", "policy", PolicyKind::Endpoint, None),
+    (
+        "aws_vpc_endpoint_policy",
+        "policy",
+        PolicyKind::Endpoint,
         None,
     ),
     (
-        "aws_api_gateway_rest_api",
+        "aws_sqs_queue_policy",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::OtherResource,
         None,
     ),
-    ("aws_s3_bucket_policy", "policy", PolicyKind::Resource, None),
-    ("aws_sqs_queue_policy", "policy", PolicyKind::Resource, None),
-    ("aws_sns_topic_policy", "policy", PolicyKind::Resource, None),
-    ("aws_vpc_endpoint", "policy", PolicyKind::Resource, None),
-    ("aws_kms_key", "policy", PolicyKind::Resource, None),
+    (
+        "aws_sns_topic_policy",
+        "policy",
+        PolicyKind::OtherResource,
+        None,
+    ),
+    ("aws_kms_key", "policy", PolicyKind::OtherResource, None),
     (
         "aws_ecr_repository_policy",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::OtherResource,
         None,
     ),
     (
         "aws_secretsmanager_secret_policy",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::OtherResource,
         None,
     ),
     (
         "aws_lambda_layer_version_permission",
         "policy",
-        PolicyKind::Resource,
+        PolicyKind::OtherResource,
         None,
     ),
     (
@@ -129,6 +148,14 @@ pub(crate) fn lint_plan(sink: &mut Sink<'_>, root: &Node<'_>) {
     let mut total_index: HashMap<(PolicyKind, Link), usize> = HashMap::new();
     for &(rtype, attr, kind, principal) in POLICY_ATTRIBUTES {
         for i in plan.of_type(rtype) {
+            // Tag, backup and AI opt-out policies are not IAM grammar; only SCPs are read.
+            if rtype == "aws_organizations_policy"
+                && plan
+                    .known_str(i, &[Seg::Key("type")])
+                    .is_some_and(|t| t != "SERVICE_CONTROL_POLICY")
+            {
+                continue;
+            }
             let escalation = exposure.as_ref().and_then(|e| match rtype {
                 "aws_api_gateway_rest_api" => e.api_escalation(&Link::Instance(i)),
                 "aws_api_gateway_rest_api_policy" => plan
@@ -227,7 +254,7 @@ fn plan_policy(
             let size = count_non_whitespace(text);
             let target = PolicyTarget {
                 kind,
-                size: (kind == PolicyKind::Managed).then_some(size),
+                size: (!kind.sums_per_principal()).then_some(size),
                 span: anchor,
                 escalation,
             };
@@ -258,8 +285,13 @@ fn plan_policy(
     }
 }
 
-/// A string or list attribute as policy items (one unknown item when it is unknown).
+/// A string or list attribute as policy items (one unknown item when it is unknown; an unknown
+/// element of a known list says what it depends on).
 fn terms<'n>(plan: &Plan<'n>, i: usize, path: &[Seg<'_>], span: Span) -> Option<Vec<Item<'n>>> {
+    let unknown = |why: String| Item {
+        term: Term::Unknown(why),
+        span,
+    };
     Some(match plan.attr(i, path)? {
         Resolved::Known(node) => match (node.as_str(), node.as_array()) {
             (Some(s), _) => vec![Item {
@@ -268,22 +300,32 @@ fn terms<'n>(plan: &Plan<'n>, i: usize, path: &[Seg<'_>], span: Span) -> Option<
             }],
             (_, Some(items)) => items
                 .iter()
-                .map(|n| Item {
-                    term: n
-                        .as_str()
-                        .map_or_else(|| Term::Unknown(format!("is a {}", n.kind())), Term::Known),
-                    span,
+                .enumerate()
+                .map(|(n, node)| match node.as_str() {
+                    Some(s) => Item {
+                        term: Term::Known(s),
+                        span,
+                    },
+                    None => {
+                        let mut at = path.to_vec();
+                        at.push(Seg::Index(n));
+                        match plan.attr(i, &at) {
+                            Some(Resolved::Unknown(why)) => unknown(why),
+                            Some(Resolved::Known(v)) => v.as_str().map_or_else(
+                                || unknown(format!("is a {}", v.kind())),
+                                |s| Item {
+                                    term: Term::Known(s),
+                                    span,
+                                },
+                            ),
+                            None => unknown(format!("is a {}", node.kind())),
+                        }
+                    }
                 })
                 .collect(),
-            _ => vec![Item {
-                term: Term::Unknown(format!("is a {}", node.kind())),
-                span,
-            }],
+            _ => vec![unknown(format!("is a {}", node.kind()))],
         },
-        Resolved::Unknown(why) => vec![Item {
-            term: Term::Unknown(why),
-            span,
-        }],
+        Resolved::Unknown(why) => vec![unknown(why)],
     })
 }
 
@@ -348,6 +390,16 @@ pub(crate) fn document_from_config<'n>(
         for (block, negated) in [("principals", false), ("not_principals", true)] {
             let base = [Seg::Key("statement"), Seg::Index(k), Seg::Key(block)];
             let mut entries = Vec::new();
+            // A `dynamic "principals"` block over values unknown until apply.
+            if let Some(Resolved::Unknown(why)) = plan.attr(d, &base) {
+                entries.push((
+                    "?",
+                    Item {
+                        term: Term::Unknown(why),
+                        span,
+                    },
+                ));
+            }
             for m in 0..block_count(plan, d, &base) {
                 let p = [
                     Seg::Key("statement"),
@@ -436,4 +488,167 @@ pub(crate) fn document_from_config<'n>(
         version: None,
         statements,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, LintOptions, Origin, lint_text};
+
+    /// A role whose trust policy is a data source deferred to apply, with the given
+    /// `principals` value and `after_unknown` entry for its one statement.
+    fn trust_plan(principals: &str, unknown: &str) -> String {
+        format!(
+            r#"{{"format_version":"1.2","resource_changes":[
+  {{"address":"aws_iam_role.r","mode":"managed","type":"aws_iam_role","name":"r",
+    "change":{{"actions":["create"],"after":{{"name":"r"}},"after_unknown":{{"assume_role_policy":true}}}}}},
+  {{"address":"data.aws_iam_policy_document.t","mode":"data","type":"aws_iam_policy_document","name":"t",
+    "change":{{"actions":["read"],"after":{{"statement":[{{"actions":["sts:AssumeRole"],"effect":"Allow","principals":{principals}}}]}},
+      "after_unknown":{{"json":true,"statement":[{{"principals":{unknown}}}]}}}}}}],
+ "configuration":{{"root_module":{{"resources":[
+  {{"address":"aws_iam_role.r","mode":"managed","type":"aws_iam_role","name":"r","expressions":{{
+    "assume_role_policy":{{"references":["data.aws_iam_policy_document.t.json","data.aws_iam_policy_document.t"]}}}}}},
+  {{"address":"data.aws_iam_policy_document.t","mode":"data","type":"aws_iam_policy_document","name":"t","expressions":{{}}}}]}}}}}}"#
+        )
+    }
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        let r = lint_text(
+            "p.json",
+            text,
+            Origin::Explicit,
+            &Config::default(),
+            LintOptions::default(),
+        );
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.findings.iter().map(|f| f.rule.code()).collect()
+    }
+
+    /// A plan creating one resource of `rtype` with the given attribute values (JSON).
+    fn one_resource(rtype: &str, after: &str) -> String {
+        format!(
+            r#"{{"format_version":"1.2","resource_changes":[{{"address":"{rtype}.x","mode":"managed","type":"{rtype}","name":"x",
+              "change":{{"actions":["create"],"after":{after},"after_unknown":{{}}}}}}]}}"#
+        )
+    }
+
+    fn findings(text: &str) -> Vec<(&'static str, String)> {
+        let r = lint_text(
+            "p.json",
+            text,
+            Origin::Explicit,
+            &Config::default(),
+            LintOptions::default(),
+        );
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.findings
+            .into_iter()
+            .map(|f| (f.rule.code(), f.message))
+            .collect()
+    }
+
+    /// `{"policy": "<document>"}` with the document JSON-escaped.
+    fn attr(name: &str, document: &str) -> String {
+        let mut out = String::new();
+        crate::json::write_json_string(&mut out, document);
+        format!("{{\"{name}\":{out}}}")
+    }
+
+    /// A document of about `chars` characters without whitespace.
+    fn big_document(chars: usize) -> String {
+        let resources: Vec<String> = (0..chars / 40)
+            .map(|i| format!("\"arn:aws:s3:::bucket-number-{i:08}/*\""))
+            .collect();
+        format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":[{}]}}]}}"#,
+            resources.join(",")
+        )
+    }
+
+    #[test]
+    fn kinds_of_plan_policies() {
+        let everything =
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+        let allow_all = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        // Policies that grant nothing outside their resource, or nothing at all.
+        for (rtype, a) in [
+            ("aws_vpc_endpoint_policy", attr("policy", everything)),
+            ("aws_s3_bucket", attr("policy", everything)),
+            ("aws_sqs_queue_policy", attr("policy", everything)),
+            ("aws_organizations_policy", attr("content", allow_all)),
+        ] {
+            assert_eq!(findings(&one_resource(rtype, &a)), [], "{rtype}");
+        }
+        // A permission set's inline policy grants like a role policy.
+        let codes: Vec<&str> = findings(&one_resource(
+            "aws_ssoadmin_permission_set_inline_policy",
+            &attr("inline_policy", allow_all),
+        ))
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+        assert_eq!(codes, ["JIT001", "JIT009"]);
+        // A bucket policy statement without a principal is refused.
+        let no_principal = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+        let f = findings(&one_resource(
+            "aws_s3_bucket_policy",
+            &attr("policy", no_principal),
+        ));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].1.contains("S3 bucket policy has no Principal"),
+            "{}",
+            f[0].1
+        );
+    }
+
+    #[test]
+    fn scp_and_permission_set_size_limits() {
+        let f = findings(&one_resource(
+            "aws_organizations_policy",
+            &attr("content", &big_document(5_300)),
+        ));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].1.starts_with("service control policy has 5,")
+                && f[0].1.contains("the limit is 5,120"),
+            "{}",
+            f[0].1
+        );
+        assert_eq!(
+            findings(&one_resource(
+                "aws_organizations_policy",
+                &attr("content", &big_document(5_000)),
+            )),
+            []
+        );
+        let f = findings(&one_resource(
+            "aws_ssoadmin_permission_set_inline_policy",
+            &attr("inline_policy", &big_document(10_400)),
+        ));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].1.contains("the limit is 10,240"), "{}", f[0].1);
+        // Tag, backup and AI opt-out policies are not IAM grammar and are not read.
+        let content = attr(
+            "content",
+            r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}"#,
+        );
+        let tag_policy = format!(
+            "{},\"type\":\"TAG_POLICY\"}}",
+            content.strip_suffix('}').unwrap()
+        );
+        assert_eq!(
+            findings(&one_resource("aws_organizations_policy", &tag_policy)),
+            []
+        );
+    }
+
+    #[test]
+    fn trust_policy_principals_unknown_or_missing() {
+        // `dynamic "principals"` over values known only after apply: nothing is missing.
+        assert_eq!(codes(&trust_plan("[]", "true")), Vec::<&str>::new());
+        // No principals at all: IAM refuses the trust policy.
+        assert_eq!(codes(&trust_plan("[]", "[]")), ["JIT011"]);
+        let known = r#"[{"type":"Service","identifiers":["lambda.amazonaws.com"]}]"#;
+        assert_eq!(codes(&trust_plan(known, "[{}]")), Vec::<&str>::new());
+    }
 }

@@ -23,6 +23,10 @@ struct Run {
 }
 
 fn jitlint_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    jitlint_bytes_in(dir, args, stdin.map(str::as_bytes))
+}
+
+fn jitlint_bytes_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_jitlint"))
         .args(args)
         .current_dir(dir)
@@ -33,8 +37,8 @@ fn jitlint_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
     }
     drop(input);
     let out = child.wait_with_output().unwrap();
@@ -332,11 +336,57 @@ fn baseline_survives_reformatting() {
     );
 }
 
+/// Windows PowerShell 5.1 writes `terraform show -json plan.out > plan.json` as UTF-16LE with a
+/// byte-order mark: files and standard input are read in UTF-16 (LE or BE, with a BOM) and UTF-8.
+#[test]
+fn utf16_files_and_stdin() {
+    let tmp = TempDir::new("utf16");
+    let text = std::fs::read_to_string(fixture("jit001/seed_000_iot_button_lambda.json")).unwrap();
+    let le: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+        .collect();
+    std::fs::write(tmp.0.join("le.json"), &le).unwrap();
+    std::fs::write(tmp.0.join("be.json"), &be).unwrap();
+    let run = jitlint_in(&tmp.0, &["check", ".", "--format", "json"], None);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["summary"]["files"], 2);
+    assert_eq!(json["summary"]["errors"], 0);
+    // Positions are the same as in the UTF-8 file.
+    let utf8 = jitlint(&[
+        "check",
+        &fixture("jit001/seed_000_iot_button_lambda.json"),
+        "--format",
+        "json",
+    ]);
+    let utf8: serde_json::Value = serde_json::from_str(&utf8.stdout).unwrap();
+    for f in json["findings"].as_array().unwrap() {
+        assert_eq!(f["line"], utf8["findings"][0]["line"]);
+        assert_eq!(f["column"], utf8["findings"][0]["column"]);
+    }
+    let run = jitlint_bytes_in(&tmp.0, &["check", "-"], Some(&le));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Bytes that are neither: an error that says how to save the file.
+    let run = jitlint_bytes_in(&tmp.0, &["check", "-"], Some(b"{\"Statement\": \"\xE9\"}"));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not text: byte 15 is not valid UTF-8")
+            && run.stderr.contains("save the file as UTF-8"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn rules_and_explain() {
     let run = jitlint(&["rules"]);
     assert_eq!(run.code, 0);
-    assert_eq!(run.stdout.lines().count(), 10);
+    assert_eq!(run.stdout.lines().count(), jitlint::rules::RULES.len());
     assert!(
         run.stdout
             .starts_with("JIT001  high      nacl-entry-write-unscoped")

@@ -80,6 +80,16 @@ fn jit009_policy_version_write_unscoped() {
     snapshot_dir("jit009");
 }
 
+#[test]
+fn jit011_statement_missing_element() {
+    snapshot_dir("jit011");
+}
+
+#[test]
+fn jit012_source_ip_fence_private_only() {
+    snapshot_dir("jit012");
+}
+
 /// AWS CLI outputs and inputs that are not what jitlint reads.
 #[test]
 fn inputs() {

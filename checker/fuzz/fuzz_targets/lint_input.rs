@@ -5,22 +5,22 @@
 #![no_main]
 
 use jitlint::output::{self, Summary};
-use jitlint::{Config, LintOptions, Origin, lint_policy_document, lint_text};
+use jitlint::{Config, LintOptions, Origin, lint_bytes, lint_policy_document};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
     let config = Config::default();
-    let report = lint_text(
+    // Through the decoder (UTF-8, UTF-16 with a byte-order mark), as the command reads files.
+    let report = lint_bytes(
         "fuzz.json",
-        text,
+        data,
         Origin::Explicit,
         &config,
         LintOptions { snippets: true },
     );
-    let _ = lint_policy_document(text, &config);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = lint_policy_document(text, &config);
+    }
     let reports = vec![report];
     let summary = Summary::new(&reports, 0);
     let mut sink = Vec::new();

@@ -16,6 +16,9 @@ pub(crate) struct WriteTarget {
     /// Condition keys that pin the statement to particular resources; a trailing `/` means
     /// "any key with this prefix".
     pub scoping_keys: &'static [&'static str],
+    /// Accounts whose resources of the kind no customer can write (`aws` for AWS managed
+    /// policies): a pattern that names one of them literally reaches nothing writable.
+    pub unwritable_accounts: &'static [&'static str],
     /// "network ACL" and "network ACLs", for messages.
     pub noun: &'static str,
     pub nouns: &'static str,
@@ -68,10 +71,24 @@ fn is_scoping(c: &Condition<'_>, keys: &[&str]) -> bool {
         })
 }
 
+/// The account of an ARN pattern when it is written literally, with no wildcard or variable up
+/// to it: `arn:aws:iam::aws:policy/fp4-*` → `aws`.
+fn literal_account(pattern: &str) -> Option<&str> {
+    let parts: Vec<&str> = pattern.splitn(6, ':').collect();
+    let [_, _, _, _, account, _] = parts.as_slice() else {
+        return None;
+    };
+    let prefix_len = parts[..5].iter().map(|p| p.len() + 1).sum::<usize>();
+    (!pattern[..prefix_len].contains(['*', '?', '$'])).then_some(account)
+}
+
 /// Whether a resource pattern reaches more than one resource of the kind: it meets the universe
 /// and has a wildcard in the resource-id part (after the last `/`), or has no `/` at all (so its
-/// wildcard spans the resource type and id).
-fn is_broad(pattern: &str, universe: &[Token]) -> bool {
+/// wildcard spans the resource type and id). Patterns in an unwritable account reach nothing.
+fn is_broad(pattern: &str, universe: &[Token], target: &WriteTarget) -> bool {
+    if literal_account(pattern).is_some_and(|a| target.unwritable_accounts.contains(&a)) {
+        return false;
+    }
     let tokens = tokenize(pattern);
     if !intersects(&tokens, universe) {
         return false;
@@ -106,11 +123,23 @@ fn denied_everywhere(policy: &Policy<'_>, action: &str, target: &WriteTarget) ->
     })
 }
 
-/// Analyses one statement against a write target; `None` when it is fine.
+/// The target's actions that an unconditional Deny of the policy takes away on every resource of
+/// the kind: computed once per policy, not once per statement (which would be quadratic).
+pub(crate) fn denied_actions(policy: &Policy<'_>, target: &WriteTarget) -> Vec<&'static str> {
+    target
+        .actions
+        .iter()
+        .copied()
+        .filter(|a| denied_everywhere(policy, a, target))
+        .collect()
+}
+
+/// Analyses one statement against a write target, given the policy's [`denied_actions`];
+/// `None` when it is fine.
 pub(crate) fn unscoped_grant(
-    policy: &Policy<'_>,
     stmt: &Statement<'_>,
     target: &WriteTarget,
+    denied: &[&str],
 ) -> Option<UnscopedGrant> {
     if stmt.effect != Effect::Allow {
         return None;
@@ -119,7 +148,7 @@ pub(crate) fn unscoped_grant(
     let mut action_unknown = false;
     for &a in target.actions {
         match stmt.grants_action(a) {
-            Tri::Yes if !denied_everywhere(policy, a, target) => actions.push(a),
+            Tri::Yes if !denied.contains(&a) => actions.push(a),
             Tri::Unknown => action_unknown = true,
             _ => {}
         }
@@ -132,7 +161,7 @@ pub(crate) fn unscoped_grant(
     let reach = if !resource.negated {
         let broad = resource.items.iter().find_map(|i| {
             i.known()
-                .filter(|p| is_broad(p, &universe))
+                .filter(|p| is_broad(p, &universe, target))
                 .map(|p| Reach::Pattern {
                     text: p.to_string(),
                     span: i.span,
@@ -255,6 +284,7 @@ mod tests {
         universe: "arn:*:ec2:*:*:network-acl/*",
         cover_universe: "arn:aws:ec2:*:*:network-acl/*",
         scoping_keys: &["aws:ResourceTag/", "ec2:Vpc"],
+        unwritable_accounts: &[],
         noun: "network ACL",
         nouns: "network ACLs",
     };
@@ -263,12 +293,28 @@ mod tests {
         let text = format!(r#"{{"Statement":[{statements}]}}"#);
         let root = parse(&text).unwrap();
         let p = Policy::from_node(&root).unwrap();
-        unscoped_grant(&p, &p.statements[0], &ACL)
+        unscoped_grant(&p.statements[0], &ACL, &denied_actions(&p, &ACL))
     }
 
     #[test]
     fn broad_patterns() {
         let u = segment_universe(ACL.universe);
+        let policies = WriteTarget {
+            universe: "arn:*:iam::*:policy/*",
+            unwritable_accounts: &["aws"],
+            ..ACL
+        };
+        let pu = segment_universe(policies.universe);
+        assert!(is_broad("arn:aws:iam::*:policy/*", &pu, &policies));
+        assert!(is_broad(
+            "arn:aws:iam::123456789012:policy/fp4-*",
+            &pu,
+            &policies
+        ));
+        assert!(!is_broad("arn:aws:iam::aws:policy/fp4-*", &pu, &policies));
+        assert!(!is_broad("arn:aws-cn:iam::aws:policy/*", &pu, &policies));
+        assert_eq!(literal_account("arn:aws:iam::a*:policy/x"), None);
+        assert_eq!(literal_account("arn:*:iam::aws:policy/x"), None);
         for p in [
             "*",
             "arn:aws:ec2:*:*:network-acl/*",
@@ -277,7 +323,7 @@ mod tests {
             "arn:aws:ec2:us-east-1:123456789012:network-acl/acl-0abc?",
             "arn:aws:ec2:*:*:network-acl*",
         ] {
-            assert!(is_broad(p, &u), "{p}");
+            assert!(is_broad(p, &u, &ACL), "{p}");
         }
         for p in [
             "arn:aws:ec2:us-east-1:123456789012:network-acl/acl-0abc",
@@ -286,7 +332,7 @@ mod tests {
             "arn:aws:ec2:*:*:security-group/*",
             "arn:aws:s3:::*",
         ] {
-            assert!(!is_broad(p, &u), "{p}");
+            assert!(!is_broad(p, &u, &ACL), "{p}");
         }
     }
 

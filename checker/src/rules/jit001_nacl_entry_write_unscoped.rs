@@ -13,7 +13,9 @@
 //! statement (no finding); negated operators, `…IfExists` and `Null` do not scope, because they
 //! also match ACLs without the tag. Any other condition lowers the finding to medium. An
 //! unconditional `Deny` in the same policy that takes the action away on every ACL cancels it.
-//! A statement scoped to one ACL ARN is fine.
+//! A statement scoped to one ACL ARN is fine. Only identity policies are read: a bucket,
+//! endpoint, queue or trust policy governs its own resource and cannot grant NACL writes, and a
+//! service control policy only limits.
 //!
 //! ## Why is this bad?
 //! Network ACLs are the last stateless fence of a subnet, and their entries are evaluated lowest
@@ -48,7 +50,7 @@
 //! ```
 //! or `"Condition": {"StringEquals": {"aws:ResourceTag/jit-managed": "true"}}`.
 
-use super::grants::{Reach, WriteTarget, unscoped_grant};
+use super::grants::{Reach, WriteTarget, denied_actions, unscoped_grant};
 use crate::lint::{Report, Scope, Sink};
 use crate::policy::Policy;
 use crate::rules::Rule;
@@ -62,6 +64,7 @@ pub(crate) const TARGET: WriteTarget = WriteTarget {
     universe: "arn:*:ec2:*:*:network-acl/*",
     cover_universe: "arn:aws:ec2:*:*:network-acl/*",
     scoping_keys: &["aws:ResourceTag/", "ec2:ResourceTag/", "ec2:Vpc"],
+    unwritable_accounts: &[],
     noun: "network ACL",
     nouns: "network ACLs",
 };
@@ -89,8 +92,9 @@ pub(crate) fn report_unscoped(
     if !sink.enabled(rule) {
         return;
     }
+    let denied = denied_actions(policy, target);
     for stmt in &policy.statements {
-        let Some(grant) = unscoped_grant(policy, stmt, target) else {
+        let Some(grant) = unscoped_grant(stmt, target, &denied) else {
             continue;
         };
         let what = if grant.actions.is_empty() {

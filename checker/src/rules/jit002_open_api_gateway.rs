@@ -5,15 +5,19 @@
 //!   (`api_key_required`); `OPTIONS` methods (CORS preflight) are excepted;
 //! - `aws_apigatewayv2_route` with `authorization_type = "NONE"` (`OPTIONS …` routes excepted);
 //! - `aws_lambda_function_url` with `authorization_type = "NONE"`;
-//! - API resource policies (bare documents, `aws_api_gateway_rest_api_policy`,
+//! - API resource policies (bare documents with `Principal`, `aws_api_gateway_rest_api_policy`,
 //!   `aws_api_gateway_rest_api.policy`) with an `Allow` of `execute-api:Invoke` (or
 //!   `lambda:InvokeFunction[Url]`) to `Principal "*"` and no narrowing condition on
 //!   `aws:SourceIp`, `aws:SourceVpc`, `aws:SourceVpce`, `aws:PrincipalOrgID`,
 //!   `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:SourceArn` or `aws:SourceAccount`
 //!   (either in the Allow itself, or as the negated condition of a matching `Deny`, the pattern
-//!   AWS documents for IP allowlists);
+//!   AWS documents for IP allowlists), unless an unconditional `Deny` of the action to everyone
+//!   covers the Allow's resources;
 //! - `aws_lambda_permission` with `principal = "*"` and none of `source_arn`,
 //!   `source_account`, `principal_org_id`.
+//!
+//! Bucket, VPC endpoint, queue, topic, key and trust policies are not read: they govern their
+//! own resource and cannot open an API, whatever their `Action` says.
 //!
 //! The finding is **critical** when the open entry point reaches a Lambda function whose role can
 //! write IAM policies (`iam:CreatePolicyVersion`, `iam:Put*Policy`, `iam:Attach*Policy`, …) or
@@ -46,8 +50,9 @@ use std::collections::HashMap;
 
 use crate::json::Span;
 use crate::lint::{Level, Report, Scope, Sink};
+use crate::pattern::{Token, covers, tokenize};
 use crate::plan::{Link, Plan, Resolved, Seg, arn_resource_name};
-use crate::policy::{Effect, Policy, Tri};
+use crate::policy::{Effect, Policy, Principals, Statement, Tri};
 use crate::rules::Rule;
 use crate::rules::grants::{dangerous_managed_policy, dangerous_write};
 use crate::terraform::{attr_scope, document_from_config};
@@ -83,6 +88,9 @@ pub(crate) fn check_policy(
     if !sink.enabled(Rule::OpenApiGateway) {
         return;
     }
+    // What the Deny statements take away, per invoke action, computed once: checking every
+    // Allow against every Deny would be quadratic in the policy.
+    let denials = INVOKE_ACTIONS.map(|a| Denials::of(policy, a));
     for stmt in &policy.statements {
         let Some(principal) = stmt.principal.as_ref().filter(|p| p.is_everyone()) else {
             continue;
@@ -90,24 +98,17 @@ pub(crate) fn check_policy(
         if stmt.effect != Effect::Allow {
             continue;
         }
-        let Some(action) = INVOKE_ACTIONS
+        let Some((action, denied)) = INVOKE_ACTIONS
             .into_iter()
-            .find(|a| stmt.grants_action(a) == Tri::Yes)
+            .zip(&denials)
+            .find(|(a, _)| stmt.grants_action(a) == Tri::Yes)
         else {
             continue;
         };
         let narrowed_here = stmt.conditions.iter().any(|c| {
             narrowing(c.key) && !c.is_negated() && !c.if_exists() && c.base_operator() != "Null"
         });
-        let narrowed_by_deny = policy.statements.iter().any(|d| {
-            d.effect == Effect::Deny
-                && d.grants_action(action) == Tri::Yes
-                && d.principal.as_ref().is_none_or(|p| p.is_everyone())
-                && d.conditions
-                    .iter()
-                    .any(|c| narrowing(c.key) && c.is_negated())
-        });
-        if narrowed_here || narrowed_by_deny {
+        if narrowed_here || denied.narrowed || denied.closes(stmt) {
             continue;
         }
         let mut message = format!(
@@ -138,6 +139,76 @@ pub(crate) fn check_policy(
                 message,
             },
         );
+    }
+}
+
+/// What the `Deny` statements of a policy that apply to everyone take away from one action.
+struct Denials {
+    /// A Deny with a negated narrowing condition (`NotIpAddress aws:SourceIp`, …): the pattern
+    /// AWS documents for allowlists.
+    narrowed: bool,
+    /// An unconditional Deny without `Resource`, or on `"*"`: nothing of the action is left.
+    everything: bool,
+    /// The `Resource` patterns of the other unconditional Denies.
+    patterns: Vec<Vec<Token>>,
+}
+
+impl Denials {
+    fn of(policy: &Policy<'_>, action: &str) -> Denials {
+        let mut d = Denials {
+            narrowed: false,
+            everything: false,
+            patterns: Vec::new(),
+        };
+        let star = tokenize("*");
+        for s in &policy.statements {
+            if s.effect != Effect::Deny
+                || s.grants_action(action) != Tri::Yes
+                || !s.principal.as_ref().is_none_or(Principals::is_everyone)
+            {
+                continue;
+            }
+            if s.conditions
+                .iter()
+                .any(|c| narrowing(c.key) && c.is_negated())
+            {
+                d.narrowed = true;
+            }
+            if !s.conditions.is_empty() {
+                continue;
+            }
+            match &s.resource {
+                None => d.everything = true,
+                Some(r) if r.negated => {}
+                Some(r) => {
+                    for p in r.items.iter().filter_map(|i| i.known().map(tokenize)) {
+                        if covers(&p, &star) {
+                            d.everything = true;
+                        } else {
+                            d.patterns.push(p);
+                        }
+                    }
+                }
+            }
+        }
+        d
+    }
+
+    /// Whether the unconditional Denies cover every resource the Allow names (an explicit Deny
+    /// always wins, so the Allow opens nothing).
+    fn closes(&self, allow: &Statement<'_>) -> bool {
+        if self.everything {
+            return true;
+        }
+        match &allow.resource {
+            Some(r) if !r.negated && !self.patterns.is_empty() => r.items.iter().all(|i| {
+                i.known().is_some_and(|p| {
+                    let p = tokenize(p);
+                    self.patterns.iter().any(|d| covers(d, &p))
+                })
+            }),
+            _ => false,
+        }
     }
 }
 
@@ -483,5 +554,41 @@ pub(crate) fn check_plan(sink: &mut Sink<'_>, plan: &Plan<'_>, exposure: &Exposu
         );
         let escalation = lambda.and_then(|l| exposure.lambda_danger.get(&l).cloned());
         report(sink, plan, p, "principal", open, what, escalation);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, lint_policy_document};
+
+    fn open(statements: &str) -> usize {
+        let text = format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+        lint_policy_document(&text, &Config::default())
+            .unwrap()
+            .iter()
+            .filter(|f| f.rule.code() == "JIT002")
+            .count()
+    }
+
+    #[test]
+    fn unconditional_denies_close_what_they_cover() {
+        let allow = r#"{"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:1:abc/*"}"#;
+        assert_eq!(open(allow), 1);
+        for deny in [
+            r#"{"Effect":"Deny","Principal":"*","Action":"execute-api:*","Resource":"*"}"#,
+            r#"{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"*","Resource":"arn:aws:execute-api:*"}"#,
+            r#"{"Effect":"Deny","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:1:abc/*"}"#,
+        ] {
+            assert_eq!(open(&format!("{allow},{deny}")), 0, "{deny}");
+        }
+        for deny in [
+            // Only part of the API, another principal, a condition, or a NotResource.
+            r#"{"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:1:abc/prod/*"}"#,
+            r#"{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::2:root"},"Action":"*","Resource":"*"}"#,
+            r#"{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}"#,
+            r#"{"Effect":"Deny","Principal":"*","Action":"*","NotResource":"arn:aws:s3:::b"}"#,
+        ] {
+            assert_eq!(open(&format!("{allow},{deny}")), 1, "{deny}");
+        }
     }
 }

@@ -6,7 +6,13 @@
 //! - the inline policies of one role over 10,240, of one user over 2,048, or of one group over
 //!   5,120 characters. In Terraform plans and `get-account-authorization-details` output the
 //!   inline policies of each principal are summed (`aws_iam_role_policy`,
-//!   `aws_iam_user_policy`, `aws_iam_group_policy` and `aws_iam_role`'s `inline_policy` blocks).
+//!   `aws_iam_user_policy`, `aws_iam_group_policy` and `aws_iam_role`'s `inline_policy` blocks);
+//! - an IAM Identity Center permission set's inline policy over 10,240 characters
+//!   (`aws_ssoadmin_permission_set_inline_policy`), a service control policy over 5,120
+//!   (`aws_organizations_policy`).
+//!
+//! AWS managed policies (`arn:aws:iam::aws:policy/…` in `get-account-authorization-details`
+//! output) are not bound by the customer quota and are not measured.
 //!
 //! ## Why is this bad?
 //! IAM refuses the policy with `LimitExceeded` at apply time, after the plan looked fine and
@@ -56,10 +62,16 @@ pub(crate) fn check_document(
             thousands(size),
             thousands(limit)
         ),
-        _ => format!(
+        _ if kind.sums_per_principal() => format!(
             "inline policy has {} characters without whitespace; IAM's limit for all inline policies of one {} together is {}",
             thousands(size),
             principal_noun(kind),
+            thousands(limit)
+        ),
+        _ => format!(
+            "{} has {} characters without whitespace; the limit is {}: split it or aggregate entries",
+            kind.noun(),
+            thousands(size),
             thousands(limit)
         ),
     };

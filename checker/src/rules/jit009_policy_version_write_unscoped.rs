@@ -4,7 +4,10 @@
 //! such as `arn:aws:iam::123456789012:policy/*`, or a `NotResource` that does not exclude
 //! policies. Actions match case-insensitively with `*` and `?`, `NotAction` counts, and a positive
 //! `aws:ResourceTag/…` (or `iam:ResourceTag/…`) condition scopes the statement; any other
-//! condition lowers the finding to medium.
+//! condition lowers the finding to medium. A pattern in the `aws` account
+//! (`arn:aws:iam::aws:policy/…`) is fine: no customer can write versions of AWS managed
+//! policies. Only identity policies are read; a bucket, endpoint or trust policy cannot grant
+//! IAM writes.
 //!
 //! ## Why is this bad?
 //! A new default version of a policy *is* a new policy. Whoever can write versions of any policy
@@ -43,6 +46,7 @@ const TARGET: WriteTarget = WriteTarget {
     universe: "arn:*:iam::*:policy/*",
     cover_universe: "arn:aws:iam::*:policy/*",
     scoping_keys: &["aws:ResourceTag/", "iam:ResourceTag/"],
+    unwritable_accounts: &["aws"],
     noun: "managed policy",
     nouns: "managed policies",
 };

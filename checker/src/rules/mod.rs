@@ -7,6 +7,7 @@
 use std::fmt;
 
 use crate::finding::Severity;
+use crate::lint::PolicyKind;
 
 pub(crate) mod grants;
 pub(crate) mod jit001_nacl_entry_write_unscoped;
@@ -19,6 +20,8 @@ pub(crate) mod jit007_source_ip_deny_blocks_aws_services;
 pub(crate) mod jit008_policy_size_limit;
 pub(crate) mod jit009_policy_version_write_unscoped;
 pub(crate) mod jit010_jit_grant_too_long;
+pub(crate) mod jit011_statement_missing_element;
+pub(crate) mod jit012_source_ip_fence_private_only;
 
 /// A rule. The discriminant order is the code order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,6 +36,8 @@ pub enum Rule {
     PolicySizeLimit,
     PolicyVersionWriteUnscoped,
     JitGrantTooLong,
+    StatementMissingElement,
+    SourceIpFencePrivateOnly,
 }
 
 /// A rule's catalogue entry.
@@ -46,17 +51,23 @@ pub struct RuleInfo {
     pub default_severity: Severity,
     /// One line for catalogues.
     pub summary: &'static str,
+    /// The kinds of policy document the rule reads (empty: it reads only Terraform resources).
+    pub kinds: &'static [PolicyKind],
     source: &'static str,
 }
 
+const IDENTITY: &[PolicyKind] = &PolicyKind::IDENTITY;
+const ALL_KINDS: &[PolicyKind] = &PolicyKind::ALL;
+
 /// All rules in code order.
-pub static RULES: [RuleInfo; 10] = [
+pub static RULES: [RuleInfo; 12] = [
     RuleInfo {
         rule: Rule::NaclEntryWriteUnscoped,
         code: "JIT001",
         name: "nacl-entry-write-unscoped",
         default_severity: Severity::High,
         summary: "An Allow lets the holder rewrite entries of every network ACL",
+        kinds: IDENTITY,
         source: include_str!("jit001_nacl_entry_write_unscoped.rs"),
     },
     RuleInfo {
@@ -65,6 +76,7 @@ pub static RULES: [RuleInfo; 10] = [
         name: "open-api-gateway",
         default_severity: Severity::High,
         summary: "An API Gateway method, route, Lambda URL or resource policy is open to everyone",
+        kinds: &[PolicyKind::Resource, PolicyKind::Api],
         source: include_str!("jit002_open_api_gateway.rs"),
     },
     RuleInfo {
@@ -73,6 +85,7 @@ pub static RULES: [RuleInfo; 10] = [
         name: "client-vpn-handler-prefix",
         default_severity: Severity::Critical,
         summary: "A Client VPN connect handler's function name lacks the AWSClientVPN- prefix",
+        kinds: &[],
         source: include_str!("jit003_client_vpn_handler_prefix.rs"),
     },
     RuleInfo {
@@ -81,6 +94,7 @@ pub static RULES: [RuleInfo; 10] = [
         name: "client-vpn-handler-timeout",
         default_severity: Severity::Medium,
         summary: "A Client VPN connect handler may run longer than the 30 s the service waits",
+        kinds: &[],
         source: include_str!("jit004_client_vpn_handler_timeout.rs"),
     },
     RuleInfo {
@@ -89,6 +103,7 @@ pub static RULES: [RuleInfo; 10] = [
         name: "source-ip-invalid",
         default_severity: Severity::High,
         summary: "An aws:SourceIp value is not an IP address or CIDR block, or has host bits set",
+        kinds: ALL_KINDS,
         source: include_str!("jit005_source_ip_invalid.rs"),
     },
     RuleInfo {
@@ -97,6 +112,7 @@ pub static RULES: [RuleInfo; 10] = [
         name: "source-ip-too-broad",
         default_severity: Severity::High,
         summary: "An IP allowlist admits everyone (0.0.0.0/0, ::/0 or a very short prefix)",
+        kinds: ALL_KINDS,
         source: include_str!("jit006_source_ip_too_broad.rs"),
     },
     RuleInfo {
@@ -105,6 +121,7 @@ pub static RULES: [RuleInfo; 10] = [
         name: "source-ip-deny-blocks-aws-services",
         default_severity: Severity::Medium,
         summary: "A Deny on NotIpAddress aws:SourceIp also blocks AWS services acting for the user",
+        kinds: ALL_KINDS,
         source: include_str!("jit007_source_ip_deny_blocks_aws_services.rs"),
     },
     RuleInfo {
@@ -113,6 +130,14 @@ pub static RULES: [RuleInfo; 10] = [
         name: "policy-size-limit",
         default_severity: Severity::High,
         summary: "A policy, or the inline policies of one principal, exceed IAM's size limit",
+        kinds: &[
+            PolicyKind::Managed,
+            PolicyKind::InlineRole,
+            PolicyKind::InlineUser,
+            PolicyKind::InlineGroup,
+            PolicyKind::PermissionSet,
+            PolicyKind::Scp,
+        ],
         source: include_str!("jit008_policy_size_limit.rs"),
     },
     RuleInfo {
@@ -121,6 +146,7 @@ pub static RULES: [RuleInfo; 10] = [
         name: "policy-version-write-unscoped",
         default_severity: Severity::High,
         summary: "iam:CreatePolicyVersion or iam:SetDefaultPolicyVersion on any policy",
+        kinds: IDENTITY,
         source: include_str!("jit009_policy_version_write_unscoped.rs"),
     },
     RuleInfo {
@@ -129,12 +155,31 @@ pub static RULES: [RuleInfo; 10] = [
         name: "jit-grant-too-long",
         default_severity: Severity::Medium,
         summary: "A jit grant lasts longer than the TTL cap or opens a range wider than allowed",
+        kinds: &[],
         source: include_str!("jit010_jit_grant_too_long.rs"),
+    },
+    RuleInfo {
+        rule: Rule::StatementMissingElement,
+        code: "JIT011",
+        name: "statement-missing-element",
+        default_severity: Severity::Critical,
+        summary: "A statement lacks an element IAM requires (Action, Resource or Principal)",
+        kinds: ALL_KINDS,
+        source: include_str!("jit011_statement_missing_element.rs"),
+    },
+    RuleInfo {
+        rule: Rule::SourceIpFencePrivateOnly,
+        code: "JIT012",
+        name: "source-ip-fence-private-only",
+        default_severity: Severity::High,
+        summary: "A Deny NotIpAddress aws:SourceIp fence admits only private ranges, so it denies everyone",
+        kinds: ALL_KINDS,
+        source: include_str!("jit012_source_ip_fence_private_only.rs"),
     },
 ];
 
 impl Rule {
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 12] = [
         Rule::NaclEntryWriteUnscoped,
         Rule::OpenApiGateway,
         Rule::ClientVpnHandlerPrefix,
@@ -145,6 +190,8 @@ impl Rule {
         Rule::PolicySizeLimit,
         Rule::PolicyVersionWriteUnscoped,
         Rule::JitGrantTooLong,
+        Rule::StatementMissingElement,
+        Rule::SourceIpFencePrivateOnly,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -161,6 +208,11 @@ impl Rule {
 
     pub fn default_severity(self) -> Severity {
         self.info().default_severity
+    }
+
+    /// Whether the rule reads policy documents of this kind.
+    pub fn applies_to(self, kind: PolicyKind) -> bool {
+        self.info().kinds.contains(&kind)
     }
 
     /// Looks a rule up by code (`JIT001`, any case) or name (`nacl-entry-write-unscoped`).
@@ -196,6 +248,27 @@ fn doc_comment(source: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// Which documents a rule reads, for the catalogue.
+fn kinds_text(kinds: &[PolicyKind]) -> String {
+    if kinds.is_empty() {
+        "Terraform resources only".into()
+    } else if kinds == ALL_KINDS {
+        "every kind of policy document".into()
+    } else if kinds == IDENTITY {
+        "identity policies (customer and AWS managed, inline, permission sets) only".into()
+    } else {
+        let nouns: Vec<String> = kinds
+            .iter()
+            .map(|k| {
+                let noun = k.noun();
+                noun.strip_suffix("policy")
+                    .map_or_else(|| noun.to_string(), |n| format!("{n}policies"))
+            })
+            .collect();
+        nouns.join(", ")
+    }
+}
+
 /// The rule catalogue as Markdown: the content of `docs/rules.md`.
 pub fn catalogue_markdown() -> String {
     let mut out = String::from(
@@ -216,8 +289,11 @@ pub fn catalogue_markdown() -> String {
     }
     for r in &RULES {
         out.push_str(&format!(
-            "\n## {} {}\n\nDefault severity: **{}**.\n\n",
-            r.code, r.name, r.default_severity
+            "\n## {} {}\n\nDefault severity: **{}**. Reads: {}.\n\n",
+            r.code,
+            r.name,
+            r.default_severity,
+            kinds_text(r.kinds)
         ));
         // Rule docs use `##` sections; nest them under the rule's heading.
         for line in doc_comment(r.source).lines() {
@@ -254,6 +330,6 @@ mod tests {
                 assert!(docs.contains(section), "{} lacks {section}", r.code);
             }
         }
-        assert_eq!(Rule::lookup("JIT011"), None);
+        assert_eq!(Rule::lookup("JIT013"), None);
     }
 }
