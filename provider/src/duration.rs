@@ -2,8 +2,12 @@
 //! the provider and the linter can never disagree about what a TTL means.
 
 use std::fmt;
+use std::ops::{Add, Sub};
 
-/// A non-negative duration in whole seconds.
+use time::OffsetDateTime;
+
+/// A non-negative duration in whole seconds, at most [`jitlint::duration::MAX_DURATION_SECS`]
+/// when it comes from [`parse_ttl`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ttl(pub i64);
 
@@ -12,8 +16,32 @@ impl Ttl {
         self.0
     }
 
-    pub fn as_time(self) -> time::Duration {
-        time::Duration::seconds(self.0)
+    /// The TTL as a span to add to or subtract from a time: `created_at + ttl.as_time()`.
+    pub fn as_time(self) -> TtlSpan {
+        TtlSpan(time::Duration::seconds(self.0))
+    }
+}
+
+/// A TTL as a span of time. Adding it to or subtracting it from an [`OffsetDateTime`] saturates
+/// at the range of `time` (years -9999 to 9999) instead of panicking as `time::Duration` does:
+/// with TTLs of at most 100 years that is reached only from a start near the end of that range
+/// (a hand-edited state or tag), where "the end of time" is the honest answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TtlSpan(time::Duration);
+
+impl Add<TtlSpan> for OffsetDateTime {
+    type Output = OffsetDateTime;
+
+    fn add(self, span: TtlSpan) -> OffsetDateTime {
+        self.saturating_add(span.0)
+    }
+}
+
+impl Sub<TtlSpan> for OffsetDateTime {
+    type Output = OffsetDateTime;
+
+    fn sub(self, span: TtlSpan) -> OffsetDateTime {
+        self.saturating_sub(span.0)
     }
 }
 
@@ -25,7 +53,7 @@ impl fmt::Display for Ttl {
 }
 
 /// Parses a TTL. Zero is returned as is (callers decide whether it is allowed); negatives,
-/// fractions of a second and garbage are errors that say how to write it.
+/// fractions of a second, more than 100 years and garbage are errors that say how to write it.
 pub fn parse_ttl(input: &str) -> Result<Ttl, String> {
     let secs = jitlint::duration::parse_duration(input)?;
     i64::try_from(secs)
@@ -61,6 +89,38 @@ mod tests {
         assert!(parse_ttl("abc").unwrap_err().contains("not a duration"));
         assert!(parse_ttl("").is_err());
         assert!(parse_ttl("99999999999999999999h").is_err());
+    }
+
+    /// `ttl = "9999999999h"` once panicked the provider in validation (`created_at + ttl` out
+    /// of `time`'s range): it is refused, naming the value and the limit.
+    #[test]
+    fn ttl_of_9999999999h_is_refused_not_a_panic() {
+        assert_eq!(
+            parse_ttl("9999999999h").unwrap_err(),
+            "\"9999999999h\" is longer than 876600h, the longest duration jit accepts (100 years)"
+        );
+        let longest = parse_ttl("876600h").unwrap();
+        let now = OffsetDateTime::now_utc();
+        assert_eq!((now + longest.as_time()) - longest.as_time(), now);
+    }
+
+    #[test]
+    fn ttl_arithmetic_saturates_at_the_end_of_time() {
+        let longest = parse_ttl("876600h").unwrap();
+        let late = time::macros::datetime!(9999-06-01 00:00 UTC);
+        assert_eq!(
+            late + longest.as_time(),
+            time::PrimitiveDateTime::MAX.assume_utc()
+        );
+        let early = time::macros::datetime!(-9999-06-01 00:00 UTC);
+        assert_eq!(
+            early - longest.as_time(),
+            time::PrimitiveDateTime::MIN.assume_utc()
+        );
+        assert_eq!(
+            late + Ttl(3600).as_time(),
+            time::macros::datetime!(9999-06-01 01:00 UTC)
+        );
     }
 
     #[test]

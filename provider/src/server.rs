@@ -3,9 +3,14 @@
 //! Kept thin on purpose: everything about a resource lives in its own file, everything about
 //! values and diagnostics in `tf`.
 
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
+use futures::FutureExt;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
@@ -28,20 +33,76 @@ pub struct JitProvider {
     env: RwLock<Option<Arc<Env>>>,
     /// Cancelled by `StopProvider`; replaced afterwards so the server keeps serving.
     stop: Mutex<CancellationToken>,
+    applies: Applies,
+}
+
+/// The `ApplyResourceChange` calls running. Each runs in a task of its own, so that it finishes
+/// even when its RPC goes away: hyper drops the handler of a request whose connection closed
+/// (Terraform killed), which would cut a grant off between writing its entry and its tag. The
+/// plugin waits for them before it exits.
+#[derive(Clone)]
+pub struct Applies(Arc<watch::Sender<usize>>);
+
+impl Applies {
+    fn new() -> Self {
+        Applies(Arc::new(watch::channel(0).0))
+    }
+
+    fn spawn<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        self.0.send_modify(|n| *n += 1);
+        let running = Running(self.0.clone());
+        tokio::spawn(async move {
+            let _running = running;
+            work.await
+        })
+    }
+
+    /// Waits until no apply is running, for at most `limit`; false if one still is.
+    pub async fn drained(&self, limit: Duration) -> bool {
+        let mut running = self.0.subscribe();
+        matches!(
+            tokio::time::timeout(limit, running.wait_for(|n| *n == 0)).await,
+            Ok(Ok(_))
+        )
+    }
+}
+
+/// Counts one apply as running until dropped (when its task ends, however it ends).
+struct Running(Arc<watch::Sender<usize>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
 }
 
 impl JitProvider {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        let list: Vec<Arc<dyn Resource>> = vec![
-            Arc::new(resources::access_rule::AccessRule),
-            Arc::new(resources::source_ip_policy::SourceIpPolicy),
-        ];
+        Self::with_resources(
+            clock,
+            vec![
+                Arc::new(resources::access_rule::AccessRule),
+                Arc::new(resources::source_ip_policy::SourceIpPolicy),
+            ],
+        )
+    }
+
+    fn with_resources(clock: Arc<dyn Clock>, list: Vec<Arc<dyn Resource>>) -> Self {
         JitProvider {
             resources: list.into_iter().map(|r| (r.type_name(), r)).collect(),
             clock,
             env: RwLock::new(None),
             stop: Mutex::new(CancellationToken::new()),
+            applies: Applies::new(),
         }
+    }
+
+    /// The applies in flight, for the plugin to wait for before it exits.
+    pub fn applies(&self) -> Applies {
+        self.applies.clone()
     }
 
     /// Every resource, for the docs generator.
@@ -79,6 +140,38 @@ impl JitProvider {
             () = token.cancelled() => on_stop,
         }
     }
+}
+
+/// Runs `work` (one resource's, or the provider block's, part of an RPC), turning a panic in it
+/// into an error diagnostic naming the operation and the resource type. Without this a panic
+/// ends the connection, Terraform shows only "Request cancelled" for every resource in flight,
+/// and the plugin is gone for the rest of the run.
+async fn guarded<T>(
+    operation: &str,
+    type_name: &str,
+    work: impl Future<Output = T>,
+) -> Result<T, Diagnostics> {
+    AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|payload| {
+            let message = panic_message(payload.as_ref());
+            tracing::error!(type_name, operation, "panic: {message}");
+            Diagnostic::error(
+                "Internal error in the jit provider",
+                format!("internal error in {type_name} {operation}: {message}; please report it"),
+            )
+            .into()
+        })
+}
+
+/// The text a panic was raised with (`panic!("...")`, `expect("...")`, index out of bounds...).
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panic without a message")
 }
 
 fn stopped() -> Diagnostics {
@@ -229,16 +322,23 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         _: Request<pb::get_provider_schema::Request>,
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
+        let mut resource_schemas = BTreeMap::new();
+        let mut diags = Diagnostics::default();
+        for (n, r) in &self.resources {
+            match guarded("schema", n, async { schema_to_pb(&r.schema()) }).await {
+                Ok(schema) => {
+                    resource_schemas.insert(n.to_string(), schema);
+                }
+                Err(d) => diags.extend(d),
+            }
+        }
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(schema_to_pb(&Schema {
                 version: 0,
                 block: config::schema(),
             })),
-            resource_schemas: self
-                .resources
-                .iter()
-                .map(|(n, r)| (n.to_string(), schema_to_pb(&r.schema())))
-                .collect(),
+            resource_schemas: resource_schemas.into_iter().collect(),
+            diagnostics: diags_to_pb(&diags),
             server_capabilities: capabilities(),
             ..Default::default()
         }))
@@ -250,13 +350,14 @@ impl pb::provider_server::Provider for JitProvider {
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let cfg = decode(req.get_ref().config.as_ref())?;
         // Unknown values are fine at validate time; they are refused when configuring.
-        let diags = match config::parse(&cfg) {
-            Ok(_) => Diagnostics::default(),
-            Err(d) => Diagnostics(
+        let diags = match guarded("validate", "provider", async { config::parse(&cfg) }).await {
+            Ok(Ok(_)) => Diagnostics::default(),
+            Ok(Err(d)) => Diagnostics(
                 d.0.into_iter()
                     .filter(|d| !d.detail.starts_with("must be known"))
                     .collect(),
             ),
+            Err(d) => d,
         };
         Ok(Response::new(pb::validate_provider_config::Response {
             diagnostics: diags_to_pb(&diags),
@@ -267,10 +368,14 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         req: Request<pb::validate_resource_config::Request>,
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
-        let r = self.resource(&req.get_ref().type_name)?;
+        let type_name = &req.get_ref().type_name;
+        let r = self.resource(type_name)?;
         let cfg = decode(req.get_ref().config.as_ref())?;
+        let diags = guarded("validate", type_name, async { r.validate(&cfg) })
+            .await
+            .unwrap_or_else(|d| d);
         Ok(Response::new(pb::validate_resource_config::Response {
-            diagnostics: diags_to_pb(&r.validate(&cfg)),
+            diagnostics: diags_to_pb(&diags),
         }))
     }
 
@@ -288,7 +393,8 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         req: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
-        let r = self.resource(&req.get_ref().type_name)?;
+        let type_name = &req.get_ref().type_name;
+        let r = self.resource(type_name)?;
         let raw = req
             .get_ref()
             .raw_state
@@ -297,11 +403,13 @@ impl pb::provider_server::Provider for JitProvider {
             .unwrap_or_default();
         let mut diags = Diagnostics::default();
         let version = req.get_ref().version;
-        if version > r.schema().version {
-            diags.push(Diagnostic::error(
+        match guarded("upgrade", type_name, async { r.schema().version }).await {
+            Ok(current) if version > current => diags.push(Diagnostic::error(
                 "State from a newer provider",
                 format!("the state was written by a newer jit (schema version {version}); upgrade the provider"),
-            ));
+            )),
+            Ok(_) => {}
+            Err(d) => diags.extend(d),
         }
         let mut value = if raw.is_empty() {
             Value::Null
@@ -343,7 +451,8 @@ impl pb::provider_server::Provider for JitProvider {
         req: Request<pb::configure_provider::Request>,
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let cfg = decode(req.get_ref().config.as_ref())?;
-        let diags = match config::parse(&cfg) {
+        let parsed = guarded("configure", "provider", async { config::parse(&cfg) }).await;
+        let diags = match parsed.and_then(|p| p) {
             Ok(settings) => {
                 let clients = LazyClients::start(settings.connection.clone());
                 let env = Env {
@@ -372,8 +481,11 @@ impl pb::provider_server::Provider for JitProvider {
         let (state, diags) = match self.env() {
             Ok(env) => {
                 let fallback = (current.clone(), stopped());
-                self.cancellable("ReadResource", r.read(&env, current), fallback)
+                let work =
+                    self.cancellable("ReadResource", r.read(&env, current.clone()), fallback);
+                guarded("read", &req.type_name, work)
                     .await
+                    .unwrap_or_else(|d| (current, d))
             }
             Err(d) => (current, d),
         };
@@ -402,8 +514,13 @@ impl pb::provider_server::Provider for JitProvider {
                     diags: stopped(),
                     ..Default::default()
                 };
-                self.cancellable("PlanResourceChange", r.plan(&env, plan_req), fallback)
+                let work = self.cancellable("PlanResourceChange", r.plan(&env, plan_req), fallback);
+                guarded("plan", &req.type_name, work)
                     .await
+                    .unwrap_or_else(|diags| crate::resource::Plan {
+                        diags,
+                        ..Default::default()
+                    })
             }
             Err(d) => crate::resource::Plan {
                 diags: d,
@@ -435,7 +552,28 @@ impl pb::provider_server::Provider for JitProvider {
         let token = self.stop.lock().expect("stop lock").clone();
         let (state, diags) = match self.env() {
             Ok(_) if token.is_cancelled() => (apply_req.prior, stopped()),
-            Ok(env) => aws::accounted("ApplyResourceChange", r.apply(&env, apply_req)).await,
+            Ok(env) => {
+                // After a panic the prior state stands: what the apply did is unknown, and a
+                // resource that stays in state (or stays absent) is what the next plan rechecks.
+                let prior = apply_req.prior.clone();
+                let type_name = req.type_name.clone();
+                let task = self.applies.spawn(async move {
+                    let work = aws::accounted("ApplyResourceChange", r.apply(&env, apply_req));
+                    guarded("apply", &type_name, work).await
+                });
+                match task.await {
+                    Ok(out) => out.unwrap_or_else(|d| (prior, d)),
+                    // Only when the runtime shuts down under it; panics are caught inside.
+                    Err(e) => (
+                        prior,
+                        Diagnostic::error(
+                            "Internal error in the jit provider",
+                            format!("{} apply did not finish: {e}", req.type_name),
+                        )
+                        .into(),
+                    ),
+                }
+            }
             Err(d) => (apply_req.prior, d),
         };
         Ok(Response::new(pb::apply_resource_change::Response {
@@ -454,12 +592,14 @@ impl pb::provider_server::Provider for JitProvider {
         let r = self.resource(&req.type_name)?;
         let result = match self.env() {
             Ok(env) => {
-                self.cancellable(
+                let work = self.cancellable(
                     "ImportResourceState",
                     r.import(&env, &req.id),
                     Err(stopped()),
-                )
-                .await
+                );
+                guarded("import", &req.type_name, work)
+                    .await
+                    .and_then(|r| r)
             }
             Err(d) => Err(d),
         };
@@ -584,6 +724,285 @@ mod tests {
                 .await,
             "done"
         );
+    }
+
+    /// A resource whose every operation panics, as a bug in a real one would.
+    struct Panicking;
+
+    #[async_trait::async_trait]
+    impl Resource for Panicking {
+        fn type_name(&self) -> &'static str {
+            "jit_panicking"
+        }
+        fn schema(&self) -> Schema {
+            panic!("schema exploded")
+        }
+        fn validate(&self, _: &Value) -> Diagnostics {
+            panic!("validate exploded")
+        }
+        async fn plan(&self, _: &Env, _: PlanRequest) -> crate::resource::Plan {
+            let list: Vec<u8> = Vec::new();
+            let i = list.len();
+            crate::resource::Plan {
+                diags: Diagnostic::error("unreachable", list[i].to_string()).into(),
+                ..Default::default()
+            }
+        }
+        async fn apply(&self, _: &Env, _: ApplyRequest) -> (Value, Diagnostics) {
+            let reason = String::from("apply exploded");
+            std::panic::panic_any(reason)
+        }
+        async fn read(&self, _: &Env, _: Value) -> (Value, Diagnostics) {
+            tokio::task::yield_now().await;
+            panic!("read exploded after an await")
+        }
+        async fn import(&self, _: &Env, id: &str) -> Result<Value, Diagnostics> {
+            panic!("import of {id} exploded")
+        }
+    }
+
+    fn details(diags: &[pb::Diagnostic]) -> Vec<&str> {
+        diags.iter().map(|d| d.detail.as_str()).collect()
+    }
+
+    /// A panic inside a resource once killed the plugin connection: Terraform showed only
+    /// "Request cancelled". Every RPC now answers with a diagnostic and the server goes on.
+    #[tokio::test]
+    async fn panic_in_a_resource_is_an_error_diagnostic_and_the_server_keeps_serving() {
+        let provider = JitProvider::with_resources(
+            Arc::new(SystemClock),
+            vec![
+                Arc::new(Panicking),
+                Arc::new(resources::access_rule::AccessRule),
+            ],
+        );
+        let configured = provider
+            .configure_provider(Request::new(pb::configure_provider::Request {
+                config: encode(&Value::object([("region", Value::from("us-east-1"))])),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(configured.diagnostics.is_empty(), "{configured:?}");
+        let ty = || "jit_panicking".to_string();
+        let state = || encode(&Value::object([("id", Value::from("x"))]));
+
+        let validate = provider
+            .validate_resource_config(Request::new(pb::validate_resource_config::Request {
+                type_name: ty(),
+                config: state(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            details(&validate.diagnostics),
+            ["internal error in jit_panicking validate: validate exploded; please report it"]
+        );
+        assert_eq!(
+            validate.diagnostics[0].severity,
+            pb::diagnostic::Severity::Error as i32
+        );
+
+        let plan = provider
+            .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                type_name: ty(),
+                proposed_new_state: state(),
+                config: state(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(plan.diagnostics.len(), 1);
+        assert!(
+            plan.diagnostics[0]
+                .detail
+                .starts_with("internal error in jit_panicking plan: index out of bounds"),
+            "{:?}",
+            plan.diagnostics
+        );
+
+        let apply = provider
+            .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+                type_name: ty(),
+                prior_state: state(),
+                planned_state: state(),
+                config: state(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            details(&apply.diagnostics),
+            ["internal error in jit_panicking apply: apply exploded; please report it"]
+        );
+        assert_eq!(apply.new_state, state(), "the prior state stands");
+
+        let read = provider
+            .read_resource(Request::new(pb::read_resource::Request {
+                type_name: ty(),
+                current_state: state(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            details(&read.diagnostics),
+            [
+                "internal error in jit_panicking read: read exploded after an await; please report it"
+            ]
+        );
+        assert_eq!(read.new_state, state());
+
+        let import = provider
+            .import_resource_state(Request::new(pb::import_resource_state::Request {
+                type_name: ty(),
+                id: "acl-1".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(import.imported_resources.is_empty());
+        assert_eq!(
+            details(&import.diagnostics),
+            ["internal error in jit_panicking import: import of acl-1 exploded; please report it"]
+        );
+
+        let upgrade = provider
+            .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+                type_name: ty(),
+                raw_state: Some(pb::RawState {
+                    json: br#"{"id":"x"}"#.to_vec(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            details(&upgrade.diagnostics),
+            ["internal error in jit_panicking upgrade: schema exploded; please report it"]
+        );
+
+        // The other resources' schemas are still served, with the broken one reported.
+        let schema = provider
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(schema.resource_schemas.contains_key("jit_access_rule"));
+        assert!(!schema.resource_schemas.contains_key("jit_panicking"));
+        assert_eq!(
+            details(&schema.diagnostics),
+            ["internal error in jit_panicking schema: schema exploded; please report it"]
+        );
+
+        // And a healthy resource still works after all of that.
+        let healthy = provider
+            .validate_resource_config(Request::new(pb::validate_resource_config::Request {
+                type_name: "jit_access_rule".into(),
+                config: encode(&Value::object([("ttl", Value::from("9999999999h"))])),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            details(&healthy.diagnostics)
+                .iter()
+                .any(|d| d.contains("\"9999999999h\" is longer than 876600h")),
+            "{:?}",
+            healthy.diagnostics
+        );
+    }
+
+    /// An apply that waits for the test to let it finish.
+    struct Gated {
+        release: Arc<tokio::sync::Notify>,
+        finished: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    #[async_trait::async_trait]
+    impl Resource for Gated {
+        fn type_name(&self) -> &'static str {
+            "jit_gated"
+        }
+        fn schema(&self) -> Schema {
+            Schema {
+                version: 0,
+                block: Block {
+                    description: "test".into(),
+                    attributes: Vec::new(),
+                    blocks: Vec::new(),
+                },
+            }
+        }
+        fn validate(&self, _: &Value) -> Diagnostics {
+            Diagnostics::default()
+        }
+        async fn plan(&self, _: &Env, _: PlanRequest) -> crate::resource::Plan {
+            crate::resource::Plan::default()
+        }
+        async fn apply(&self, _: &Env, req: ApplyRequest) -> (Value, Diagnostics) {
+            self.release.notified().await;
+            self.finished
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            (req.planned, Diagnostics::default())
+        }
+        async fn read(&self, _: &Env, state: Value) -> (Value, Diagnostics) {
+            (state, Diagnostics::default())
+        }
+        async fn import(&self, _: &Env, _: &str) -> Result<Value, Diagnostics> {
+            Ok(Value::Null)
+        }
+    }
+
+    /// Terraform killed mid-apply closes the connection, and hyper drops the RPC's handler: the
+    /// apply must still run to its end (entry and tag), and the plugin can wait for it.
+    #[tokio::test]
+    async fn apply_finishes_when_its_rpc_is_dropped_and_applies_drain() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let provider = JitProvider::with_resources(
+            Arc::new(SystemClock),
+            vec![Arc::new(Gated {
+                release: release.clone(),
+                finished: finished.clone(),
+            })],
+        );
+        provider
+            .configure_provider(Request::new(pb::configure_provider::Request {
+                config: encode(&Value::object([("region", Value::from("us-east-1"))])),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        let applies = provider.applies();
+        assert!(applies.drained(Duration::ZERO).await);
+        let rpc =
+            provider.apply_resource_change(Request::new(pb::apply_resource_change::Request {
+                type_name: "jit_gated".into(),
+                planned_state: encode(&Value::object([("id", Value::from("x"))])),
+                ..Default::default()
+            }));
+        // The RPC is abandoned mid-way, as when its connection closes.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), rpc)
+                .await
+                .is_err()
+        );
+        assert!(!applies.drained(Duration::from_millis(50)).await);
+        assert!(!finished.load(std::sync::atomic::Ordering::SeqCst));
+        release.notify_one();
+        assert!(applies.drained(Duration::from_secs(5)).await);
+        assert!(finished.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]

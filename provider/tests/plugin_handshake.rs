@@ -290,6 +290,66 @@ async fn sigint_is_ignored_and_sigterm_removes_the_socket() {
     assert_no_socket_left(&plugin);
 }
 
+/// Terraform killed (SIGKILL, OOM) can neither call Shutdown nor send SIGTERM; the provider once
+/// outlived it indefinitely, socket and all. Started from a parent that exits after a second, it
+/// must be gone, with its socket directory, a few seconds later.
+#[test]
+fn provider_exits_and_removes_its_socket_when_its_parent_dies() {
+    let terraform = identity();
+    let base = TempDir::new();
+    // The shell stands in for Terraform: it starts the provider, says its pid, and dies.
+    let mut parent = Command::new("sh")
+        .args(["-c", "\"$0\" 2>/dev/null & echo $! >&2; sleep 1", BIN])
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_UNIX_SOCKET_DIR", &base.0)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .env("PLUGIN_CLIENT_CERT", &terraform.pem)
+        .env_remove("TF_DISABLE_PLUGIN_TLS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pid = String::new();
+    BufReader::new(parent.stderr.take().unwrap())
+        .read_line(&mut pid)
+        .unwrap();
+    let pid: u32 = pid.trim().parse().unwrap();
+    let mut line = String::new();
+    BufReader::new(parent.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let socket = PathBuf::from(line.split('|').nth(3).expect("handshake line"));
+    assert!(socket.exists(), "{socket:?}");
+    assert!(parent.wait().unwrap().success());
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(pid) {
+        if Instant::now() > deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("provider {pid} still running 5 s after its parent exited");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<_> = std::fs::read_dir(&base.0)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Whether a process that is not our child still runs (a zombie waiting for init has ended).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
 /// A directory under the system temp directory, removed on drop.
 struct TempDir(PathBuf);
 

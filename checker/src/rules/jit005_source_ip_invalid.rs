@@ -58,8 +58,11 @@ pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {
                     ),
                     Term::Known(text) => match parse_ip_or_cidr(text) {
                         Ok(_) => continue,
-                        Err(e @ CidrError::HostBitsSet { .. }) => {
-                            (Level::Lowered, format!("{} value {e}", cond.key))
+                        Err(
+                            e @ (CidrError::HostBitsSet { .. } | CidrError::LeadingZero { .. }),
+                        ) => (Level::Lowered, format!("{} value {e}", cond.key)),
+                        Err(e @ CidrError::Ipv4AsIpv6 { .. }) => {
+                            (Level::Default, format!("{} value {e}", cond.key))
                         }
                         Err(_) => (
                             Level::Default,

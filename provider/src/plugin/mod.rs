@@ -5,6 +5,7 @@ pub mod tls;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use base64::Engine;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -23,6 +24,11 @@ pub const MAGIC_COOKIE_VALUE: &str =
     "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const CORE_PROTOCOL_VERSION: u32 = 1;
 const APP_PROTOCOL_VERSION: u32 = 6;
+/// How often the plugin checks that Terraform, its parent, is still there.
+#[cfg(unix)]
+const PARENT_POLL: Duration = Duration::from_secs(1);
+/// How long applies still running at shutdown may take to finish (entry, then tag).
+const APPLY_DRAIN: Duration = Duration::from_secs(30);
 
 /// What the environment Terraform gave us says about how to serve.
 #[derive(Debug)]
@@ -275,11 +281,15 @@ impl pb::grpc_stdio_server::GrpcStdio for Stdio {
     }
 }
 
-/// Serves the provider until Terraform calls `GRPCController.Shutdown` (or sends SIGTERM).
+/// Serves the provider until Terraform calls `GRPCController.Shutdown`, sends SIGTERM, or goes
+/// away (killed, it can do neither). Applies still running then are given [`APPLY_DRAIN`] to
+/// finish before the process exits.
 pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), String> {
     let listener = listener::Listener::bind(handshake.port_range).map_err(|e| e.to_string())?;
     let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
     let signals = shutdown_signals(shutdown_tx.clone()).map_err(|e| e.to_string())?;
+    let parent = parent_watch(shutdown_tx.clone());
+    let applies = provider.applies();
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -342,10 +352,44 @@ pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), St
         .map_err(|e| e.to_string());
     accepting.abort();
     signals.abort();
+    parent.abort();
     // The accept task held the other reference; dropping the last one removes the socket.
     let _ = accepting.await;
     drop(listener);
+    if !applies.drained(APPLY_DRAIN).await {
+        tracing::error!(
+            "an apply was still running {} s after shutdown began; exiting without it",
+            APPLY_DRAIN.as_secs()
+        );
+    }
     served
+}
+
+/// Asks for shutdown once the parent process (Terraform) has gone: a killed Terraform can
+/// neither call Shutdown nor send SIGTERM, and the plugin would outlive it, its socket too.
+/// Polling the parent id works from any thread and needs nothing but std, unlike
+/// `PR_SET_PDEATHSIG` (tied to the thread that set it). A plugin started by init keeps running
+/// until told otherwise, as before.
+#[cfg(unix)]
+fn parent_watch(shutdown: mpsc::Sender<()>) -> tokio::task::JoinHandle<()> {
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        let mut poll = tokio::time::interval(PARENT_POLL);
+        loop {
+            poll.tick().await;
+            if std::os::unix::process::parent_id() != parent {
+                tracing::warn!("the parent process {parent} (Terraform) is gone: shutting down");
+                let _ = shutdown.try_send(());
+                return;
+            }
+        }
+    })
+}
+
+/// Elsewhere there is no parent id in std; Terraform's Shutdown and the process kill remain.
+#[cfg(not(unix))]
+fn parent_watch(_: mpsc::Sender<()>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(std::future::pending())
 }
 
 /// Ctrl-C reaches every process in the terminal's process group, the provider too. Terraform
