@@ -1504,7 +1504,7 @@ mod tests {
         );
         let out = policies.publish(ARN, "{\"ours\":2}").await.unwrap();
         let st = fake.state.lock().unwrap();
-        assert_eq!(out.deleted, ["v2"]);
+        assert_eq!(out.deleted, ["v1"], "the oldest, no longer the default");
         assert_eq!(st.versions.len(), 5);
         assert_eq!(st.document(), "{\"ours\":2}");
     }
