@@ -14,6 +14,8 @@ use time::format_description::well_known::Rfc3339;
 const REMOTE: &str = "jit_source_ip_policy.remote";
 const OFFICE: &str = "198.51.100.0/24";
 const HOME: &str = "203.0.113.7/32";
+/// The tag naming the request that created a policy (what a lost `CreatePolicy` response is recovered by).
+const CREATE_ID_TAG: &str = "jit:create-id";
 
 /// One test's world: its own moto (its own AWS account), SDK clients and a terraform working directory.
 struct World {
@@ -229,12 +231,22 @@ fn lifecycle_expiry_versions_drift_import_destroy() {
     );
     assert_eq!(home["status"], json!("active"));
     assert_eq!(state["next_expiry"], home["expires_at"]);
+    let tags = policy_tags(&w.aws, &arn);
     assert_eq!(
-        policy_tags(&w.aws, &arn),
+        tags.iter()
+            .filter(|(k, _)| k != CREATE_ID_TAG)
+            .cloned()
+            .collect::<Vec<_>>(),
         [
             ("jit:managed".to_string(), "source-ip-policy".to_string()),
             ("team".into(), "platform".into())
         ]
+    );
+    assert!(
+        tags.iter().any(|(k, v)| k == CREATE_ID_TAG
+            && v.len() == 32
+            && v.bytes().all(|b| b.is_ascii_hexdigit())),
+        "the create id, 128 random bits: {tags:?}"
     );
     let doc = default_document(&w.aws, &arn);
     let fence = statement(&doc, "DenyOutsideAllowlist");
@@ -603,4 +615,39 @@ fn remote_work_allowlist_example() {
             .block_on(w.aws.iam().get_policy().policy_arn(arn).send())
             .is_err()
     );
+}
+
+#[test]
+fn a_name_another_configuration_holds_is_refused_on_name_with_the_import_fix() {
+    let w = world();
+    let config = policy(&[(HOME, "8h", "alice, home")]);
+    w.tf.write_main_tf(&config);
+    w.tf.apply().assert_success();
+    let arn =
+        w.tf.state_resource(REMOTE)
+            .expect("the policy is in the state")["arn"]
+            .as_str()
+            .expect("an ARN")
+            .to_string();
+    let tags = policy_tags(&w.aws, &arn);
+
+    // A second working directory (another workspace, or a colleague's checkout) with the same
+    // configuration: IAM answers EntityAlreadyExists, and the policy it finds is jit's but not one
+    // this apply created, so it is refused, not adopted.
+    let other = Terraform::new(&w._moto);
+    other.write_main_tf(&config);
+    let run = other.apply();
+    run.assert_failure();
+    let errors = run.errors();
+    assert!(
+        errors.iter().any(|d| d.points_at("name")
+            && d.text().contains("did not create")
+            && d.text()
+                .contains(&format!("terraform import <address> {arn}"))),
+        "expected an error on name with the import fix, got {errors:#?}"
+    );
+    assert!(other.state_resources().is_empty(), "nothing is recorded");
+    assert_eq!(ids(&versions(&w.aws, &arn)), ["v1"], "nothing is written");
+    assert_eq!(policy_tags(&w.aws, &arn), tags);
+    w.tf.assert_plan_empty();
 }

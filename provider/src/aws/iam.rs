@@ -19,14 +19,99 @@ use time::OffsetDateTime;
 
 use super::coalesce::Coalescer;
 use super::nacl::AwsError;
+use crate::policy::document::{MANAGED_POLICY_SIZE_LIMIT, policy_size, same_document};
 
 /// The tag that marks a policy as managed by `jit_source_ip_policy` (and so prunable by `jitctl`).
 pub const MANAGED_TAG_KEY: &str = "jit:managed";
 pub const MANAGED_TAG_VALUE: &str = "source-ip-policy";
+/// The tag that names the request that created a policy: a random value `jit_source_ip_policy`
+/// draws for each create, so that after a lost `CreatePolicy` response it can prove that the
+/// policy it finds under its name is the one its own request created (see the resource's
+/// `create`).
+pub const CREATE_ID_TAG_KEY: &str = "jit:create-id";
 /// Tag keys with this prefix are jit's own.
 pub const RESERVED_TAG_PREFIX: &str = "jit:";
 /// IAM keeps at most this many versions of a managed policy.
 pub const MAX_VERSIONS: usize = 5;
+/// IAM allows this many tags per policy.
+pub const MAX_TAGS: usize = 50;
+/// IAM's longest tag key and value, in characters.
+pub const MAX_TAG_KEY_CHARS: usize = 128;
+pub const MAX_TAG_VALUE_CHARS: usize = 256;
+
+/// IAM's tag character set, `[\p{L}\p{Z}\p{N}_.:/=+\-@]`: letters, separators (spaces), numbers
+/// and `_ . : / = + - @`. Rust's `is_alphabetic` is a little wider than `\p{L}` (it adds
+/// combining marks of some scripts); for keys jit writes and the values users give, the two agree.
+fn legal_tag_char(c: char) -> bool {
+    c.is_alphabetic()
+        || c.is_numeric()
+        || (c.is_whitespace() && !c.is_control())
+        || "_.:/=+-@".contains(c)
+}
+
+/// Whether IAM accepts `key` as a tag key: 1-128 legal characters, not starting with `aws:`.
+pub fn legal_tag_key(key: &str) -> bool {
+    (1..=MAX_TAG_KEY_CHARS).contains(&key.chars().count())
+        && key.chars().all(legal_tag_char)
+        && !key.to_ascii_lowercase().starts_with("aws:")
+}
+
+/// Whether IAM accepts `value` as a tag value: at most 256 legal characters.
+pub fn legal_tag_value(value: &str) -> bool {
+    value.chars().count() <= MAX_TAG_VALUE_CHARS && value.chars().all(legal_tag_char)
+}
+
+/// Whether a failed write may still have been performed: no answer arrived (a timeout, a
+/// dropped connection: no error code), or IAM failed on its side or throttled after the SDK's
+/// retries (whose earlier attempts may have gone through). A definite refusal
+/// (`MalformedPolicyDocument`, `AccessDenied`, …) means IAM did nothing.
+pub fn may_have_acted(e: &AwsError) -> bool {
+    match e.code() {
+        None => true,
+        Some(code) => matches!(
+            code,
+            "ServiceFailure"
+                | "ServiceFailureException"
+                | "ServiceUnavailable"
+                | "InternalFailure"
+                | "RequestTimeout"
+                | "Throttling"
+                | "ThrottlingException"
+        ),
+    }
+}
+
+/// IAM answers `LimitExceeded` for several quotas; only the message tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// "A managed policy can have up to 5 versions. …"
+    Versions,
+    /// "Cannot exceed quota for PolicySize: 6144"
+    PolicySize { limit: usize },
+    /// Another quota (tags per policy, policies per account): not one jit can work around.
+    Other,
+}
+
+impl Limit {
+    pub fn of(message: &str) -> Limit {
+        if let Some((_, rest)) = message.split_once("PolicySize") {
+            let digits: String = rest
+                .chars()
+                .skip_while(|c| !c.is_ascii_digit())
+                .take_while(char::is_ascii_digit)
+                .collect();
+            Limit::PolicySize {
+                limit: digits
+                    .parse()
+                    .unwrap_or(crate::policy::document::MANAGED_POLICY_SIZE_LIMIT),
+            }
+        } else if message.contains("versions") {
+            Limit::Versions
+        } else {
+            Limit::Other
+        }
+    }
+}
 
 /// A managed policy as IAM describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -82,6 +167,11 @@ pub fn oldest_deletable(versions: &[VersionInfo]) -> Option<&VersionInfo> {
         .min_by_key(|v| (v.created, v.number()))
 }
 
+/// The most recently created version (by date, then by number).
+fn newest(versions: &[VersionInfo]) -> Option<&VersionInfo> {
+    versions.iter().max_by_key(|v| (v.created, v.number()))
+}
+
 /// Who a policy is attached to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attachments {
@@ -123,8 +213,13 @@ pub struct NewPolicy {
 #[derive(Debug)]
 pub enum CreatePolicyOutcome {
     Created(PolicyInfo),
-    /// A policy with this name and path exists already (IAM `EntityAlreadyExists`).
+    /// A policy with this name exists already (IAM `EntityAlreadyExists`). Also what a retried
+    /// request answers when the first attempt created the policy and its response was lost.
     NameTaken,
+    /// IAM's `LimitExceeded` for the document size.
+    TooLarge {
+        limit: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -132,8 +227,22 @@ pub enum CreateVersionOutcome {
     Created {
         version_id: String,
     },
-    /// The policy has five versions already (IAM `LimitExceeded`).
-    LimitExceeded,
+    /// The policy has five versions already (IAM `LimitExceeded` about versions).
+    VersionLimit,
+    /// IAM's `LimitExceeded` for the document size.
+    TooLarge {
+        limit: usize,
+    },
+}
+
+/// Why [`Policies::publish`] wrote nothing (or not all).
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The document is over IAM's size quota; nothing was written (no version was deleted).
+    #[error("the policy document has {} characters without whitespace; IAM allows {} for a managed policy ({} over)", jitlint::thousands(*size), jitlint::thousands(*limit), jitlint::thousands(size.saturating_sub(*limit)))]
+    TooLarge { size: usize, limit: usize },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
 }
 
 /// What [`Policies::publish`] did.
@@ -166,12 +275,16 @@ pub trait IamApi: Send + Sync {
     async fn get_document(&self, arn: &str, version_id: &str) -> Result<Option<String>, AwsError>;
     async fn list_versions(&self, arn: &str) -> Result<Vec<VersionInfo>, AwsError>;
     async fn create_policy(&self, new: &NewPolicy) -> Result<CreatePolicyOutcome, AwsError>;
-    /// Creates a version and makes it the default.
+    /// The customer managed policy called `name` at `path`, without tags; `None` if there is
+    /// none.
+    async fn find_local(&self, name: &str, path: &str) -> Result<Option<PolicyInfo>, AwsError>;
+    /// Creates a version and makes it the default, in one call (`SetAsDefault`).
     async fn create_version(
         &self,
         arn: &str,
         document: &str,
     ) -> Result<CreateVersionOutcome, AwsError>;
+    async fn set_default_version(&self, arn: &str, version_id: &str) -> Result<(), AwsError>;
     /// Deletes a non-default version; a missing one is fine.
     async fn delete_version(&self, arn: &str, version_id: &str) -> Result<(), AwsError>;
     /// Deletes the policy (which must have only its default version left); a missing one is fine.
@@ -319,8 +432,37 @@ impl IamApi for SdkIam {
                 out.policy().map(info_from_sdk).unwrap_or_default(),
             )),
             Err(e) if e.code() == Some("EntityAlreadyExists") => Ok(CreatePolicyOutcome::NameTaken),
+            Err(e) if e.code() == Some("LimitExceeded") => {
+                match Limit::of(e.message().unwrap_or_default()) {
+                    Limit::PolicySize { limit } => Ok(CreatePolicyOutcome::TooLarge { limit }),
+                    _ => Err(sdk_error("CreatePolicy", e)),
+                }
+            }
             Err(e) => Err(sdk_error("CreatePolicy", e)),
         }
+    }
+
+    async fn find_local(&self, name: &str, path: &str) -> Result<Option<PolicyInfo>, AwsError> {
+        let mut pages = self
+            .0
+            .iam()
+            .await
+            .list_policies()
+            .scope(PolicyScopeType::Local)
+            .path_prefix(path)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("ListPolicies", e))?;
+            if let Some(p) = page
+                .policies()
+                .iter()
+                .find(|p| p.policy_name() == Some(name) && p.path() == Some(path))
+            {
+                return Ok(Some(info_from_sdk(p)));
+            }
+        }
+        Ok(None)
     }
 
     async fn create_version(
@@ -346,9 +488,28 @@ impl IamApi for SdkIam {
                     .unwrap_or_default()
                     .to_string(),
             }),
-            Err(e) if e.code() == Some("LimitExceeded") => Ok(CreateVersionOutcome::LimitExceeded),
+            Err(e) if e.code() == Some("LimitExceeded") => {
+                match Limit::of(e.message().unwrap_or_default()) {
+                    Limit::Versions => Ok(CreateVersionOutcome::VersionLimit),
+                    Limit::PolicySize { limit } => Ok(CreateVersionOutcome::TooLarge { limit }),
+                    Limit::Other => Err(sdk_error("CreatePolicyVersion", e)),
+                }
+            }
             Err(e) => Err(sdk_error("CreatePolicyVersion", e)),
         }
+    }
+
+    async fn set_default_version(&self, arn: &str, version_id: &str) -> Result<(), AwsError> {
+        self.0
+            .iam()
+            .await
+            .set_default_policy_version()
+            .policy_arn(arn)
+            .version_id(version_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| sdk_error("SetDefaultPolicyVersion", e))
     }
 
     async fn delete_version(&self, arn: &str, version_id: &str) -> Result<(), AwsError> {
@@ -571,14 +732,62 @@ impl Policies {
         Ok(out)
     }
 
-    /// Makes `document` the policy's default version. When the policy has five versions, the
-    /// oldest non-default one is deleted first; versions created or deleted by others are
-    /// taken as they are, and a race for the fifth slot is retried.
-    pub async fn publish(&self, arn: &str, document: &str) -> Result<Published, AwsError> {
+    /// The customer managed policy called `name` at `path` with its tags (from
+    /// `ListPolicyTags`) and default document, read fresh; `None` if there is none.
+    pub async fn find(&self, name: &str, path: &str) -> Result<Option<PolicyView>, AwsError> {
+        let Some(found) = self.api.find_local(name, path).await? else {
+            return Ok(None);
+        };
+        let tags = self.api.list_tags(&found.arn).await?;
+        Ok(self.view_uncached(&found.arn).await?.map(|v| {
+            let mut view = PolicyView::clone(&v);
+            view.policy.tags = tags;
+            view
+        }))
+    }
+
+    /// Makes `document` the policy's default version, and is safe to run again after any
+    /// failure, including a lost response or a kill between two of its calls:
+    ///
+    /// - a document over IAM's size quota is refused before anything is written, and IAM's own
+    ///   size refusal (`LimitExceeded` about `PolicySize`) is reported as such, never taken for
+    ///   the five-version limit;
+    /// - if the newest version already holds the document (a `CreatePolicyVersion` whose
+    ///   response was lost, here or in an earlier run), it is made the default instead of
+    ///   creating another;
+    /// - when five versions exist the oldest non-default one is deleted first, never the
+    ///   default (IAM refuses that with `DeleteConflict`; if another writer made the victim the
+    ///   default meanwhile, the versions are read again);
+    /// - a `LimitExceeded` about versions (another writer took the slot, or a retried create
+    ///   whose first attempt succeeded) starts over from reading the versions.
+    pub async fn publish(&self, arn: &str, document: &str) -> Result<Published, PublishError> {
+        let size = policy_size(document);
+        if size > MANAGED_POLICY_SIZE_LIMIT {
+            return Err(PublishError::TooLarge {
+                size,
+                limit: MANAGED_POLICY_SIZE_LIMIT,
+            });
+        }
         let _serial = self.cache.serialize(arn).await;
         let mut deleted = Vec::new();
         for _ in 0..PUBLISH_ATTEMPTS {
             let versions = self.api.list_versions(arn).await?;
+            if let Some(newest) = newest(&versions)
+                && self
+                    .api
+                    .get_document(arn, &newest.version_id)
+                    .await?
+                    .is_some_and(|d| same_document(&d, document))
+            {
+                if !newest.is_default {
+                    self.write(arn, self.api.set_default_version(arn, &newest.version_id))
+                        .await?;
+                }
+                return Ok(Published {
+                    version_id: newest.version_id.clone(),
+                    deleted,
+                });
+            }
             if versions.len() >= MAX_VERSIONS {
                 let victim = oldest_deletable(&versions).ok_or_else(|| AwsError::Call {
                     operation: "DeletePolicyVersion",
@@ -588,9 +797,14 @@ impl Policies {
                         versions.len()
                     ),
                 })?;
-                self.write(arn, self.api.delete_version(arn, &victim.version_id))
-                    .await?;
-                deleted.push(victim.version_id.clone());
+                match self
+                    .write(arn, self.api.delete_version(arn, &victim.version_id))
+                    .await
+                {
+                    Ok(()) => deleted.push(victim.version_id.clone()),
+                    Err(e) if e.code() == Some("DeleteConflict") => continue,
+                    Err(e) => return Err(e.into()),
+                }
             }
             match self
                 .write(arn, self.api.create_version(arn, document))
@@ -602,7 +816,10 @@ impl Policies {
                         deleted,
                     });
                 }
-                CreateVersionOutcome::LimitExceeded => continue,
+                CreateVersionOutcome::VersionLimit => continue,
+                CreateVersionOutcome::TooLarge { limit } => {
+                    return Err(PublishError::TooLarge { size, limit });
+                }
             }
         }
         Err(AwsError::Call {
@@ -611,7 +828,8 @@ impl Policies {
             message: format!(
                 "{arn} was back at five versions {PUBLISH_ATTEMPTS} times in a row; another tool is creating versions at the same time. Try again"
             ),
-        })
+        }
+        .into())
     }
 
     pub async fn attachments(&self, arn: &str) -> Result<Attachments, AwsError> {
@@ -647,9 +865,17 @@ impl Policies {
     }
 }
 
-/// An in-memory IAM for unit tests (here and in the resources), with AWS's rules: five
-/// versions at most, the default version can't be deleted, and documents come back
-/// URL-encoded as AWS sends them (moto sends them plain).
+/// An in-memory IAM for unit tests (here, in the resource and in `jitctl`), as strict as AWS
+/// where jit meets it: five versions at most, the default version can't be deleted, a policy
+/// with other versions or attachments can't be deleted (`DeleteConflict`), documents over
+/// 6,144 characters without whitespace are refused, `LimitExceeded` carries AWS's message for
+/// each quota, tags must use IAM's character set and lengths and number at most 50, a taken
+/// name is `EntityAlreadyExists`, and documents come back URL-encoded as AWS sends them (moto
+/// sends them plain).
+///
+/// [`FakeIam::lose`] makes one write "lose" its response: IAM performs it, then the caller sees
+/// a timeout ([`Loss::Timeout`]), or what the SDK's retry of the same request answers
+/// ([`Loss::Retried`]: the write is performed twice, and the second answer is returned).
 #[cfg(test)]
 pub(crate) mod fake {
     use super::*;
@@ -658,12 +884,26 @@ pub(crate) mod fake {
 
     pub(crate) const ARN: &str = "arn:aws:iam::123456789012:policy/p";
 
+    /// How a write's response goes missing.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Loss {
+        /// Performed, then the caller gets a timeout.
+        Timeout,
+        /// Performed, then performed again (the SDK's retry), and the caller gets the second
+        /// answer.
+        Retried,
+    }
+
     #[derive(Default)]
     pub(crate) struct FakeIam {
         pub(crate) state: Mutex<FakeState>,
         /// Versions "another tool" creates right before each of our CreatePolicyVersion calls.
         pub(crate) interlopers: AtomicUsize,
         pub(crate) get_policy_calls: AtomicUsize,
+        /// Responses to lose, by operation name, in order.
+        losses: Mutex<Vec<(&'static str, Loss)>>,
+        /// Every write performed, by operation name (twice for a retried one).
+        pub(crate) writes: Mutex<Vec<&'static str>>,
     }
 
     #[derive(Default)]
@@ -674,6 +914,69 @@ pub(crate) mod fake {
         pub(crate) attachments: Attachments,
         next: u64,
         clock: i64,
+    }
+
+    fn error(operation: &'static str, code: &str, message: impl Into<String>) -> AwsError {
+        AwsError::Call {
+            operation,
+            code: Some(code.into()),
+            message: message.into(),
+        }
+    }
+
+    fn timeout(operation: &'static str) -> AwsError {
+        AwsError::Call {
+            operation,
+            code: None,
+            message: "dispatch failure: timeout: the response did not arrive".into(),
+        }
+    }
+
+    /// IAM's checks on a set of tags, as `TagPolicy` and `CreatePolicy` apply them.
+    fn check_tags(
+        operation: &'static str,
+        tags: &BTreeMap<String, String>,
+        total: usize,
+    ) -> Result<(), AwsError> {
+        for (i, (k, v)) in tags.iter().enumerate() {
+            if !legal_tag_key(k) {
+                return Err(error(
+                    operation,
+                    "ValidationError",
+                    format!(
+                        "1 validation error detected: Value '{k}' at 'tags.{}.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]+",
+                        i + 1
+                    ),
+                ));
+            }
+            if !legal_tag_value(v) {
+                return Err(error(
+                    operation,
+                    "ValidationError",
+                    format!(
+                        "1 validation error detected: Value '{v}' at 'tags.{}.member.value' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]*",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        if total > MAX_TAGS {
+            return Err(error(
+                operation,
+                "LimitExceeded",
+                format!("Cannot exceed quota for TagsPerPolicy: {MAX_TAGS}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// IAM's answer to a document over the size quota, as the SDK implementation classifies it.
+    fn too_large(document: &str) -> Option<usize> {
+        let answer = format!("Cannot exceed quota for PolicySize: {MANAGED_POLICY_SIZE_LIMIT}");
+        match Limit::of(&answer) {
+            Limit::PolicySize { limit } if policy_size(document) > limit => Some(limit),
+            _ => None,
+        }
     }
 
     impl FakeState {
@@ -711,21 +1014,147 @@ pub(crate) mod fake {
                 .collect()
         }
 
-        /// The default version's document, decoded.
         /// The policy's tags.
         pub(crate) fn tags(&self) -> BTreeMap<String, String> {
             self.policy.as_ref().expect("a policy").tags.clone()
         }
 
+        /// A version's document, decoded.
+        pub(crate) fn version_document(&self, id: &str) -> Option<String> {
+            self.versions
+                .iter()
+                .find(|(v, _)| v.version_id == id)
+                .map(|(_, d)| decode_document(d).expect("decodes"))
+        }
+
+        /// The default version's document, decoded.
         pub(crate) fn document(&self) -> String {
             let default = &self.policy.as_ref().expect("a policy").default_version_id;
-            let raw = &self
+            self.version_document(default).expect("a default version")
+        }
+
+        fn create_policy(&mut self, new: &NewPolicy) -> Result<CreatePolicyOutcome, AwsError> {
+            if self.policy.is_some() {
+                return Ok(CreatePolicyOutcome::NameTaken);
+            }
+            check_tags("CreatePolicy", &new.tags, new.tags.len())?;
+            if let Some(limit) = too_large(&new.document) {
+                return Ok(CreatePolicyOutcome::TooLarge { limit });
+            }
+            self.policy = Some(PolicyInfo {
+                arn: format!("arn:aws:iam::123456789012:policy{}{}", new.path, new.name),
+                name: new.name.clone(),
+                policy_id: "ANPAEXAMPLE".into(),
+                path: new.path.clone(),
+                description: new.description.clone(),
+                default_version_id: String::new(),
+                attachment_count: Some(0),
+                tags: new.tags.clone(),
+            });
+            self.add_version(&new.document, true).expect("room for v1");
+            Ok(CreatePolicyOutcome::Created(
+                self.policy.clone().expect("just created"),
+            ))
+        }
+
+        fn create_version(&mut self, document: &str) -> Result<CreateVersionOutcome, AwsError> {
+            if self.policy.is_none() {
+                return Err(error(
+                    "CreatePolicyVersion",
+                    "NoSuchEntity",
+                    "Policy not found",
+                ));
+            }
+            if self.versions.len() >= MAX_VERSIONS {
+                return Ok(CreateVersionOutcome::VersionLimit);
+            }
+            if let Some(limit) = too_large(document) {
+                return Ok(CreateVersionOutcome::TooLarge { limit });
+            }
+            let version_id = self.add_version(document, true).expect("room checked");
+            Ok(CreateVersionOutcome::Created { version_id })
+        }
+
+        fn delete_version(&mut self, id: &str) -> Result<(), AwsError> {
+            if self
                 .versions
                 .iter()
-                .find(|(v, _)| &v.version_id == default)
-                .expect("a default version")
-                .1;
-            decode_document(raw).expect("decodes")
+                .any(|(v, _)| v.version_id == id && v.is_default)
+            {
+                return Err(error(
+                    "DeletePolicyVersion",
+                    "DeleteConflict",
+                    "Cannot delete the default version of a policy.",
+                ));
+            }
+            // A missing version is NoSuchEntity, which the SDK implementation treats as done.
+            self.versions.retain(|(v, _)| v.version_id != id);
+            Ok(())
+        }
+
+        fn set_default_version(&mut self, id: &str) -> Result<(), AwsError> {
+            if !self.versions.iter().any(|(v, _)| v.version_id == id) {
+                return Err(error(
+                    "SetDefaultPolicyVersion",
+                    "NoSuchEntity",
+                    format!("Policy version {id} does not exist."),
+                ));
+            }
+            for (v, _) in &mut self.versions {
+                v.is_default = v.version_id == id;
+            }
+            self.policy.as_mut().expect("a policy").default_version_id = id.into();
+            Ok(())
+        }
+
+        fn delete_policy(&mut self) -> Result<(), AwsError> {
+            if self.policy.is_none() {
+                return Ok(()); // NoSuchEntity, which the SDK implementation treats as done
+            }
+            if !self.attachments.is_empty() {
+                return Err(error(
+                    "DeletePolicy",
+                    "DeleteConflict",
+                    "Cannot delete a policy attached to entities.",
+                ));
+            }
+            if self.versions.len() > 1 {
+                return Err(error(
+                    "DeletePolicy",
+                    "DeleteConflict",
+                    "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
+                ));
+            }
+            self.policy = None;
+            self.versions.clear();
+            Ok(())
+        }
+
+        fn tag(&mut self, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+            let p = self
+                .policy
+                .as_ref()
+                .ok_or_else(|| error("TagPolicy", "NoSuchEntity", "Policy not found"))?;
+            let total = p
+                .tags
+                .keys()
+                .chain(tags.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            check_tags("TagPolicy", tags, total)?;
+            let p = self.policy.as_mut().expect("checked");
+            p.tags
+                .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Ok(())
+        }
+
+        fn untag(&mut self, keys: &[String]) -> Result<(), AwsError> {
+            let p = self
+                .policy
+                .as_mut()
+                .ok_or_else(|| error("UntagPolicy", "NoSuchEntity", "Policy not found"))?;
+            p.tags.retain(|k, _| !keys.contains(k));
+            Ok(())
         }
     }
 
@@ -744,6 +1173,41 @@ pub(crate) mod fake {
             }
             Arc::new(fake)
         }
+
+        /// The next `operation` (`CreatePolicy`, `CreatePolicyVersion`, …) loses its response.
+        pub(crate) fn lose(&self, operation: &'static str, loss: Loss) {
+            self.losses.lock().unwrap().push((operation, loss));
+        }
+
+        pub(crate) fn writes(&self) -> Vec<&'static str> {
+            self.writes.lock().unwrap().clone()
+        }
+
+        /// Performs a write under the state lock, losing its response if asked to.
+        fn perform<T>(
+            &self,
+            operation: &'static str,
+            write: impl Fn(&mut FakeState) -> Result<T, AwsError>,
+        ) -> Result<T, AwsError> {
+            let loss = {
+                let mut losses = self.losses.lock().unwrap();
+                losses
+                    .iter()
+                    .position(|(op, _)| *op == operation)
+                    .map(|i| losses.remove(i).1)
+            };
+            let mut st = self.state.lock().unwrap();
+            self.writes.lock().unwrap().push(operation);
+            let first = write(&mut st);
+            match loss {
+                None => first,
+                Some(Loss::Timeout) => Err(timeout(operation)),
+                Some(Loss::Retried) => {
+                    self.writes.lock().unwrap().push(operation);
+                    write(&mut st)
+                }
+            }
+        }
     }
 
     #[async_trait]
@@ -755,90 +1219,61 @@ pub(crate) mod fake {
             Ok(st.policy.clone().filter(|p| p.arn == arn))
         }
         async fn get_document(&self, _: &str, id: &str) -> Result<Option<String>, AwsError> {
-            let st = self.state.lock().unwrap();
-            Ok(st
-                .versions
-                .iter()
-                .find(|(v, _)| v.version_id == id)
-                .map(|(_, d)| decode_document(d).expect("decodes")))
+            Ok(self.state.lock().unwrap().version_document(id))
         }
         async fn list_versions(&self, _: &str) -> Result<Vec<VersionInfo>, AwsError> {
             let st = self.state.lock().unwrap();
             Ok(st.versions.iter().map(|(v, _)| v.clone()).collect())
         }
         async fn create_policy(&self, new: &NewPolicy) -> Result<CreatePolicyOutcome, AwsError> {
-            let mut st = self.state.lock().unwrap();
-            if st.policy.is_some() {
-                return Ok(CreatePolicyOutcome::NameTaken);
-            }
-            st.policy = Some(PolicyInfo {
-                arn: format!("arn:aws:iam::123456789012:policy{}{}", new.path, new.name),
-                name: new.name.clone(),
-                policy_id: "ANPAEXAMPLE".into(),
-                path: new.path.clone(),
-                description: new.description.clone(),
-                default_version_id: String::new(),
-                attachment_count: Some(0),
-                tags: new.tags.clone(),
-            });
-            st.add_version(&new.document, true).unwrap();
-            Ok(CreatePolicyOutcome::Created(st.policy.clone().unwrap()))
+            self.perform("CreatePolicy", |st| st.create_policy(new))
+        }
+        async fn find_local(&self, name: &str, path: &str) -> Result<Option<PolicyInfo>, AwsError> {
+            let st = self.state.lock().unwrap();
+            Ok(st
+                .policy
+                .clone()
+                .filter(|p| p.name == name && p.path == path)
+                .map(|p| PolicyInfo {
+                    tags: BTreeMap::new(), // IAM's list omits tags
+                    ..p
+                }))
         }
         async fn create_version(
             &self,
             _: &str,
             document: &str,
         ) -> Result<CreateVersionOutcome, AwsError> {
-            let mut st = self.state.lock().unwrap();
             if self
                 .interlopers
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok()
             {
-                let _ = st.add_version("{\"by\":\"someone else\"}", false);
+                let _ = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .add_version("{\"by\":\"someone else\"}", false);
             }
-            Ok(match st.add_version(document, true) {
-                Ok(version_id) => CreateVersionOutcome::Created { version_id },
-                Err(()) => CreateVersionOutcome::LimitExceeded,
-            })
+            self.perform("CreatePolicyVersion", |st| st.create_version(document))
+        }
+        async fn set_default_version(&self, _: &str, id: &str) -> Result<(), AwsError> {
+            self.perform("SetDefaultPolicyVersion", |st| st.set_default_version(id))
         }
         async fn delete_version(&self, _: &str, id: &str) -> Result<(), AwsError> {
-            let mut st = self.state.lock().unwrap();
-            if st
-                .versions
-                .iter()
-                .any(|(v, _)| v.version_id == id && v.is_default)
-            {
-                return Err(AwsError::Call {
-                    operation: "DeletePolicyVersion",
-                    code: Some("DeleteConflict".into()),
-                    message: "cannot delete the default version".into(),
-                });
-            }
-            st.versions.retain(|(v, _)| v.version_id != id);
-            Ok(())
+            self.perform("DeletePolicyVersion", |st| st.delete_version(id))
         }
         async fn delete_policy(&self, _: &str) -> Result<(), AwsError> {
-            let mut st = self.state.lock().unwrap();
-            st.policy = None;
-            st.versions.clear();
-            Ok(())
+            self.perform("DeletePolicy", FakeState::delete_policy)
         }
         async fn attachments(&self, _: &str) -> Result<Attachments, AwsError> {
             Ok(self.state.lock().unwrap().attachments.clone())
         }
         async fn tag(&self, _: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
-            let mut st = self.state.lock().unwrap();
-            let p = st.policy.as_mut().expect("a policy");
-            p.tags
-                .extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
-            Ok(())
+            self.perform("TagPolicy", |st| st.tag(tags))
         }
         async fn untag(&self, _: &str, keys: &[String]) -> Result<(), AwsError> {
-            let mut st = self.state.lock().unwrap();
-            let p = st.policy.as_mut().expect("a policy");
-            p.tags.retain(|k, _| !keys.contains(k));
-            Ok(())
+            self.perform("UntagPolicy", |st| st.untag(keys))
         }
         async fn list_local(&self) -> Result<Vec<PolicyInfo>, AwsError> {
             let st = self.state.lock().unwrap();
@@ -866,7 +1301,7 @@ pub(crate) mod fake {
 
 #[cfg(test)]
 mod tests {
-    use super::fake::{ARN, FakeIam};
+    use super::fake::{ARN, FakeIam, Loss};
     use super::*;
     use std::sync::atomic::Ordering;
 
@@ -1004,6 +1439,211 @@ mod tests {
         let found = policies.managed().await.unwrap();
         assert_eq!(found.len(), 1);
         assert!(found[0].is_jit_managed());
+    }
+
+    #[test]
+    fn limit_exceeded_is_told_apart_by_its_message() {
+        assert_eq!(
+            Limit::of(
+                "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version."
+            ),
+            Limit::Versions
+        );
+        assert_eq!(
+            Limit::of("Cannot exceed quota for PolicySize: 6144"),
+            Limit::PolicySize { limit: 6144 }
+        );
+        assert_eq!(
+            Limit::of("Cannot exceed quota for TagsPerPolicy: 50"),
+            Limit::Other
+        );
+    }
+
+    /// A policy with the default `{"v":1}` and `n` newer versions that are not the default.
+    fn with_versions(n: usize) -> Arc<FakeIam> {
+        let fake = FakeIam::with_policy();
+        {
+            let mut st = fake.state.lock().unwrap();
+            for i in 0..n {
+                st.add_version(&format!("{{\"old\":{i}}}"), false).unwrap();
+            }
+        }
+        fake
+    }
+
+    #[tokio::test]
+    async fn a_retried_create_at_the_limit_takes_the_version_it_made() {
+        // The first attempt takes the fifth slot and its response is lost; the SDK's retry
+        // gets LimitExceeded about versions. Nothing is deleted, nothing is made twice.
+        let fake = with_versions(3);
+        fake.lose("CreatePolicyVersion", Loss::Retried);
+        let policies = Policies::new(fake.clone());
+        let out = policies.publish(ARN, "{\"ours\":1}").await.unwrap();
+        let st = fake.state.lock().unwrap();
+        assert_eq!(st.ids(), ["v1", "v2", "v3", "v4", "v5"]);
+        assert_eq!(
+            out,
+            Published {
+                version_id: "v5".into(),
+                deleted: vec![]
+            }
+        );
+        assert_eq!(st.document(), "{\"ours\":1}");
+    }
+
+    #[tokio::test]
+    async fn a_retried_create_with_room_never_goes_past_five_versions() {
+        let fake = with_versions(2);
+        fake.lose("CreatePolicyVersion", Loss::Retried);
+        let policies = Policies::new(fake.clone());
+        policies.publish(ARN, "{\"ours\":1}").await.unwrap();
+        assert_eq!(
+            fake.state.lock().unwrap().ids().len(),
+            5,
+            "a duplicate, at most"
+        );
+        let out = policies.publish(ARN, "{\"ours\":2}").await.unwrap();
+        let st = fake.state.lock().unwrap();
+        assert_eq!(out.deleted, ["v1"], "the oldest, no longer the default");
+        assert_eq!(st.versions.len(), 5);
+        assert_eq!(st.document(), "{\"ours\":2}");
+    }
+
+    #[tokio::test]
+    async fn a_lost_response_is_not_written_again() {
+        let fake = with_versions(1);
+        fake.lose("CreatePolicyVersion", Loss::Timeout);
+        let policies = Policies::new(fake.clone());
+        policies.publish(ARN, "{\"ours\":1}").await.unwrap_err();
+        assert_eq!(fake.state.lock().unwrap().ids(), ["v1", "v2", "v3"]);
+        // The caller tries again (the next apply, or jitctl run again): the newest version is
+        // the document already.
+        let out = policies.publish(ARN, "{\"ours\":1}").await.unwrap();
+        assert_eq!(out.version_id, "v3");
+        assert_eq!(fake.state.lock().unwrap().ids(), ["v1", "v2", "v3"]);
+    }
+
+    #[tokio::test]
+    async fn a_newest_version_left_non_default_is_made_the_default() {
+        // What a kill between creating a version and making it the default would leave (or a
+        // version someone prepared by hand with the same document).
+        let fake = with_versions(4);
+        fake.state
+            .lock()
+            .unwrap()
+            .versions
+            .retain(|(v, _)| v.version_id != "v5");
+        fake.state
+            .lock()
+            .unwrap()
+            .add_version("{\"ours\":1}", false)
+            .unwrap();
+        let policies = Policies::new(fake.clone());
+        let out = policies.publish(ARN, "{\"ours\":1}").await.unwrap();
+        assert_eq!(
+            out,
+            Published {
+                version_id: "v6".into(),
+                deleted: vec![]
+            }
+        );
+        let st = fake.state.lock().unwrap();
+        assert_eq!(st.ids(), ["v1", "v2", "v3", "v4", "v6"]);
+        assert_eq!(st.document(), "{\"ours\":1}");
+        assert_eq!(fake.writes(), ["SetDefaultPolicyVersion"]);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_document_is_refused_before_anything_is_deleted() {
+        let fake = with_versions(4);
+        let policies = Policies::new(fake.clone());
+        let big = format!("{{\"x\":\"{}\"}}", "a".repeat(MANAGED_POLICY_SIZE_LIMIT));
+        let err = policies.publish(ARN, &big).await.unwrap_err();
+        assert!(
+            matches!(err, PublishError::TooLarge { size, limit }
+                if size == MANAGED_POLICY_SIZE_LIMIT + 8 && limit == MANAGED_POLICY_SIZE_LIMIT),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("(8 over)"), "{err}");
+        assert_eq!(fake.state.lock().unwrap().ids().len(), 5);
+        assert!(fake.writes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn lost_delete_and_tag_responses_are_harmless() {
+        let fake = with_versions(4);
+        fake.lose("DeletePolicyVersion", Loss::Retried);
+        fake.lose("TagPolicy", Loss::Retried);
+        let policies = Policies::new(fake.clone());
+        let out = policies.publish(ARN, "{\"ours\":1}").await.unwrap();
+        assert_eq!(out.deleted, ["v2"]);
+        let managed = BTreeMap::from([(MANAGED_TAG_KEY.into(), MANAGED_TAG_VALUE.into())]);
+        policies.set_tags(ARN, &managed, &[]).await.unwrap();
+        assert_eq!(
+            fake.writes(),
+            [
+                "DeletePolicyVersion",
+                "DeletePolicyVersion",
+                "CreatePolicyVersion",
+                "TagPolicy",
+                "TagPolicy"
+            ]
+        );
+        assert_eq!(fake.state.lock().unwrap().versions.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn the_fake_refuses_tags_and_deletes_as_iam_does() {
+        let fake = FakeIam::with_policy();
+        let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        let err = fake
+            .tag(ARN, &one("jit:revoked:203.0.113.7/32", "x=1;e=2"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ValidationError"), "{err}");
+        let err = fake.tag(ARN, &one("aws:owner", "me")).await.unwrap_err();
+        assert_eq!(err.code(), Some("ValidationError"), "{err}");
+        fake.tag(ARN, &one("jit:revoked:2001:db8::/64", "x=1 e=2"))
+            .await
+            .unwrap();
+        let many: BTreeMap<String, String> = (0..50)
+            .map(|i| (format!("t{i}"), "v".to_string()))
+            .collect();
+        let err = fake.tag(ARN, &many).await.unwrap_err();
+        assert_eq!(err.code(), Some("LimitExceeded"), "{err}");
+        assert_eq!(Limit::of(&err.to_string()), Limit::Other);
+
+        fake.state
+            .lock()
+            .unwrap()
+            .add_version("{\"v\":2}", false)
+            .unwrap();
+        let err = fake.delete_policy(ARN).await.unwrap_err();
+        assert_eq!(err.code(), Some("DeleteConflict"), "{err}");
+        let err = fake.delete_version(ARN, "v1").await.unwrap_err();
+        assert_eq!(err.code(), Some("DeleteConflict"), "{err}");
+        Policies::new(fake.clone()).delete(ARN).await.unwrap();
+        assert!(fake.state.lock().unwrap().policy.is_none());
+    }
+
+    #[test]
+    fn iam_tag_characters() {
+        for ok in [
+            "jit:revoked:2001:db8::/64",
+            "team",
+            "Kostenstelle Ä",
+            "a_b.c:d/e=f+g-h@i",
+        ] {
+            assert!(legal_tag_key(ok), "{ok}");
+        }
+        let long = "k".repeat(129);
+        for bad in ["", "a;b", "tab\there", "aws:x", "AWS:x", long.as_str()] {
+            assert!(!legal_tag_key(bad), "{bad:?}");
+        }
+        assert!(legal_tag_value(""));
+        assert!(legal_tag_value("x=1764612000 e=1764640800"));
+        assert!(!legal_tag_value("x=1764612000;e=1764640800"));
+        assert!(!legal_tag_value(&"v".repeat(MAX_TAG_VALUE_CHARS + 1)));
     }
 
     #[test]

@@ -9,6 +9,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::time::Duration;
+
+use aws_sdk_iam::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -46,11 +49,18 @@ impl Connection {
             loader = loader.profile_name(profile);
         }
         let shared = loader.load().await;
-        let mut ec2 = aws_sdk_ec2::config::Builder::from(&shared).interceptor(RequestLogger);
+        let retry = retry_config(std::env::var("AWS_MAX_ATTEMPTS").ok().as_deref());
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(&shared)
+            .interceptor(RequestLogger)
+            .retry_config(retry.clone())
+            .retry_partition(retry_partition("jit-ec2"));
         if let Some(url) = &self.ec2_endpoint {
             ec2 = ec2.endpoint_url(url);
         }
-        let mut iam = aws_sdk_iam::config::Builder::from(&shared).interceptor(RequestLogger);
+        let mut iam = aws_sdk_iam::config::Builder::from(&shared)
+            .interceptor(RequestLogger)
+            .retry_config(retry)
+            .retry_partition(retry_partition("jit-iam"));
         if let Some(url) = &self.iam_endpoint {
             iam = iam.endpoint_url(url);
         }
@@ -59,6 +69,53 @@ impl Connection {
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
         }
     }
+}
+
+/// Attempts per AWS request (the first and up to seven retries).
+pub const MAX_ATTEMPTS: u32 = 8;
+/// The first retry waits up to this long; each further one up to twice as long as the last.
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+/// No retry waits longer than this.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How the SDK retries: explicitly, not by its defaults (3 attempts), so that a throttled
+/// refresh completes.
+///
+/// Standard mode: throttling (`Throttling`, HTTP 429), 5xx answers and transport failures are
+/// retried with full-jitter exponential backoff, each wait drawn from `0..min(0.5 s × 2ⁿ, 5 s)`.
+/// With 8 attempts a request rides out about 20 s of sustained throttling (the waits' caps
+/// sum to 0.5 + 1 + 2 + 4 + 5 + 5 + 5 = 22.5 s), yet a refresh of 200 grants at Terraform's
+/// default parallelism of 10 keeps at most 10 requests waiting at once, each for at most 5 s, so
+/// retries cannot pile up into a storm. IAM's request rate limit is per account and shared with
+/// every other tool, so throttling is what a refresh of many `jit_source_ip_policy` resources
+/// (two reads each) meets first.
+///
+/// `AWS_MAX_ATTEMPTS`, when set to a positive number, replaces the 8 (as it does for every AWS
+/// SDK): tests set it to 1 to see an endpoint's first error, and an operator may raise it.
+///
+/// Retried writes are safe: every write jit makes is idempotent or recovered when its response
+/// is lost (see `iam::Policies::publish`, the policy resource's `create`, and the network-ACL
+/// writes, which create never replace).
+pub fn retry_config(max_attempts_env: Option<&str>) -> RetryConfig {
+    let attempts = max_attempts_env
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(MAX_ATTEMPTS);
+    RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(INITIAL_BACKOFF)
+        .with_max_backoff(MAX_BACKOFF)
+}
+
+/// The retry budget of one service's client. The SDK's default token bucket (500 tokens, 5 per
+/// retry, never returned for a retry that fails again) lets about 100 retries through and then
+/// fails requests outright: a refresh of 200 grants under throttling would spend it and fail
+/// half-way. Retries are bounded per request (`MAX_ATTEMPTS`) and requests by Terraform's
+/// parallelism, so the bucket is made unlimited instead.
+fn retry_partition(name: &'static str) -> RetryPartition {
+    RetryPartition::custom(name)
+        .token_bucket(TokenBucket::unlimited())
+        .build()
 }
 
 /// Clients that may still be under construction. Loading the shared configuration and the
@@ -150,4 +207,27 @@ pub async fn accounted<F: Future>(operation: &str, work: F) -> F::Output {
 /// AWS requests made by this process so far.
 pub fn process_requests() -> u64 {
     PROCESS_REQUESTS.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_are_explicit_and_aws_max_attempts_overrides_the_count() {
+        let ours = retry_config(None);
+        assert_eq!(ours.mode(), aws_sdk_iam::config::retry::RetryMode::Standard);
+        assert_eq!(ours.max_attempts(), MAX_ATTEMPTS);
+        assert_eq!(ours.initial_backoff(), INITIAL_BACKOFF);
+        assert_eq!(ours.max_backoff(), MAX_BACKOFF);
+        assert_eq!(retry_config(Some("1")).max_attempts(), 1);
+        assert_eq!(retry_config(Some(" 12 ")).max_attempts(), 12);
+        for ignored in ["0", "-3", "many", ""] {
+            assert_eq!(
+                retry_config(Some(ignored)).max_attempts(),
+                MAX_ATTEMPTS,
+                "{ignored:?}"
+            );
+        }
+    }
 }

@@ -7,9 +7,9 @@
 //! expired ranges (through the provider's [`Policies::publish`], with its five-version handling),
 //! which keeps the document small. Revoking is closing: the range goes now.
 //!
-//! A revoke leaves a marker as a policy tag, `jit:revoked:<cidr>` = `x=<revoked>;e=<expiry>`
-//! (Unix seconds), written before the document changes, and removed by the sweep once the
-//! range would have expired anyway.
+//! A revoke leaves a marker as a policy tag, `jit:revoked:<cidr>` = `x=<revoked> e=<expiry>`
+//! (Unix seconds; the codec is `policy::revoke`), written before the document changes, and
+//! removed by the sweep once the range would have expired anyway.
 
 use std::collections::BTreeMap;
 
@@ -17,15 +17,14 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 
 use super::acl::{Outcome, Revoked, SweepResult};
-use crate::aws::iam::{Policies, PolicyInfo};
+use crate::aws::iam::{MAX_TAGS, Policies, PolicyInfo};
 use crate::aws::nacl::AwsError;
 use crate::clock::format_rfc3339;
 use crate::policy::document::Spec;
+use crate::policy::revoke::{self, Marker};
 
 /// IAM is global: the region shown for policy grants.
 pub const GLOBAL: &str = "global";
-/// Tag key prefix of revoke markers on a policy (the provider reads them).
-pub use crate::resources::source_ip_policy::REVOKE_TAG_PREFIX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyState {
@@ -93,47 +92,6 @@ pub fn parse_grant_id(id: &str) -> Result<(String, IpNet), String> {
     Ok((arn.to_string(), cidr))
 }
 
-fn marker_key(cidr: IpNet) -> String {
-    format!("{REVOKE_TAG_PREFIX}{cidr}")
-}
-
-fn marker_value(revoked_at: OffsetDateTime, expires_at: OffsetDateTime) -> String {
-    format!(
-        "x={};e={}",
-        revoked_at.unix_timestamp(),
-        expires_at.unix_timestamp()
-    )
-}
-
-/// A revoke marker: the range, when it was revoked, and when it would have expired.
-struct Marker {
-    key: String,
-    cidr: IpNet,
-    revoked_at: OffsetDateTime,
-    expires_at: OffsetDateTime,
-}
-
-fn markers(tags: &BTreeMap<String, String>) -> Vec<Marker> {
-    tags.iter()
-        .filter_map(|(key, value)| {
-            let cidr = key.strip_prefix(REVOKE_TAG_PREFIX)?.parse().ok()?;
-            let mut fields = value.split(';').filter_map(|f| f.split_once('='));
-            let mut time = |name: &str| {
-                fields
-                    .find(|(k, _)| *k == name)
-                    .and_then(|(_, v)| v.parse().ok())
-                    .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-            };
-            Some(Marker {
-                key: key.clone(),
-                cidr,
-                revoked_at: time("x")?,
-                expires_at: time("e")?,
-            })
-        })
-        .collect()
-}
-
 /// Every temporary range of one policy, and its revoke markers.
 pub fn classify(policy: &PolicyInfo, document: &str, now: OffsetDateTime) -> Vec<PolicyRow> {
     let row = |cidr: Option<IpNet>, state| PolicyRow {
@@ -172,7 +130,7 @@ pub fn classify(policy: &PolicyInfo, document: &str, now: OffsetDateTime) -> Vec
             }
         })
         .collect();
-    for m in markers(&policy.tags) {
+    for m in revoke::markers(&policy.tags).into_values() {
         if !spec.temporary.iter().any(|t| t.cidr == m.cidr) {
             rows.push(PolicyRow {
                 expires_at: Some(m.expires_at),
@@ -252,8 +210,8 @@ pub async fn sweep(policies: &Policies, now: OffsetDateTime, dry_run: bool) -> V
     let mut results = Vec::new();
     for info in managed {
         let arn = &info.arn;
-        let old_markers: Vec<Marker> = markers(&info.tags)
-            .into_iter()
+        let old_markers: Vec<Marker> = revoke::markers(&info.tags)
+            .into_values()
             .filter(|m| now > m.expires_at)
             .collect();
         for m in &old_markers {
@@ -268,10 +226,7 @@ pub async fn sweep(policies: &Policies, now: OffsetDateTime, dry_run: bool) -> V
                 results.push(result(id, Outcome::Removed, detail));
                 continue;
             }
-            match policies
-                .set_tags(arn, &BTreeMap::new(), std::slice::from_ref(&m.key))
-                .await
-            {
+            match policies.set_tags(arn, &BTreeMap::new(), &[m.key()]).await {
                 Ok(()) => results.push(result(id, Outcome::Removed, format!("{detail} deleted"))),
                 Err(e) => results.push(result(
                     id,
@@ -416,7 +371,7 @@ pub async fn revoke(policies: &Policies, id: &str, now: OffsetDateTime) -> Resul
         )
     })?;
     let Some(entry) = spec.temporary.iter().find(|t| t.cidr == cidr).cloned() else {
-        if let Some(m) = markers(&tags).into_iter().find(|m| m.cidr == cidr) {
+        if let Some(m) = revoke::markers(&tags).remove(&cidr) {
             return Ok(Revoked {
                 region: GLOBAL.into(),
                 id: id.to_string(),
@@ -434,7 +389,19 @@ pub async fn revoke(policies: &Policies, id: &str, now: OffsetDateTime) -> Resul
             }
         ));
     };
-    let put = BTreeMap::from([(marker_key(cidr), marker_value(now, entry.expires_at))]);
+    let marker = Marker {
+        cidr,
+        revoked_at: now,
+        expires_at: entry.expires_at,
+    };
+    if !tags.contains_key(&marker.key()) && tags.len() >= MAX_TAGS {
+        return Err(format!(
+            "{arn} has {} tags, IAM's maximum, so the revoke marker {} cannot be written; nothing was changed. Remove one of the policy's own tags (in Terraform, from the jit_source_ip_policy's tags) and revoke again",
+            tags.len(),
+            marker.key()
+        ));
+    }
+    let put = BTreeMap::from([(marker.key(), marker.value())]);
     policies.set_tags(&arn, &put, &[]).await.map_err(|e| {
         format!("could not write the revoke marker on {arn}: {e}; nothing was changed")
     })?;
@@ -453,7 +420,7 @@ pub async fn revoke(policies: &Policies, id: &str, now: OffsetDateTime) -> Resul
             "{cidr} removed from {} (new default version {}); revoke marker {} written",
             view.policy.name,
             published.version_id,
-            marker_key(cidr)
+            marker.key()
         ),
     })
 }
@@ -599,7 +566,7 @@ mod tests {
                 .iter()
                 .all(|t| t.cidr.to_string() != "203.0.113.8/32")
         );
-        assert_eq!(tags["jit:revoked:203.0.113.8/32"], "x=2000;e=5000");
+        assert_eq!(tags["jit:revoked:203.0.113.8/32"], "x=2000 e=5000");
 
         let rows = list(&policies, at(2_500)).await.unwrap();
         let revoked = rows.iter().find(|r| r.id == id).unwrap();
@@ -671,6 +638,12 @@ mod tests {
             _: &str,
             _: &str,
         ) -> Result<crate::aws::iam::CreateVersionOutcome, AwsError> {
+            Err(refused())
+        }
+        async fn find_local(&self, _: &str, _: &str) -> Result<Option<PolicyInfo>, AwsError> {
+            Err(refused())
+        }
+        async fn set_default_version(&self, _: &str, _: &str) -> Result<(), AwsError> {
             Err(refused())
         }
         async fn delete_version(&self, _: &str, _: &str) -> Result<(), AwsError> {

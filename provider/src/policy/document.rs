@@ -24,7 +24,7 @@ use ipnet::IpNet;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use super::cidrs::{covered, difference, overlaps};
+use super::cidrs::{AddrSet, overlaps};
 use crate::clock::{format_rfc3339, parse_rfc3339};
 
 pub const POLICY_LANGUAGE_VERSION: &str = "2012-10-17";
@@ -100,11 +100,11 @@ impl Spec {
                 .then(a.cidr.prefix_len().cmp(&b.cidr.prefix_len()))
                 .then(a.cidr.cmp(&b.cidr))
         });
-        let mut cover = self.allowed.clone();
+        let mut cover = AddrSet::new(&self.allowed);
         let mut kept = Vec::new();
         for t in order {
-            if !covered(&t.cidr, &cover) {
-                cover.push(t.cidr);
+            if !cover.covers(&t.cidr) {
+                cover.insert(&t.cidr);
                 kept.push(t.clone());
             }
         }
@@ -113,37 +113,39 @@ impl Spec {
     }
 
     /// The policy document, as compact JSON (IAM counts characters without whitespace).
+    ///
+    /// Near-linear in the number of ranges: the expiry statements are built from the latest
+    /// expiry down, with one growing [`AddrSet`] of what outlives the current expiry (the
+    /// permanent ranges and the later temporary ones), so each range is inserted once and each
+    /// statement's ranges are cut against the set in a logarithmic lookup each.
     pub fn render(&self) -> String {
         let temporary = self.effective_temporary();
-        let mut fence: Vec<IpNet> = Vec::new();
-        for net in self.allowed.iter().chain(temporary.iter().map(|t| &t.cidr)) {
-            if !fence.contains(net) {
-                fence.push(*net);
-            }
-        }
-        let mut statements = vec![self.statement(
-            FENCE_SID.to_string(),
-            [("NotIpAddress", ip_condition(&fence))],
-        )];
+        let mut seen = std::collections::HashSet::new();
+        let fence: Vec<IpNet> = self
+            .allowed
+            .iter()
+            .chain(temporary.iter().map(|t| &t.cidr))
+            .filter(|net| seen.insert(**net))
+            .copied()
+            .collect();
         let mut groups: BTreeMap<OffsetDateTime, Vec<IpNet>> = BTreeMap::new();
         for t in &temporary {
             groups.entry(t.expires_at).or_default().push(t.cidr);
         }
-        for (expiry, members) in &groups {
-            let mut holes = self.allowed.clone();
-            holes.extend(
-                temporary
-                    .iter()
-                    .filter(|t| t.expires_at > *expiry)
-                    .map(|t| t.cidr),
-            );
-            let denied = difference(members, &holes);
+        let mut outlives = AddrSet::new(&self.allowed);
+        let mut closing = Vec::new();
+        for (expiry, members) in groups.iter().rev() {
+            let pieces: Vec<IpNet> = members.iter().flat_map(|m| outlives.uncovered(m)).collect();
+            let denied = IpNet::aggregate(&pieces);
+            for m in members {
+                outlives.insert(m);
+            }
             // Never empty for kept ranges (see `effective_temporary`); guard anyway, since
             // IAM refuses an empty condition list.
             if denied.is_empty() {
                 continue;
             }
-            statements.push(self.statement(
+            closing.push(self.statement(
                 format!("{EXPIRY_SID_PREFIX}{}", sid_stamp(*expiry)),
                 [
                     (
@@ -154,7 +156,36 @@ impl Spec {
                 ],
             ));
         }
+        let mut statements = vec![self.statement(
+            FENCE_SID.to_string(),
+            [("NotIpAddress", ip_condition(&fence))],
+        )];
+        statements.extend(closing.into_iter().rev());
         json!({"Version": POLICY_LANGUAGE_VERSION, "Statement": statements}).to_string()
+    }
+
+    /// A lower bound on `policy_size(&self.render())`, without the set algebra: the fence lists
+    /// blocks whose union is that of every permanent and temporary range, so it has at least as
+    /// many entries as the aggregate of that union (sorting, `O(n log n)`), and each entry is at
+    /// least as long as the shortest CIDR text of its family (`0.0.0.0/0`, `::/0`) plus its
+    /// quotes and comma. Lets an allowlist that cannot fit be refused before it is rendered.
+    pub fn min_size(&self) -> usize {
+        let bare = Spec {
+            allowed: Vec::new(),
+            temporary: Vec::new(),
+            ..self.clone()
+        };
+        let mut all = self.allowed.clone();
+        all.extend(self.temporary.iter().map(|t| t.cidr));
+        let blocks = IpNet::aggregate(&all);
+        let texts: usize = blocks
+            .iter()
+            .map(|b| match b {
+                IpNet::V4(_) => "0.0.0.0/0".len() + 2,
+                IpNet::V6(_) => "::/0".len() + 2,
+            })
+            .sum();
+        policy_size(&bare.render()) + texts + blocks.len().saturating_sub(1)
     }
 
     fn statement<const N: usize>(&self, sid: String, conditions: [(&str, Value); N]) -> Value {
@@ -337,47 +368,73 @@ pub enum Fit {
     DropAllowed(usize),
 }
 
-/// Whether the rendered document fits, and if not, how many entries to remove. Entries are
-/// removed greedily, the one saving the most characters first, and the result is re-rendered
-/// to confirm the count.
+/// Whether `spec` renders within `limit`: first by [`Spec::min_size`], which refuses an
+/// allowlist far too large without rendering it, then by rendering.
+pub fn fits(spec: &Spec, limit: usize) -> bool {
+    spec.min_size() <= limit && policy_size(&spec.render()) <= limit
+}
+
+/// Whether the rendered document fits, and if not, how many entries to remove.
+///
+/// Entries are ordered by what they cost (the length of their CIDR text, which the document
+/// repeats), dearest first, and the smallest count of them whose removal makes the document fit
+/// is found by bisection; each probe is checked with [`fits`], so a probe that keeps thousands of
+/// entries is refused by the lower bound without being rendered. The count returned always fits
+/// (removing every entry of the kind does, or the other kind is blamed), so the advice is never
+/// short; it is the smallest one when entries cost alike.
 pub fn fit(spec: &Spec, limit: usize) -> Fit {
-    if policy_size(&spec.render()) <= limit {
+    if fits(spec, limit) {
         return Fit::Fits;
     }
-    let mut without_temporary = spec.clone();
-    without_temporary.temporary.clear();
-    if policy_size(&without_temporary.render()) <= limit {
-        let n = spec.temporary.len();
-        return Fit::DropTemporary(drop_count(n, limit, |keep| Spec {
-            temporary: keep.iter().map(|&i| spec.temporary[i].clone()).collect(),
+    let without_temporary = Spec {
+        temporary: Vec::new(),
+        ..spec.clone()
+    };
+    if fits(&without_temporary, limit) {
+        let order = dearest_first(spec.temporary.iter().map(|t| t.cidr));
+        return Fit::DropTemporary(drop_count(order.len(), limit, |k| Spec {
+            temporary: keep(&spec.temporary, &order[..k]),
             ..spec.clone()
         }));
     }
-    let n = without_temporary.allowed.len();
-    Fit::DropAllowed(drop_count(n, limit, |keep| Spec {
-        allowed: keep.iter().map(|&i| without_temporary.allowed[i]).collect(),
+    let order = dearest_first(without_temporary.allowed.iter().copied());
+    Fit::DropAllowed(drop_count(order.len(), limit, |k| Spec {
+        allowed: keep(&without_temporary.allowed, &order[..k]),
         ..without_temporary.clone()
     }))
 }
 
-fn drop_count(n: usize, limit: usize, build: impl Fn(&[usize]) -> Spec) -> usize {
-    let all: Vec<usize> = (0..n).collect();
-    let full = policy_size(&build(&all).render());
-    let mut savings: Vec<(usize, usize)> = (0..n)
-        .map(|i| {
-            let keep: Vec<usize> = all.iter().copied().filter(|&j| j != i).collect();
-            (full.saturating_sub(policy_size(&build(&keep).render())), i)
-        })
-        .collect();
-    savings.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut keep = all;
-    for (dropped, (_, i)) in savings.iter().enumerate() {
-        if policy_size(&build(&keep).render()) <= limit {
-            return dropped;
+/// Indexes of `nets`, longest text first (ties in input order).
+fn dearest_first(nets: impl Iterator<Item = IpNet>) -> Vec<usize> {
+    let mut order: Vec<(usize, usize)> = nets.map(|n| n.to_string().len()).enumerate().collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    order.into_iter().map(|(i, _)| i).collect()
+}
+
+/// `items` without the ones at `dropped`, in order.
+fn keep<T: Clone>(items: &[T], dropped: &[usize]) -> Vec<T> {
+    let dropped: std::collections::HashSet<usize> = dropped.iter().copied().collect();
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !dropped.contains(i))
+        .map(|(_, t)| t.clone())
+        .collect()
+}
+
+/// The smallest `k` in `1..=n` for which `without(k)` (the spec minus the `k` dearest entries)
+/// fits, by bisection; `n` is known to fit.
+fn drop_count(n: usize, limit: usize, without: impl Fn(usize) -> Spec) -> usize {
+    let (mut lo, mut hi) = (0, n); // `lo` does not fit, `hi` does
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(&without(mid), limit) {
+            hi = mid;
+        } else {
+            lo = mid;
         }
-        keep.retain(|j| j != i);
     }
-    n
+    hi
 }
 
 #[cfg(test)]
@@ -605,6 +662,51 @@ mod tests {
         one_more.temporary.truncate(n - k + 1);
         assert!(policy_size(&one_more.render()) > MANAGED_POLICY_SIZE_LIMIT);
         assert_eq!(fit(&fewer, MANAGED_POLICY_SIZE_LIMIT), Fit::Fits);
+    }
+
+    /// A pseudo-random number below `bound` (a fixed LCG, so failures reproduce).
+    fn next(seed: &mut u64, bound: u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (*seed >> 33) % bound
+    }
+
+    /// A CIDR from a small space, so that random ones nest, touch and repeat.
+    fn random_cidr(seed: &mut u64) -> String {
+        match next(seed, 4) {
+            0 => format!("10.0.{}.0/{}", 4 * next(seed, 4), 22 + next(seed, 3)),
+            1 => format!("10.0.{}.{}/32", next(seed, 4), next(seed, 256)),
+            2 => format!("2001:db8:{:x}::/{}", next(seed, 8), 48 + 16 * next(seed, 2)),
+            _ => format!("198.51.100.{}/32", next(seed, 256)),
+        }
+    }
+
+    #[test]
+    fn the_size_bound_never_exceeds_the_size() {
+        let mut seed: u64 = 0x5eed;
+        for round in 0..300 {
+            let n_allowed = next(&mut seed, 4);
+            let mut allowed: Vec<String> = (0..n_allowed).map(|_| random_cidr(&mut seed)).collect();
+            allowed.sort();
+            allowed.dedup();
+            let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+            let n_temporary = next(&mut seed, 40);
+            let temporary: Vec<Temporary> = (0..n_temporary)
+                .map(|_| {
+                    let c = random_cidr(&mut seed);
+                    let at = format!("2026-11-24T{:02}:00:00Z", 8 + next(&mut seed, 4));
+                    tmp(&c, &at)
+                })
+                .collect();
+            let s = spec(&allowed, temporary);
+            let size = policy_size(&s.render());
+            assert!(
+                s.min_size() <= size,
+                "round {round}: {} > {size}",
+                s.min_size()
+            );
+        }
     }
 
     #[test]

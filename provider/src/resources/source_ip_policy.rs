@@ -11,9 +11,14 @@
 //! from the apply.
 //!
 //! Versions: a new document becomes a new default version; when five exist the oldest
-//! non-default one is deleted first (`Policies::publish`). Read compares AWS's default
-//! document with the state's by meaning, so a hand edit is drift and the next apply restores
-//! the rendered document.
+//! non-default one is deleted first (`Policies::publish`, which also finishes what a lost
+//! response or a kill left behind). Read compares AWS's default document with the state's by
+//! meaning, so a hand edit is drift and the next apply restores the rendered document.
+//!
+//! Revokes: `jitctl revoke` tags the policy with a marker (`policy::revoke`) and publishes the
+//! document without the range. Read reports such an entry as `revoked`, and apply reads the tags
+//! again right before it writes, so an apply planned before the revoke leaves the range out too
+//! (and says so with an error, since it did not do what the plan showed).
 
 use std::collections::BTreeMap;
 
@@ -22,15 +27,18 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 
 use crate::aws::iam::{
-    CreatePolicyOutcome, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, NewPolicy, PolicyView,
-    RESERVED_TAG_PREFIX,
+    CREATE_ID_TAG_KEY, CreatePolicyOutcome, MANAGED_TAG_KEY, MANAGED_TAG_VALUE, MAX_TAGS,
+    NewPolicy, PolicyInfo, PolicyView, PublishError, RESERVED_TAG_PREFIX, legal_tag_key,
+    legal_tag_value, may_have_acted,
 };
 use crate::clock::{format_rfc3339, parse_rfc3339};
 use crate::config::Settings;
 use crate::duration::{Ttl, parse_ttl};
+use crate::policy::cidrs::AddrSet;
 use crate::policy::document::{
     Fit, MANAGED_POLICY_SIZE_LIMIT, Spec, Temporary, fit, policy_size, same_document,
 };
+use crate::policy::revoke::{self, Marker};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
 use crate::tf::diag::Step;
 use crate::tf::value::Reader;
@@ -43,18 +51,14 @@ pub const TYPE_NAME: &str = "jit_source_ip_policy";
 pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_EXPIRED: &str = "expired";
 pub const STATUS_REVOKED: &str = "revoked";
-/// `jitctl revoke <arn>#<cidr>` tags the policy `jit:revoked:<cidr>` = `x=<revoked>;e=<expiry>`
-/// and publishes the document without the range; read reports that entry as revoked, so the
-/// next apply leaves it out instead of granting it again.
-pub const REVOKE_TAG_PREFIX: &str = "jit:revoked:";
 
 pub const DEFAULT_PATH: &str = "/";
 pub const DEFAULT_DENY_ACTIONS: &str = "*";
 
 /// Attributes IAM can't change on an existing policy.
 const REPLACING: [&str; 3] = ["name", "path", "description"];
-/// IAM allows 50 tags per policy; jit's marker takes one.
-const USER_TAGS_MAX: usize = 49;
+/// IAM allows 50 tags per policy; jit's own take two (`jit:managed`, `jit:create-id`).
+const USER_TAGS_MAX: usize = MAX_TAGS - 2;
 
 pub struct SourceIpPolicy;
 
@@ -191,6 +195,7 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
 
     // Permanent ranges.
     let mut allowed = Vec::new();
+    let mut allowed_at: BTreeMap<IpNet, usize> = BTreeMap::new();
     match v.get("allowed_cidrs") {
         Value::List(items) if items.is_empty() => diags.push(Diagnostic::invalid(
             path("allowed_cidrs"),
@@ -207,12 +212,13 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
                     Ok(net) => {
                         if let Some(why) = too_wide(&net) {
                             diags.push(Diagnostic::invalid(p, why));
-                        } else if let Some(j) = allowed.iter().position(|a| *a == net) {
+                        } else if let Some(j) = allowed_at.get(&net) {
                             diags.push(Diagnostic::invalid(
                                 p,
                                 format!("{net} is listed twice (also at index {j}); remove one"),
                             ));
                         } else {
+                            allowed_at.insert(net, i);
                             allowed.push(net);
                         }
                     }
@@ -371,7 +377,7 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
             if map.len() > USER_TAGS_MAX {
                 diags.push(Diagnostic::invalid(
                     path("tags"),
-                    format!("has {} tags; IAM allows 50 per policy and jit uses one (\"{MANAGED_TAG_KEY}\"), so at most {USER_TAGS_MAX}", map.len()),
+                    format!("has {} tags; IAM allows {MAX_TAGS} per policy and jit uses two (\"{MANAGED_TAG_KEY}\", \"{CREATE_ID_TAG_KEY}\"), so at most {USER_TAGS_MAX}", map.len()),
                 ));
             }
             for key in map.keys() {
@@ -381,17 +387,17 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
                         p.clone(),
                         format!("tag keys starting with {RESERVED_TAG_PREFIX:?} are jit's own; rename {key:?}"),
                     ));
-                } else if key.is_empty() || key.chars().count() > 128 {
+                } else if !legal_tag_key(key) {
                     diags.push(Diagnostic::invalid(
                         p.clone(),
-                        "tag keys are 1-128 characters",
+                        format!("{key:?} is not an IAM tag key: use 1-128 letters, digits, spaces and _ . : / = + - @, not starting with \"aws:\""),
                     ));
                 }
                 if let Known::Value(value) = r.get::<String>(diags, &p) {
-                    if value.chars().count() > 256 {
+                    if !legal_tag_value(&value) {
                         diags.push(Diagnostic::invalid(
                             p,
-                            "tag values are at most 256 characters",
+                            format!("{value:?} is not an IAM tag value: use at most 256 letters, digits, spaces and _ . : / = + - @"),
                         ));
                     }
                     tags.insert(key.clone(), value);
@@ -532,38 +538,70 @@ fn spec_of(args: &Args, plans: &[EntryPlan], probe: Option<OffsetDateTime>) -> O
     })
 }
 
-/// Refuses documents IAM would refuse (size) or jitlint would flag. A JIT007 finding is only a
-/// warning when the user turned `exempt_aws_services` off on purpose.
-fn check_document(spec: &Spec, doc: &str, diags: &mut Diagnostics) {
-    let size = policy_size(doc);
-    if size > MANAGED_POLICY_SIZE_LIMIT {
-        let (target, advice) = match fit(spec, MANAGED_POLICY_SIZE_LIMIT) {
-            Fit::DropTemporary(k) => (
-                "temporary_cidrs",
-                format!(
-                    "remove {k} of the {} active temporary_cidrs entries",
-                    spec.temporary.len()
-                ),
-            ),
-            Fit::DropAllowed(k) => (
-                "allowed_cidrs",
-                format!(
-                    "even without temporary entries it is too large: remove {k} of the {} allowed_cidrs entries, or aggregate them into wider ranges",
-                    spec.allowed.len()
-                ),
-            ),
-            Fit::Fits => ("temporary_cidrs", "remove some entries".to_string()),
-        };
-        diags.push(Diagnostic::invalid(
-            path(target),
+/// Renders the allowlist, refusing documents IAM would refuse (size) or jitlint would flag,
+/// and returns the document when it may be written. A JIT007 finding is only a warning when the
+/// user turned `exempt_aws_services` off on purpose.
+///
+/// The cost is bounded by the size quota, whatever the number of entries: an allowlist whose
+/// [`Spec::min_size`] (a sort, no set algebra) is already over the quota is refused without
+/// being rendered, and the advice on how many entries to drop (`fit`) probes a logarithmic
+/// number of candidate allowlists, each refused by the same bound or rendered in near-linear time.
+fn render_checked(spec: &Spec, diags: &mut Diagnostics) -> Option<String> {
+    let bound = spec.min_size();
+    let doc = (bound <= MANAGED_POLICY_SIZE_LIMIT).then(|| spec.render());
+    let size = doc.as_deref().map(policy_size);
+    let Some(doc) = doc.filter(|_| size.is_some_and(|s| s <= MANAGED_POLICY_SIZE_LIMIT)) else {
+        refuse_size(spec, size, bound, diags);
+        return None;
+    };
+    lint_document(spec, &doc, diags);
+    Some(doc)
+}
+
+/// The error for an allowlist over IAM's size quota: the size (or, when it was refused before
+/// rendering, the lower bound), how much over, and how many entries to drop.
+fn refuse_size(spec: &Spec, size: Option<usize>, bound: usize, diags: &mut Diagnostics) {
+    let (target, advice) = match fit(spec, MANAGED_POLICY_SIZE_LIMIT) {
+        Fit::DropTemporary(k) => (
+            "temporary_cidrs",
             format!(
-                "the rendered policy has {} characters without whitespace; IAM allows {} for a managed policy: {advice}",
-                jitlint::thousands(size),
-                jitlint::thousands(MANAGED_POLICY_SIZE_LIMIT)
+                "remove {k} of the {} active temporary_cidrs entries",
+                spec.temporary.len()
             ),
-        ));
-        return;
-    }
+        ),
+        Fit::DropAllowed(k) => (
+            "allowed_cidrs",
+            format!(
+                "even without temporary entries it is too large: remove {k} of the {} allowed_cidrs entries, or aggregate them into wider ranges",
+                spec.allowed.len()
+            ),
+        ),
+        Fit::Fits => ("temporary_cidrs", "remove some entries".to_string()),
+    };
+    let limit = MANAGED_POLICY_SIZE_LIMIT;
+    let measured = match size {
+        Some(size) => format!(
+            "the rendered policy has {} characters without whitespace ({} over)",
+            jitlint::thousands(size),
+            jitlint::thousands(size.saturating_sub(limit))
+        ),
+        None => format!(
+            "the rendered policy would have at least {} characters without whitespace ({} over at least)",
+            jitlint::thousands(bound),
+            jitlint::thousands(bound.saturating_sub(limit))
+        ),
+    };
+    diags.push(Diagnostic::invalid(
+        path(target),
+        format!(
+            "{measured}; IAM allows {} for a managed policy: {advice}",
+            jitlint::thousands(limit)
+        ),
+    ));
+}
+
+/// Runs jitlint over a document jit is about to write.
+fn lint_document(spec: &Spec, doc: &str, diags: &mut Diagnostics) {
     match jitlint::lint_policy_document(doc, &jitlint::Config::default()) {
         Ok(findings) => {
             for f in findings {
@@ -669,29 +707,50 @@ fn aws_error(summary: &str, e: impl std::fmt::Display) -> Diagnostic {
 /// Sets `status = "revoked"` on active entries that carry `jitctl`'s revoke marker for their
 /// current expiry (a marker for an earlier grant of the same range does not count).
 fn mark_revoked(state: &mut Value, tags: &BTreeMap<String, String>) {
+    let markers = revoke::markers(tags);
+    if markers.is_empty() {
+        return;
+    }
     let Value::Map(state) = state else { return };
     let Some(Value::Map(entries)) = state.get_mut("temporary_cidrs") else {
         return;
     };
-    for (cidr, entry) in entries.iter_mut() {
-        let Some(marker) = tags.get(&format!("{REVOKE_TAG_PREFIX}{cidr}")) else {
+    for (key, entry) in entries.iter_mut() {
+        let Ok(cidr) = key.parse::<IpNet>() else {
             continue;
         };
-        let marked_expiry = marker
-            .split(';')
-            .find_map(|f| f.strip_prefix("e="))
-            .and_then(|e| e.parse::<i64>().ok());
         let expiry = match entry.get("expires_at") {
-            Value::String(t) => parse_rfc3339(t).ok().map(|t| t.unix_timestamp()),
+            Value::String(t) => parse_rfc3339(t).ok(),
             _ => None,
         };
         if entry.get("status").value_str() == STATUS_ACTIVE
-            && marked_expiry.is_some()
-            && marked_expiry == expiry
+            && expiry.is_some_and(|x| markers.get(&cidr).is_some_and(|m| m.revokes(cidr, x)))
         {
             entry.set("status", Value::from(STATUS_REVOKED));
         }
     }
+}
+
+/// Marks as revoked the entries the plan keeps active whose grant a revoke marker in `tags`
+/// ends, and returns them (key and marker): revoked after the plan was made.
+fn revoke_since_plan(
+    args: &Args,
+    plans: &mut [EntryPlan],
+    tags: &BTreeMap<String, String>,
+) -> Vec<(String, Marker)> {
+    let markers = revoke::markers(tags);
+    let mut revoked = Vec::new();
+    for (e, p) in args.temporary.iter().zip(plans.iter_mut()) {
+        let Some(m) = markers.get(&e.cidr) else {
+            continue;
+        };
+        if !p.expired && p.expires_at.is_some_and(|x| m.revokes(e.cidr, x)) {
+            p.expired = true;
+            p.revoked = true;
+            revoked.push((e.key.clone(), m.clone()));
+        }
+    }
+    revoked
 }
 
 fn user_tags(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -751,14 +810,36 @@ impl SourceIpPolicy {
             .map_err(|e| aws_error("Could not delete the policy", e).into())
     }
 
+    /// Creates the policy, tagged `jit:managed = source-ip-policy` and `jit:create-id = <id>`,
+    /// where `<id>` is 128 random bits drawn for this call.
+    ///
+    /// A lost `CreatePolicy` response is recovered, soundly. When the answer is
+    /// `EntityAlreadyExists` (the SDK retried a request whose first attempt created the policy)
+    /// or a failure that may have happened after IAM acted (a timeout), the policy under this
+    /// name is read, and adopted only if it carries this call's id: the id was drawn in memory
+    /// for this request and sent nowhere else, so only this request can have created that
+    /// policy. The document alone would not prove it: an allowlist without temporary entries
+    /// renders the same text for every configuration that lists the same ranges, so two
+    /// workspaces using one name would silently share one policy, and destroying either would
+    /// delete the other's. Anything else under the name is refused with an error on `name`
+    /// (an interrupted earlier apply cannot be told from another configuration: importing it
+    /// is the fix). If the adopted policy's default document is no longer this one (a writer
+    /// in the milliseconds since), this one is published.
     async fn create(
         &self,
         env: &Env,
         args: &Args,
         document: &str,
-    ) -> Result<(crate::aws::iam::PolicyInfo, Diagnostics), Diagnostics> {
+    ) -> Result<PolicyInfo, Diagnostics> {
+        let create_id = random_id().ok_or_else(|| {
+            Diagnostic::error(
+                "Could not create the policy",
+                "the system's random number generator failed; nothing was created. Try again",
+            )
+        })?;
         let mut tags = args.tags.clone();
         tags.insert(MANAGED_TAG_KEY.into(), MANAGED_TAG_VALUE.into());
+        tags.insert(CREATE_ID_TAG_KEY.into(), create_id.clone());
         let new = NewPolicy {
             name: args.name.clone(),
             path: args.path.clone(),
@@ -766,37 +847,90 @@ impl SourceIpPolicy {
             document: document.to_string(),
             tags,
         };
-        match env.policies.create(&new).await {
-            Ok(CreatePolicyOutcome::Created(p)) => Ok((p, Diagnostics::default())),
-            Ok(CreatePolicyOutcome::NameTaken) => Err(Diagnostic::invalid(
+        let failure = match env.policies.create(&new).await {
+            Ok(CreatePolicyOutcome::Created(p)) => return Ok(p),
+            Ok(CreatePolicyOutcome::TooLarge { limit }) => {
+                return Err(Diagnostic::error(
+                    "Could not create the policy",
+                    format!(
+                        "IAM refused the document as too large: it has {} characters without whitespace, and IAM allows {} for a managed policy; remove entries from temporary_cidrs or allowed_cidrs",
+                        jitlint::thousands(policy_size(document)),
+                        jitlint::thousands(limit)
+                    ),
+                )
+                .into());
+            }
+            Ok(CreatePolicyOutcome::NameTaken) => None,
+            Err(e) if may_have_acted(&e) => Some(e),
+            Err(e) => return Err(aws_error("Could not create the policy", e).into()),
+        };
+        let found = match env.policies.find(&args.name, &args.path).await {
+            Ok(found) => found,
+            Err(e) => {
+                let first = failure.map_or_else(
+                    || "IAM answered that the name is taken".to_string(),
+                    |f| f.to_string(),
+                );
+                return Err(aws_error(
+                    "Could not create the policy",
+                    format!("{first}; reading the policy under that name failed too: {e}"),
+                )
+                .into());
+            }
+        };
+        match (found, failure) {
+            (Some(view), _)
+                if view.policy.is_jit_managed()
+                    && view.policy.tags.get(CREATE_ID_TAG_KEY) == Some(&create_id) =>
+            {
+                let mut policy = view.policy.clone();
+                if !same_document(&view.document, document) {
+                    let published = env.policies.publish(&policy.arn, document).await.map_err(|e| {
+                        aws_error("Could not write the policy's document", e)
+                    })?;
+                    policy.default_version_id = published.version_id;
+                }
+                Ok(policy)
+            }
+            // Nothing under the name: the failure happened before IAM acted.
+            (None, Some(e)) => Err(aws_error("Could not create the policy", e).into()),
+            (Some(view), _) => {
+                let whose = if view.policy.is_jit_managed() {
+                    "a jit_source_ip_policy that this apply did not create (another configuration's, or one an interrupted earlier apply created but could not record)"
+                } else {
+                    "not one jit manages"
+                };
+                Err(Diagnostic::invalid(
+                    path("name"),
+                    format!(
+                        "a policy named {:?} already exists in this account ({}), and it is {whose}; pick another name, or bring it under Terraform with `terraform import <address> {}`",
+                        args.name, view.policy.arn, view.policy.arn
+                    ),
+                )
+                .into())
+            }
+            (None, None) => Err(Diagnostic::invalid(
                 path("name"),
-                format!("a policy named {:?} already exists in this account; pick another name, or bring it under Terraform with `terraform import` and its ARN", args.name),
+                format!(
+                    "a policy named {:?} already exists in this account (at another path than {:?}); IAM policy names are unique per account, so pick another name, or import that policy",
+                    args.name, args.path
+                ),
             )
             .into()),
-            Err(e) => Err(aws_error("Could not create the policy", e).into()),
         }
     }
 
     /// Reconciles the tags and, when `document` is given, makes it the default version unless
-    /// AWS already has one that means the same. Returns the default version id then.
+    /// AWS already has one that means the same. Returns the default version id then. `view` is
+    /// the policy as read right before.
     async fn update(
         &self,
         env: &Env,
-        arn: &str,
+        view: &PolicyView,
         args: &Args,
         document: Option<&str>,
     ) -> Result<Option<String>, Diagnostics> {
-        let view: std::sync::Arc<PolicyView> = env
-            .policies
-            .view_uncached(arn)
-            .await
-            .map_err(|e| aws_error("Could not read the policy", e))?
-            .ok_or_else(|| {
-                Diagnostic::error(
-                    "Policy is gone",
-                    format!("{arn} no longer exists; run `terraform apply` again to create it"),
-                )
-            })?;
+        let arn = view.policy.arn.as_str();
         let mut wanted = args.tags.clone();
         wanted.insert(MANAGED_TAG_KEY.into(), MANAGED_TAG_VALUE.into());
         let put: BTreeMap<String, String> = wanted
@@ -821,11 +955,27 @@ impl SourceIpPolicy {
                 .publish(arn, doc)
                 .await
                 .map(|p| Some(p.version_id))
-                .map_err(|e| aws_error("Could not write the new policy version", e).into()),
+                .map_err(|e| {
+                    let fix = match e {
+                        PublishError::TooLarge { .. } => "; nothing was written: remove entries from temporary_cidrs or allowed_cidrs",
+                        PublishError::Aws(_) => "",
+                    };
+                    aws_error("Could not write the new policy version", format!("{e}{fix}")).into()
+                }),
             Some(_) => Ok(Some(view.policy.default_version_id.clone())),
             None => Ok(None),
         }
     }
+}
+
+/// 128 random bits as 32 hex digits, from the TLS stack's system random source.
+fn random_id() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    rustls::crypto::aws_lc_rs::default_provider()
+        .secure_random
+        .fill(&mut bytes)
+        .ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[async_trait]
@@ -898,6 +1048,7 @@ impl Resource for SourceIpPolicy {
             .iter()
             .map(|e| plan_entry(e, priors.get(&e.key), now, None))
             .collect();
+        let permanent = AddrSet::new(&args.allowed);
         for (e, p) in args.temporary.iter().zip(&plans) {
             if p.newly_expired {
                 plan.diags.push(
@@ -909,11 +1060,19 @@ impl Resource for SourceIpPolicy {
                     .at(entry_path(&e.key)),
                 );
             }
-            if let Some(outer) = args.allowed.iter().find(|a| a.contains(&e.cidr)) {
+            if permanent.covers(&e.cidr) {
+                let within = args
+                    .allowed
+                    .iter()
+                    .find(|a| a.contains(&e.cidr))
+                    .map_or_else(
+                        || "within allowed_cidrs (several of its ranges together)".to_string(),
+                        |outer| format!("inside {outer} from allowed_cidrs"),
+                    );
                 plan.diags.push(
                     Diagnostic::warning(
                         "Temporary CIDR has no effect",
-                        format!("{} is inside {outer} from allowed_cidrs, which admits it permanently; the entry adds nothing to the policy", e.key),
+                        format!("{} is {within}, which admits it permanently; the entry adds nothing to the policy", e.key),
                     )
                     .at(entry_path(&e.key)),
                 );
@@ -924,8 +1083,12 @@ impl Resource for SourceIpPolicy {
         let replacing = !creating && !plan.requires_replace.is_empty();
         match spec_of(&args, &plans, None) {
             Some(spec) => {
-                let doc = spec.render();
-                check_document(&spec, &doc, &mut plan.diags);
+                let Some(doc) = render_checked(&spec, &mut plan.diags) else {
+                    planned.set("document", Value::Unknown);
+                    planned.set("default_version_id", Value::Unknown);
+                    plan.planned = planned;
+                    return plan;
+                };
                 let prior_doc = req.prior.get("document").value_str();
                 if !creating && !replacing && same_document(&doc, prior_doc) {
                     planned.set("document", req.prior.get("document").clone());
@@ -941,7 +1104,7 @@ impl Resource for SourceIpPolicy {
             None => {
                 // New entries start at apply; check the size with their expiry as if now.
                 if let Some(spec) = spec_of(&args, &plans, Some(now)) {
-                    check_document(&spec, &spec.render(), &mut plan.diags);
+                    render_checked(&spec, &mut plan.diags);
                 }
                 planned.set("document", Value::Unknown);
                 planned.set("default_version_id", Value::Unknown);
@@ -995,6 +1158,30 @@ impl Resource for SourceIpPolicy {
                 }
             })
             .collect();
+        let mut plans = plans;
+        let mut view = None;
+        let mut revoked_since_plan = Vec::new();
+        if !req.prior.is_null() {
+            // Read again right before writing: a `jitctl revoke` since the plan was made must
+            // not be undone by writing the planned document.
+            let arn = req.prior.get("arn").value_str();
+            let fresh = match env.policies.view_uncached(arn).await {
+                Ok(Some(v)) => v,
+                Ok(None) => {
+                    diags.push(Diagnostic::error(
+                        "Policy is gone",
+                        format!("{arn} no longer exists; run `terraform apply` again to create it"),
+                    ));
+                    return (req.prior, diags);
+                }
+                Err(e) => {
+                    diags.push(aws_error("Could not read the policy", e));
+                    return (req.prior, diags);
+                }
+            };
+            revoked_since_plan = revoke_since_plan(&args, &mut plans, &fresh.policy.tags);
+            view = Some(fresh);
+        }
         let Some(spec) = spec_of(&args, &plans, None) else {
             diags.push(Diagnostic::error(
                 "Expiry still unknown at apply",
@@ -1003,15 +1190,11 @@ impl Resource for SourceIpPolicy {
             return fail(req.prior, diags);
         };
         let document = match req.planned.get("document") {
-            Value::String(d) => d.clone(),
-            _ => {
-                let doc = spec.render();
-                check_document(&spec, &doc, &mut diags);
-                if diags.has_errors() {
-                    return fail(req.prior, diags);
-                }
-                doc
-            }
+            Value::String(d) if revoked_since_plan.is_empty() => d.clone(),
+            _ => match render_checked(&spec, &mut diags) {
+                Some(doc) => doc,
+                None => return fail(req.prior, diags),
+            },
         };
         let mut state = req.planned.clone();
         state.set(
@@ -1020,10 +1203,9 @@ impl Resource for SourceIpPolicy {
         );
         state.set("next_expiry", next_expiry(&plans));
         state.set("document", Value::from(document.as_str()));
-        if req.prior.is_null() {
+        let Some(view) = view else {
             match self.create(env, &args, &document).await {
-                Ok((p, d)) => {
-                    diags.extend(d);
+                Ok(p) => {
                     state.set("id", Value::from(p.arn.as_str()));
                     state.set("arn", Value::from(p.arn.as_str()));
                     state.set("policy_id", Value::from(p.policy_id.as_str()));
@@ -1037,21 +1219,35 @@ impl Resource for SourceIpPolicy {
                     return (Value::Null, diags);
                 }
             }
-        } else {
-            let arn = req.prior.get("arn").value_str().to_string();
-            let changed = req.prior.get("document") != req.planned.get("document");
-            match self
-                .update(env, &arn, &args, changed.then_some(document.as_str()))
-                .await
-            {
-                Ok(Some(version)) => state.set("default_version_id", Value::from(version)),
-                // The plan kept the document, and with it the version it had.
-                Ok(None) => {}
-                Err(d) => {
-                    diags.extend(d);
-                    return (req.prior, diags);
-                }
+            return (state, diags);
+        };
+        let changed = !revoked_since_plan.is_empty()
+            || req.prior.get("document") != req.planned.get("document");
+        match self
+            .update(env, &view, &args, changed.then_some(document.as_str()))
+            .await
+        {
+            Ok(Some(version)) => state.set("default_version_id", Value::from(version)),
+            // The plan kept the document, and with it the version it had.
+            Ok(None) => {}
+            Err(d) => {
+                diags.extend(d);
+                return (req.prior, diags);
             }
+        }
+        for (key, m) in revoked_since_plan {
+            // An error, not a warning: the apply did not do what the plan showed (Terraform
+            // then keeps the new state without insisting that it match the plan).
+            diags.push(
+                Diagnostic::error(
+                    "Temporary CIDR revoked during this apply",
+                    format!(
+                        "{key} was revoked by `jitctl revoke` at {}, after this plan was made. jit kept it out of the policy and records it as revoked; the rest of the change was applied. The next plan shows no change for it; give it a new ttl to grant it again.",
+                        format_rfc3339(m.revoked_at)
+                    ),
+                )
+                .at(entry_path(&key)),
+            );
         }
         (state, diags)
     }
@@ -1234,7 +1430,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::aws::iam::fake::FakeIam;
+    use crate::aws::iam::fake::{FakeIam, Loss};
     use crate::aws::iam::{Attachments, Policies};
     use crate::aws::nacl::{AclView, AwsError, CreateOutcome, NaclApi, Nacls};
     use crate::clock::FixedClock;
@@ -1849,7 +2045,7 @@ mod tests {
         let tags = fake.state.lock().unwrap().tags();
         assert_eq!(
             tags.keys().map(String::as_str).collect::<Vec<_>>(),
-            [MANAGED_TAG_KEY, "owner"]
+            [CREATE_ID_TAG_KEY, MANAGED_TAG_KEY, "owner"]
         );
         assert_eq!(
             state2.get("default_version_id"),
@@ -1858,6 +2054,252 @@ mod tests {
         );
         let (refreshed, _) = SourceIpPolicy.read(&e, state2.clone()).await;
         assert_eq!(refreshed, state2);
+    }
+
+    /// Applies a plan made earlier, as `terraform apply tfplan` does.
+    async fn apply_plan(
+        env: &Env,
+        prior: &Value,
+        planned: &Plan,
+        config: &Value,
+    ) -> (Value, Diagnostics) {
+        SourceIpPolicy
+            .apply(
+                env,
+                ApplyRequest {
+                    prior: prior.clone(),
+                    planned: planned.planned.clone(),
+                    config: config.clone(),
+                },
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_lost_create_response_is_adopted_when_the_policy_carries_this_creates_id() {
+        for loss in [Loss::Retried, Loss::Timeout] {
+            let fake = Arc::new(FakeIam::default());
+            fake.lose("CreatePolicy", loss);
+            let e = env(&fake, "2026-11-23T12:00:00Z");
+            let (state, _) = converge(&e, &Value::Null, &config(&[("203.0.113.7/32", "8h")])).await;
+            assert_eq!(state.get("arn"), &Value::from(ARN), "{loss:?}");
+            assert_eq!(state.get("default_version_id"), &Value::from("v1"));
+            let st = fake.state.lock().unwrap();
+            assert_eq!(st.ids(), ["v1"], "{loss:?}");
+            assert_eq!(st.tags()[CREATE_ID_TAG_KEY].len(), 32);
+            assert_eq!(Value::from(st.document().as_str()), *state.get("document"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_policy_under_the_name_that_this_create_did_not_make_is_refused_on_name() {
+        let fake = Arc::new(FakeIam::default());
+        let cfg = config(&[]);
+        let e = env(&fake, "2026-11-23T12:00:00Z");
+        // Another workspace's jit policy with this name and the very same allowlist: the same
+        // document, the managed tag, but another create id.
+        converge(&e, &Value::Null, &cfg).await;
+        let writes = fake.writes().len();
+        let p = plan(&e, &Value::Null, &cfg).await;
+        let (state, diags) = apply_plan(&e, &Value::Null, &p, &cfg).await;
+        assert_eq!(state, Value::Null);
+        let errors = errors_at(&diags);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("name: ")
+                && errors[0].contains("did not create")
+                && errors[0].contains(&format!("terraform import <address> {ARN}")),
+            "{errors:?}"
+        );
+        assert_eq!(
+            fake.writes().len(),
+            writes + 1,
+            "only the refused CreatePolicy"
+        );
+
+        // A policy jit does not manage at all.
+        fake.state
+            .lock()
+            .unwrap()
+            .policy
+            .as_mut()
+            .unwrap()
+            .tags
+            .clear();
+        let (_, diags) = apply_plan(&e, &Value::Null, &p, &cfg).await;
+        assert!(
+            errors_at(&diags)[0].contains("not one jit manages"),
+            "{diags:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lost_version_response_converges_on_the_next_apply_without_a_duplicate() {
+        for loss in [Loss::Timeout, Loss::Retried] {
+            let fake = Arc::new(FakeIam::default());
+            let e = env(&fake, "2026-11-23T12:00:00Z");
+            let (state, _) = converge(&e, &Value::Null, &config(&[])).await;
+            for i in 0..3 {
+                fake.state
+                    .lock()
+                    .unwrap()
+                    .add_version(&format!("{{\"hand\":{i}}}"), false)
+                    .unwrap();
+            }
+            // Four versions: the lost create takes the fifth slot.
+            let cfg = config(&[("203.0.113.7/32", "8h")]);
+            fake.lose("CreatePolicyVersion", loss);
+            let p = plan(&e, &state, &cfg).await;
+            let (after, diags) = apply_plan(&e, &state, &p, &cfg).await;
+            let state = if diags.has_errors() {
+                assert_eq!(loss, Loss::Timeout, "{diags:?}");
+                assert_eq!(after, state, "a failed apply keeps the prior state");
+                converge(&e, &after, &cfg).await.0
+            } else {
+                after
+            };
+            let st = fake.state.lock().unwrap();
+            assert_eq!(st.ids(), ["v1", "v2", "v3", "v4", "v5"], "{loss:?}");
+            assert_eq!(
+                state.get("default_version_id"),
+                &Value::from("v5"),
+                "{loss:?}"
+            );
+            assert_eq!(Value::from(st.document().as_str()), *state.get("document"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_revoke_between_plan_and_apply_is_not_undone() {
+        let fake = Arc::new(FakeIam::default());
+        let e = env(&fake, "2026-11-23T12:00:00Z");
+        let two = config(&[("203.0.113.7/32", "8h"), ("203.0.113.8/32", "8h")]);
+        let (state, _) = converge(&e, &Value::Null, &two).await;
+        // Planned with the range active (a new entry besides), then revoked, then applied.
+        let later = env(&fake, "2026-11-23T13:00:00Z");
+        let three = config(&[
+            ("203.0.113.7/32", "8h"),
+            ("203.0.113.8/32", "8h"),
+            ("192.0.2.1/32", "1h"),
+        ]);
+        let p = plan(&later, &state, &three).await;
+        crate::ctl::policy::revoke(
+            &later.policies,
+            &format!("{ARN}#203.0.113.8/32"),
+            t("2026-11-23T13:00:00Z"),
+        )
+        .await
+        .unwrap();
+        let (applied, diags) = apply_plan(&later, &state, &p, &three).await;
+        let errors = errors_at(&diags);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("temporary_cidrs[\"203.0.113.8/32\"]: ")
+                && errors[0].contains("revoked by `jitctl revoke` at 2026-11-23T13:00:00Z"),
+            "{errors:?}"
+        );
+        assert_eq!(
+            entry(&applied, "203.0.113.8/32").get("status"),
+            &Value::from(STATUS_REVOKED)
+        );
+        let doc = fake.state.lock().unwrap().document();
+        assert_eq!(Value::from(doc.as_str()), *applied.get("document"));
+        assert!(
+            is_denied(&doc, "203.0.113.8", "2026-11-23T13:00:01Z"),
+            "kept out"
+        );
+        assert!(
+            !is_denied(&doc, "192.0.2.1", "2026-11-23T13:00:01Z"),
+            "the rest applied"
+        );
+        assert!(!is_denied(&doc, "203.0.113.7", "2026-11-23T13:00:01Z"));
+        // The next plan is empty.
+        let (read, _) = SourceIpPolicy.read(&later, applied.clone()).await;
+        assert_eq!(read, applied);
+        assert_eq!(plan(&later, &read, &three).await.planned, read);
+
+        // A plan that changes only the tags keeps the planned document; the revoke is caught
+        // all the same.
+        let fake = Arc::new(FakeIam::default());
+        let e = env(&fake, "2026-11-23T12:00:00Z");
+        let (state, _) = converge(&e, &Value::Null, &two).await;
+        let later = env(&fake, "2026-11-23T13:00:00Z");
+        let mut tagged = two.clone();
+        tagged.set("tags", Value::object([("team", Value::from("platform"))]));
+        let p = plan(&later, &state, &tagged).await;
+        assert_eq!(p.planned.get("document"), state.get("document"));
+        crate::ctl::policy::revoke(
+            &later.policies,
+            &format!("{ARN}#203.0.113.8/32"),
+            t("2026-11-23T13:00:00Z"),
+        )
+        .await
+        .unwrap();
+        let (applied, diags) = apply_plan(&later, &state, &p, &tagged).await;
+        assert_eq!(errors_at(&diags).len(), 1, "{diags:?}");
+        assert_eq!(
+            entry(&applied, "203.0.113.8/32").get("status"),
+            &Value::from(STATUS_REVOKED)
+        );
+        let st = fake.state.lock().unwrap();
+        assert_eq!(
+            Value::from(st.document().as_str()),
+            *applied.get("document")
+        );
+        assert_eq!(st.tags().get("team").map(String::as_str), Some("platform"));
+        assert_eq!(st.ids(), ["v1", "v2"], "jitctl's version is already right");
+    }
+
+    #[tokio::test]
+    async fn ten_thousand_entries_are_refused_on_the_attribute_without_the_set_algebra() {
+        let fake = Arc::new(FakeIam::default());
+        let e = env(&fake, "2026-11-23T12:00:00Z");
+        let cidrs: Vec<String> = (0..10_000)
+            .map(|i| format!("10.{}.{}.{}/32", i / 2000, (i / 8) % 250, 1 + (i % 8) * 2))
+            .collect();
+        let entries: Vec<(&str, &str)> = cidrs.iter().map(|c| (c.as_str(), "1h")).collect();
+        let cfg = config(&entries);
+        assert!(!SourceIpPolicy.validate(&cfg).has_errors());
+        let p = plan(&e, &Value::Null, &cfg).await;
+        let errors = errors_at(&p.diags);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("temporary_cidrs: the rendered policy would have at least ")
+                && errors[0].contains("IAM allows 6,144")
+                && errors[0].contains("of the 10000 active temporary_cidrs entries"),
+            "{errors:?}"
+        );
+        // An update is refused the same way, before anything is written.
+        let (prior, _) = converge(&e, &Value::Null, &config(&[])).await;
+        let p = plan(&e, &prior, &cfg).await;
+        assert!(p.diags.has_errors());
+        assert!(
+            fake.writes().iter().all(|w| *w == "CreatePolicy"),
+            "{:?}",
+            fake.writes()
+        );
+    }
+
+    #[test]
+    fn tags_iam_would_refuse_are_refused_at_validation() {
+        let mut v = config(&[]);
+        v.set(
+            "tags",
+            Value::object([
+                ("note", Value::from("a;b")),
+                ("aws:owner", Value::from("me")),
+                ("fine", Value::from("x=1 y=2")),
+            ]),
+        );
+        let errors = errors_at(&SourceIpPolicy.validate(&v));
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with("tags[\"note\"]: ") && e.contains("not an IAM tag value")),
+            "{errors:?}"
+        );
+        assert!(errors.iter().any(|e| e.starts_with("tags[\"aws:owner\"]: ") && e.contains("not an IAM tag key")), "{errors:?}");
     }
 
     #[test]
