@@ -5,7 +5,21 @@ moto (the local AWS of the tests and the demo) accepts much that AWS refuses: NA
 invalid CIDRs and rule numbers, deletes of missing entries (answered with HTTP 500), oversize policies, bad tags.
 This proxy starts `moto_server` as a child on a free loopback port, forwards every request to it, and in between
 enforces AWS's rules for the EC2 and IAM calls jit makes, answering with AWS's own error formats. Everything else
-passes through unchanged.
+passes through unchanged. The rules:
+  - CreateNetworkAclEntry / ReplaceNetworkAclEntry: rule number 1-32766, protocol, ports 0-65535 (required for tcp
+    and udp), CIDR syntax, rule action; at most 20 entries per direction (rule 32767 not counted; 1 to 40 through
+    /_jit/limits), else NetworkAclEntryLimitExceeded. Replace/DeleteNetworkAclEntry of a missing entry:
+    InvalidNetworkAclEntry.NotFound (moto: HTTP 500). Unknown ACL: InvalidNetworkAclID.NotFound.
+  - Any EC2 action with DryRun=true: DryRunOperation (HTTP 412), after the checks above, without acting.
+  - CreateTags: at most 50 tags per resource counting the existing ones (TagLimitExceeded), key <= 128 and value
+    <= 256 characters, no `aws:` keys; tagging an unknown ACL id: InvalidNetworkAclID.NotFound. (DeleteTags with
+    a value deletes only on a match: moto already does this.)
+  - IAM CreatePolicy / TagPolicy tags: at most 50 per policy, key <= 128, value <= 256, only Unicode letters,
+    digits, spaces and `_ . : / = + - @` (ValidationError), no `aws:` keys (InvalidInput).
+  - CreatePolicy / CreatePolicyVersion: a document over 6,144 characters without whitespace is LimitExceeded
+    "Cannot exceed quota for PolicySize: 6144"; an invalid IP in aws:SourceIp is MalformedPolicyDocument.
+  - DeletePolicy with non-default versions or attachments: DeleteConflict.
+Per-request work is one or two reads from moto, only for the calls above; check and act are atomic per resource.
 
 It can also inject faults, off by default: throttling, HTTP 500, a connection dropped before forwarding, a
 connection dropped after moto acted (the lost response that makes an SDK retry a request AWS already performed),
@@ -466,7 +480,6 @@ class Strict:
             "ReplaceNetworkAclEntry": self.replace_nacl_entry,
             "DeleteNetworkAclEntry": self.delete_nacl_entry,
             "CreateTags": self.create_tags,
-            "DeleteTags": self.delete_tags,
         }.get(call.action)
         if handler is None:
             if dry_run:
@@ -584,62 +597,6 @@ class Strict:
             rid, key = child_text(item, "resourceId"), child_text(item, "key")
             if rid is not None and key is not None:
                 out.setdefault(rid, set()).add(key)
-        return out
-
-    def delete_tags(self, call, forward, dry_run):
-        """AWS deletes a tag given with a value only when the value matches; moto deletes it whatever the value."""
-        p = call.params
-        resources = values(p, "ResourceId")
-        tags = members(p, "Tag")
-        if dry_run:
-            raise dry_run_error()
-        if not any("Value" in t for _, t in tags):
-            return forward(None)
-        locks = [self.locks.get(r) for r in sorted(set(resources))]
-        for lock in locks:
-            lock.acquire()
-        try:
-            current = self.ec2_tag_values(call, resources)
-            answer = None
-            for r in resources:
-                keep = []
-                for _, t in tags:
-                    key = t.get("Key", "")
-                    if "Value" in t and current.get(r, {}).get(key) != t["Value"]:
-                        continue
-                    keep.append(t)
-                if not keep:
-                    continue
-                params = {"Action": "DeleteTags", "Version": p.get("Version", EC2_VERSION), "ResourceId.1": r}
-                for i, t in enumerate(keep, 1):
-                    for sub, v in t.items():
-                        params[f"Tag.{i}.{sub}"] = v
-                answer = forward(params)
-                if answer[0] >= 300:
-                    return answer
-            if answer is None:
-                body = (
-                    f'<?xml version="1.0" encoding="UTF-8"?>\n<DeleteTagsResponse xmlns="http://ec2.amazonaws.com/'
-                    f'doc/{EC2_VERSION}/"><requestId>{uuid.uuid4()}</requestId><return>true</return>'
-                    "</DeleteTagsResponse>"
-                ).encode()
-                answer = (200, [("Content-Type", "text/xml")], body)
-            return answer
-        finally:
-            for lock in reversed(locks):
-                lock.release()
-
-    @staticmethod
-    def ec2_tag_values(call, resources):
-        params = {"Filter.1.Name": "resource-id", "MaxResults": "1000"}
-        for i, r in enumerate(resources, 1):
-            params[f"Filter.1.Value.{i}"] = r
-        root = call.query_ok("DescribeTags", params)
-        out = {}
-        for item in find_all(root, "item"):
-            rid, key = child_text(item, "resourceId"), child_text(item, "key")
-            if rid is not None and key is not None:
-                out.setdefault(rid, {})[key] = child_text(item, "value") or ""
         return out
 
     # -----------------------------------------------------------------------------------------------------------
