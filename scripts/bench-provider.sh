@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark of terraform-provider-jit against moto (a local AWS): how many AWS requests one `terraform plan`
-# makes over many grants, and how long that plan takes next to the same plan over `terraform_data` resources
-# (terraform's own floor: no provider at all). Prints the figures against the targets of issue 6.
+# Benchmark of terraform-provider-jit against the local AWS (scripts/local-aws.sh: moto behind a strict proxy):
+# how many AWS requests one `terraform plan` makes over many grants, and how long that plan takes next to the same
+# plan over `terraform_data` resources (terraform's own floor: no provider at all). Prints the figures against the targets of issue 6.
 #
 #   scripts/bench-provider.sh            200 grants over 10 network ACLs: request count and plan times (~2 min
 #                                        after the release build)
@@ -61,4 +61,4 @@ else
     ARGS=(--grants "${GRANTS:-200}" --acls "${ACLS:-10}" --runs "${RUNS:-7}")
 fi
 "$PYTHON" "$ROOT/scripts/bench_provider/bench.py" --provider-dir "$CARGO_TARGET_DIR/$PROFILE" \
-    --moto-server "$MOTO_SERVER" --work "$WORK" --profile "$PROFILE" "${ARGS[@]}"
+    --local-aws "$ROOT/scripts/local-aws.sh" --work "$WORK" --profile "$PROFILE" "${ARGS[@]}"

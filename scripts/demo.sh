@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The jit demo, entirely local: starts a private moto server (a local AWS), creates a VPC with a network ACL in
+# The jit demo, entirely local: starts a private local AWS (scripts/local-aws.sh: moto behind a proxy that refuses
+# what AWS refuses), creates a VPC with a network ACL in
 # it, and runs examples/vpn-ike and examples/remote-work-allowlist with the locally built provider: plan, check the plan with jitlint, apply, show
 # the grant as terraform and as AWS see it, then destroy it.
 #
@@ -43,19 +44,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "Starting moto on a free port"
-"$MOTO_SERVER" -H 127.0.0.1 -p 0 >"$WORK/moto.log" 2>&1 &
+step "Starting the local AWS (moto behind the strict proxy) on a free port"
+# It prints its endpoint as the first line of stdout once it answers requests, and stops moto on SIGTERM.
+"$ROOT/scripts/local-aws.sh" >"$WORK/endpoint" 2>"$WORK/moto.log" &
 MOTO_PID=$!
-PORT=""
-for _ in $(seq 300); do
-    PORT=$(grep -o 'Running on http://127.0.0.1:[0-9]*' "$WORK/moto.log" | grep -o '[0-9]*$' || true)
-    [[ -n "$PORT" ]] && break
-    kill -0 "$MOTO_PID" 2>/dev/null || { echo "error: moto exited" >&2; exit 1; }
+ENDPOINT=""
+for _ in $(seq 600); do
+    ENDPOINT=$(head -n 1 "$WORK/endpoint")
+    [[ -n "$ENDPOINT" ]] && break
+    kill -0 "$MOTO_PID" 2>/dev/null || { echo "error: the local AWS exited" >&2; exit 1; }
     sleep 0.1
 done
-[[ -n "$PORT" ]] || { echo "error: moto did not report its port" >&2; exit 1; }
-ENDPOINT="http://127.0.0.1:$PORT"
-echo "moto is listening on $ENDPOINT"
+[[ -n "$ENDPOINT" ]] || { echo "error: the local AWS did not report its endpoint" >&2; exit 1; }
+echo "the local AWS is listening on $ENDPOINT"
 
 step "Creating a VPC and a network ACL in moto"
 ACL=$("$PYTHON" "$ROOT/scripts/demo_aws.py" setup "$ENDPOINT")

@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -54,45 +53,28 @@ def log(msg):
 
 
 class Moto:
-    """A private moto server on a free loopback port, logging every request to a file."""
+    """A private local AWS (scripts/local-aws.sh: moto behind the strict proxy) on a free loopback port, logging
+    to a file: moto's line per request it served, and the proxy's own lines."""
 
-    def __init__(self, server, work):
+    def __init__(self, local_aws, work):
         self.log_path = work / "moto.log"
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
         with open(self.log_path, "wb") as out:
+            # It prints its endpoint as the first line of stdout once it answers requests.
             self.proc = subprocess.Popen(
-                [server, "-H", "127.0.0.1", "-p", "0"],
+                ["bash", str(local_aws)],
                 stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
+                stdout=subprocess.PIPE,
+                stderr=out,
             )
-        deadline = time.monotonic() + 60
-        port = None
-        while port is None:
-            m = re.search(r"Running on http://127\.0\.0\.1:(\d+)", self.log_path.read_text(errors="replace"))
-            if m:
-                port = int(m.group(1))
-            elif self.proc.poll() is not None or time.monotonic() > deadline:
-                raise Failed(f"moto did not start; its output:\n{self.log_path.read_text(errors='replace')}")
-            else:
-                time.sleep(0.1)
-        self.endpoint = f"http://127.0.0.1:{port}"
-        # Never through a proxy: moto is on loopback, whatever the environment says.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        while True:
-            try:
-                with opener.open(self.endpoint + "/moto-api/", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise Failed(f"moto at {self.endpoint} did not answer GET /moto-api/")
-            time.sleep(0.1)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.startswith("http://127.0.0.1:"):
+            self.stop()
+            raise Failed(f"the local AWS did not start; its output:\n{self.log_path.read_text(errors='replace')}")
+        self.endpoint = line
 
     def requests(self):
-        """AWS API requests moto has served so far (its own /moto-api/ calls excluded), in order."""
+        """AWS API requests moto has served so far (its own /moto-api/ calls excluded), in order. The proxy's own
+        log lines do not match: they are not werkzeug's access-log format."""
         text = self.log_path.read_text(errors="replace")
         return [m.group(1) for m in MOTO_REQUEST.finditer(text) if not m.group(1).startswith("/moto-api")]
 
@@ -296,7 +278,7 @@ def main():
     sys.stdout.reconfigure(line_buffering=True)  # the report and the progress lines on stderr stay in order
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--provider-dir", type=Path, required=True)
-    ap.add_argument("--moto-server", required=True)
+    ap.add_argument("--local-aws", required=True, help="scripts/local-aws.sh")
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--profile", default="release")
     ap.add_argument("--grants", type=int, default=200)
@@ -310,7 +292,7 @@ def main():
     if per_direction > 100:
         raise Failed(f"{a.grants} grants over {a.acls} ACLs need {per_direction} rule numbers per direction; max 100")
 
-    moto = Moto(a.moto_server, a.work)
+    moto = Moto(a.local_aws, a.work)
     try:
         return run(a, moto)
     finally:

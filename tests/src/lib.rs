@@ -4,8 +4,9 @@
 //! a `dev_overrides` CLI configuration, against a local AWS (moto), and check what happened in "AWS" through the
 //! AWS SDK, never only through terraform's own output.
 //!
-//! - [`Moto`] starts a private moto server per test: every test gets its own AWS account, so tests are independent
-//!   and terraform (through the provider) and the SDK checks in the test see the same state.
+//! - [`Moto`] starts a private local AWS per test (`scripts/local-aws.sh`: moto behind a proxy that refuses what
+//!   AWS refuses, and can inject faults): every test gets its own AWS account, so tests are independent and
+//!   terraform (through the provider) and the SDK checks in the test see the same state.
 //! - [`Aws`] holds SDK clients pointed at that server, with blocking helpers for the few calls the tests need.
 //! - [`Terraform`] is a temporary working directory plus the environment to run terraform in it.
 //!
@@ -15,18 +16,18 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::types::{Filter, NetworkAclEntry, PortRange, RuleAction};
 use serde_json::Value;
+
+mod local_aws;
+pub use local_aws::{
+    FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, http_request, parse_endpoint,
+};
 
 /// The region every test uses, for the SDK and for terraform (`AWS_REGION`).
 pub const REGION: &str = "us-east-1";
@@ -36,9 +37,6 @@ pub const PROVIDER_SOURCE: &str = "registry.terraform.io/jit-access/jit";
 
 /// The environment variable the provider reads its clock from, in tests only (RFC 3339).
 pub const TEST_NOW_ENV: &str = "JIT_TEST_NOW";
-
-/// How long moto may take to print its port and answer `GET /moto-api/` (the first start after an install is slow).
-const MOTO_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The workspace root (the parent of this crate), for the repository's scripts and examples.
 ///
@@ -53,176 +51,12 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs `scripts/moto-venv.sh`, which installs the pinned moto into a cached virtualenv when it is missing (and is
-/// a fast no-op otherwise), and returns the path of `moto_server` that it prints.
-pub fn moto_server_path() -> PathBuf {
-    let script = workspace_root().join("scripts/moto-venv.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed ({}); it installs moto, the local AWS the end-to-end tests need",
-        script.display(),
-        out.status
-    );
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(!path.is_empty(), "{} printed no path", script.display());
-    PathBuf::from(path)
-}
-
-/// A private moto server (the local AWS) on a free port of 127.0.0.1, killed when dropped.
-///
-/// One process per test rather than one shared process with an account per test: the provider finds AWS through
-/// `AWS_ENDPOINT_URL` and plain credentials, so it cannot send moto's `x-moto-account-id` header, and assuming a
-/// role per test would add an STS step to every test. A process starts in about 0.6 s, which is small next to the
-/// terraform runs of a test.
-pub struct Moto {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<String>>,
-}
-
-impl Moto {
-    /// Starts `moto_server -H 127.0.0.1 -p 0` from the project's venv (installing it if needed), reads the port it
-    /// picked from its output, and waits until `GET /moto-api/` answers 200.
-    ///
-    /// Panics with moto's output when it does not come up.
-    pub fn start() -> Moto {
-        let server = moto_server_path();
-        let mut child = Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
-
-        // moto (werkzeug) announces its port on stderr and logs every request there; both streams are drained
-        // for the whole life of the process so that a full pipe never blocks it, and kept for failure messages.
-        let log = Arc::new(Mutex::new(String::new()));
-        let (port_tx, port_rx) = mpsc::channel();
-        drain(
-            child.stdout.take().expect("piped stdout"),
-            Arc::clone(&log),
-            None,
-        );
-        drain(
-            child.stderr.take().expect("piped stderr"),
-            Arc::clone(&log),
-            Some(port_tx),
-        );
-
-        let mut moto = Moto {
-            child,
-            port: 0,
-            log,
-        };
-        moto.port = match port_rx.recv_timeout(MOTO_START_TIMEOUT) {
-            Ok(port) => port,
-            Err(_) => panic!(
-                "moto did not print its port within {MOTO_START_TIMEOUT:?}; its output:\n{}",
-                moto.log()
-            ),
-        };
-        let deadline = Instant::now() + MOTO_START_TIMEOUT;
-        while http_get_status(moto.port, "/moto-api/") != Some(200) {
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!(
-                    "moto exited ({status}) before it was ready; its output:\n{}",
-                    moto.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto on port {} did not answer GET /moto-api/ within {MOTO_START_TIMEOUT:?}; its output:\n{}",
-                moto.port,
-                moto.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        moto
-    }
-
-    /// The port moto listens on.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The endpoint URL for SDK clients and `AWS_ENDPOINT_URL`, e.g. `http://127.0.0.1:40123`.
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Everything moto printed so far, including one line per request: useful in failure messages.
-    pub fn log(&self) -> String {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        // Errors here mean the process is already gone, which is what we want.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Copies a child's output stream into `log` on a background thread; when `port_tx` is given, sends the port of
-/// the first `Running on http://127.0.0.1:PORT` line through it.
-fn drain(
-    stream: impl Read + Send + 'static,
-    log: Arc<Mutex<String>>,
-    mut port_tx: Option<mpsc::Sender<u16>>,
-) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines() {
-            let Ok(line) = line else { break };
-            if let Some(tx) = &port_tx
-                && let Some(port) = parse_moto_port(&line)
-            {
-                // The receiver may have given up already; the port is then of no use to anyone.
-                let _ = tx.send(port);
-                port_tx = None;
-            }
-            if let Ok(mut log) = log.lock() {
-                log.push_str(&line);
-                log.push('\n');
-            }
-        }
-    });
-}
-
-/// Extracts the port from moto's ` * Running on http://127.0.0.1:40123` line (which may carry colour codes).
-fn parse_moto_port(line: &str) -> Option<u16> {
-    let rest =
-        &line[line.find("Running on http://127.0.0.1:")? + "Running on http://127.0.0.1:".len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
-/// A minimal HTTP/1.0 GET against 127.0.0.1, returning the status code, or `None` when nothing answers yet.
-fn http_get_status(port: u16, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
-    )
-    .ok()?;
-    let mut status_line = String::new();
-    BufReader::new(stream).read_line(&mut status_line).ok()?;
-    // "HTTP/1.1 200 OK"
-    status_line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// AWS SDK clients pointed at a [`Moto`], with blocking helpers for what the tests set up and check.
 ///
 /// The clients use region [`REGION`], static dummy credentials (so the credential chain, and with it the EC2
-/// instance metadata service, is never consulted) and no retries: moto's HTTP 500s would otherwise be retried
-/// three times and hide the first error.
+/// instance metadata service, is never consulted) with access key id [`HARNESS_ACCESS_KEY`], which the local AWS
+/// never injects faults into, and no retries: an HTTP 500 would otherwise be retried three times and hide the
+/// first error.
 pub struct Aws {
     runtime: tokio::runtime::Runtime,
     ec2: aws_sdk_ec2::Client,
@@ -247,13 +81,19 @@ pub struct HandEntry<'a> {
 }
 
 impl Aws {
-    /// Builds EC2 and IAM clients for `moto`.
+    /// Builds EC2 and IAM clients for `moto`, exempt from its faults.
     pub fn new(moto: &Moto) -> Aws {
+        Aws::with_access_key(moto, HARNESS_ACCESS_KEY)
+    }
+
+    /// Builds EC2 and IAM clients for `moto` that sign with `access_key_id` (in the same account as
+    /// [`Aws::new`]'s): with any other key than [`HARNESS_ACCESS_KEY`], the local AWS's faults apply to them.
+    pub fn with_access_key(moto: &Moto, access_key_id: &str) -> Aws {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let credentials = Credentials::new("testing", "testing", None, None, "jit-e2e");
+        let credentials = Credentials::new(access_key_id, "testing", None, None, "jit-e2e");
         let ec2 = aws_sdk_ec2::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
@@ -969,19 +809,6 @@ impl Terraform {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_moto_port_line_with_colour_codes() {
-        assert_eq!(
-            parse_moto_port(" * Running on http://127.0.0.1:44691"),
-            Some(44691)
-        );
-        assert_eq!(
-            parse_moto_port("\u{1b}[1m * Running on http://127.0.0.1:5000\u{1b}[0m"),
-            Some(5000)
-        );
-        assert_eq!(parse_moto_port("Press CTRL+C to quit"), None);
-    }
 
     #[test]
     fn normalize_joins_wrapped_diagnostics() {

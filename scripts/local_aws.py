@@ -1,0 +1,977 @@
+#!/usr/bin/env python3
+"""The strict local AWS: a proxy in front of moto that refuses what AWS refuses, and injects faults on request.
+
+moto (the local AWS of the tests and the demo) accepts much that AWS refuses: NACL entries beyond the quota,
+invalid CIDRs and rule numbers, deletes of missing entries (answered with HTTP 500), oversize policies, bad tags.
+This proxy starts `moto_server` as a child on a free loopback port, forwards every request to it, and in between
+enforces AWS's rules for the EC2 and IAM calls jit makes, answering with AWS's own error formats. Everything else
+passes through unchanged. The rules:
+  - CreateNetworkAclEntry / ReplaceNetworkAclEntry: rule number 1-32766, protocol, ports 0-65535 (required for tcp
+    and udp), CIDR syntax, rule action; at most 20 entries per direction (rule 32767 not counted; 1 to 40 through
+    /_jit/limits), else NetworkAclEntryLimitExceeded. Replace/DeleteNetworkAclEntry of a missing entry:
+    InvalidNetworkAclEntry.NotFound (moto: HTTP 500). Unknown ACL: InvalidNetworkAclID.NotFound.
+  - Any EC2 action with DryRun=true: DryRunOperation (HTTP 412), after the checks above, without acting.
+  - CreateTags: at most 50 tags per resource counting the existing ones (TagLimitExceeded), key <= 128 and value
+    <= 256 characters, no `aws:` keys; tagging an unknown ACL id: InvalidNetworkAclID.NotFound. (DeleteTags with
+    a value deletes only on a match: moto already does this.)
+  - IAM CreatePolicy / TagPolicy tags: at most 50 per policy, key <= 128, value <= 256, only Unicode letters,
+    digits, spaces and `_ . : / = + - @` (ValidationError), no `aws:` keys (InvalidInput).
+  - CreatePolicy / CreatePolicyVersion: a document over 6,144 characters without whitespace is LimitExceeded
+    "Cannot exceed quota for PolicySize: 6144"; an invalid IP in aws:SourceIp is MalformedPolicyDocument.
+  - DeletePolicy with non-default versions or attachments: DeleteConflict.
+Per-request work is one or two reads from moto, only for the calls above; check and act are atomic per resource.
+
+It can also inject faults, off by default: throttling, HTTP 500, a connection dropped before forwarding, a
+connection dropped after moto acted (the lost response that makes an SDK retry a request AWS already performed),
+and latency; the sequence is deterministic for a seed. Requests signed with an access key id listed in
+`exempt_access_keys` (default `harness`, the tests' own verification clients) are never faulted.
+
+Control endpoint, on the same port (JSON):
+  GET  /_jit/faults   the fault configuration, and counters of injected faults per action and kind
+  POST /_jit/faults   set the fault configuration (restarts the seeded sequence and clears the counters);
+                      {} turns faults off
+  GET  /_jit/limits   the quotas in force, e.g. {"nacl_rules_per_direction": 20}
+  POST /_jit/limits   change them
+  POST /_jit/reset    reset moto (all state) and the fault counters and sequence
+
+Environment at start: JIT_LOCAL_AWS_NACL_RULES_PER_DIRECTION (default 20), JIT_LOCAL_AWS_FAULTS (JSON as for
+POST /_jit/faults).
+
+Usage: local_aws.py --moto-server PATH [--port N] [--exit-on-stdin-eof]
+Prints `http://127.0.0.1:PORT` as the first line of stdout once it answers requests; logs to stderr; stops moto and
+exits 0 on SIGTERM or SIGINT (or when stdin closes, with --exit-on-stdin-eof).
+
+Standard library only (Python 3.9+).
+"""
+
+import argparse
+import ctypes
+import http.client
+import ipaddress
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import unicodedata
+import uuid
+import xml.etree.ElementTree as ET
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from xml.sax.saxutils import escape
+
+EC2_VERSION = "2016-11-15"
+IAM_VERSION = "2010-05-08"
+IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
+DEFAULT_NACL_RULES = 20
+MAX_NACL_RULES = 40
+DEFAULT_RULE = 32767
+MAX_TAGS = 50
+MAX_POLICY_CHARS = 6144
+FAULT_KINDS = ("throttle", "internal_error", "drop_before", "drop_after", "latency")
+# Request headers not copied into the requests the proxy makes to moto itself.
+HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect", "te", "upgrade"}
+# moto's response headers that describe its own connection, not the answer.
+SKIP_RESPONSE_HEADERS = HOP_HEADERS | {"server", "date"}
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]*/[^/]*/([^/]*)/")
+# IAM's tag pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*, by Unicode category.
+IAM_TAG_EXTRA = set("_.:/=+-@")
+IAM_TAG_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"
+
+
+def log(msg):
+    print(f"local-aws: {msg}", file=sys.stderr, flush=True)
+
+
+class AwsError(Exception):
+    """An error answer in AWS's format for the service."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def ec2_error_body(code, message):
+    return (
+        f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{escape(code)}</Code>"
+        f"<Message>{escape(message)}</Message></Error></Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+    ).encode()
+
+
+def iam_error_body(code, message):
+    return (
+        f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{IAM_NS}\"><Error><Type>Sender</Type>"
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
+
+
+def local_name(tag):
+    return tag.rsplit("}", 1)[-1]
+
+
+def children(elem, name):
+    return [c for c in elem if local_name(c.tag) == name]
+
+
+def child_text(elem, name):
+    for c in elem:
+        if local_name(c.tag) == name:
+            return c.text or ""
+    return None
+
+
+def find_all(elem, name):
+    return [e for e in elem.iter() if local_name(e.tag) == name]
+
+
+def members(params, prefix):
+    """Indexed list parameters `PREFIX.N[.SUB]` as [(N, {SUB: value})], ordered by N."""
+    out = {}
+    for key, value in params.items():
+        if not key.startswith(prefix + "."):
+            continue
+        rest = key[len(prefix) + 1 :]
+        index, _, sub = rest.partition(".")
+        if index.isdigit():
+            out.setdefault(int(index), {})[sub] = value
+    return sorted(out.items())
+
+
+def values(params, prefix):
+    """Indexed scalar list parameters `PREFIX.N`, ordered by N."""
+    return [m[""] for _, m in members(params, prefix) if "" in m]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fault injection
+
+
+class Faults:
+    """The fault configuration, its seeded random sequence and the counters, behind one lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.configure({})
+
+    def configure(self, cfg):
+        if not isinstance(cfg, dict):
+            raise ValueError("the fault configuration must be a JSON object")
+        known = {"seed", "rate", "kinds", "actions", "include_reads", "latency_ms", "exempt_access_keys"}
+        unknown = set(cfg) - known
+        if unknown:
+            raise ValueError(f"unknown fault settings {sorted(unknown)}; known: {sorted(known)}")
+        seed = cfg.get("seed", 0)
+        rate = float(cfg.get("rate", 0.0))
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate {rate} is not a probability between 0 and 1")
+        kinds = cfg.get("kinds", {k: 1 for k in FAULT_KINDS if k != "latency"})
+        if isinstance(kinds, list):
+            kinds = {k: 1 for k in kinds}
+        bad = set(kinds) - set(FAULT_KINDS)
+        if bad:
+            raise ValueError(f"unknown fault kinds {sorted(bad)}; known: {list(FAULT_KINDS)}")
+        weights = {k: float(w) for k, w in kinds.items() if float(w) > 0}
+        if rate > 0 and not weights:
+            raise ValueError("a positive rate needs at least one fault kind with a positive weight")
+        actions = cfg.get("actions")
+        if actions is not None and not isinstance(actions, list):
+            raise ValueError("actions must be a list of action names, or null for every mutating action")
+        clean = {
+            "seed": seed,
+            "rate": rate,
+            "kinds": weights,
+            "actions": actions,
+            "include_reads": bool(cfg.get("include_reads", False)),
+            "latency_ms": int(cfg.get("latency_ms", 200)),
+            "exempt_access_keys": list(cfg.get("exempt_access_keys", ["harness"])),
+        }
+        with self.lock:
+            self.cfg = clean
+            self.rng = random.Random(seed)
+            self.counts = {}
+            self.eligible = 0
+
+    def restart(self):
+        with self.lock:
+            self.rng = random.Random(self.cfg["seed"])
+            self.counts = {}
+            self.eligible = 0
+
+    def snapshot(self):
+        with self.lock:
+            return {"config": self.cfg, "counts": self.counts, "eligible_requests": self.eligible}
+
+    def draw(self, service, action, access_key):
+        """The fault kind to inject into this request, or None; counts it."""
+        with self.lock:
+            cfg = self.cfg
+            if cfg["rate"] <= 0 or access_key in cfg["exempt_access_keys"] or service not in ("ec2", "iam"):
+                return None
+            if cfg["actions"] is not None:
+                if action not in cfg["actions"]:
+                    return None
+            elif not (cfg["include_reads"] or is_mutating(action)):
+                return None
+            self.eligible += 1
+            if self.rng.random() >= cfg["rate"]:
+                return None
+            kinds = sorted(cfg["kinds"])
+            kind = self.rng.choices(kinds, weights=[cfg["kinds"][k] for k in kinds])[0]
+            per_action = self.counts.setdefault(action, {})
+            per_action[kind] = per_action.get(kind, 0) + 1
+            return kind
+
+    def latency_s(self):
+        with self.lock:
+            return self.cfg["latency_ms"] / 1000.0
+
+
+def is_mutating(action):
+    return not action.startswith(("Describe", "Get", "List", "Simulate"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Talking to moto
+
+
+class Moto:
+    def __init__(self, server):
+        # moto dies with us even if we are killed: PR_SET_PDEATHSIG on Linux.
+        def die_with_parent():
+            try:
+                ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+            except (OSError, AttributeError):
+                pass
+
+        self.proc = subprocess.Popen(
+            [server, "-H", "127.0.0.1", "-p", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        port_found = threading.Event()
+        self.port = None
+
+        def pump():
+            for raw in self.proc.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                if self.port is None:
+                    m = re.search(r"Running on http://127\.0\.0\.1:(\d+)", line)
+                    if m:
+                        self.port = int(m.group(1))
+                        port_found.set()
+                print(line, file=sys.stderr, flush=True)
+            port_found.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + 60
+        port_found.wait(60)
+        if self.port is None:
+            self.stop()
+            raise SystemExit("local-aws: moto did not print its port (its output is above)")
+        while True:
+            try:
+                status, _, _ = self.request("GET", "/moto-api/", b"", {})
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("local-aws: moto did not answer GET /moto-api/")
+            time.sleep(0.05)
+
+    def request(self, method, path, body, headers):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            return resp.status, resp.getheaders(), resp.read()
+        finally:
+            conn.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Call:
+    """One AWS query-protocol request as received: service, action, parameters, and how to ask moto for more."""
+
+    def __init__(self, moto, headers, params, service, access_key):
+        self.moto = moto
+        self.params = params
+        self.service = service
+        self.access_key = access_key
+        self.action = params.get("Action", "")
+        # Same credentials and account headers as the caller, so that moto answers from the caller's account.
+        self.base_headers = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
+        self.base_headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+
+    def query(self, action, params):
+        """A request of the proxy's own to moto; returns (status, parsed XML root)."""
+        version = EC2_VERSION if self.service == "ec2" else IAM_VERSION
+        body = urlencode({"Action": action, "Version": version, **params}).encode()
+        status, _, data = self.moto.request("POST", "/", body, self.base_headers)
+        try:
+            return status, ET.fromstring(data)
+        except ET.ParseError:
+            raise AwsError(500, "InternalError", f"moto answered {action} with something that is not XML")
+
+    def query_ok(self, action, params):
+        status, root = self.query(action, params)
+        if status >= 300:
+            codes = find_all(root, "Code")
+            messages = find_all(root, "Message")
+            raise AwsError(
+                status,
+                codes[0].text if codes else "InternalError",
+                messages[0].text if messages else f"{action} failed",
+            )
+        return root
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The strict rules: EC2
+
+
+def invalid(message):
+    return AwsError(400, "InvalidParameterValue", message)
+
+
+def parse_bool(value, name):
+    v = value.lower()
+    if v in ("true", "1"):
+        return True
+    if v in ("false", "0"):
+        return False
+    raise invalid(f"Value ({value}) for parameter {name} is invalid. Expected a boolean.")
+
+
+def validate_nacl_entry(p):
+    """Checks CreateNetworkAclEntry/ReplaceNetworkAclEntry parameters as AWS does; returns (acl, egress, number)."""
+    acl = p.get("NetworkAclId")
+    if not acl:
+        raise AwsError(400, "MissingParameter", "The request must contain the parameter networkAclId")
+    for name in ("RuleNumber", "Protocol", "RuleAction", "Egress"):
+        if name not in p:
+            lower = name[0].lower() + name[1:]
+            raise AwsError(400, "MissingParameter", f"The request must contain the parameter {lower}")
+    egress = parse_bool(p["Egress"], "egress")
+    raw = p["RuleNumber"]
+    try:
+        number = int(raw)
+    except ValueError:
+        raise invalid(f"Value ({raw}) for parameter ruleNumber is invalid. Expected an integer.")
+    if not 1 <= number <= DEFAULT_RULE - 1:
+        raise invalid(
+            f"Invalid value '{raw}' for ruleNumber. The rule number must be between 1 and {DEFAULT_RULE - 1}."
+        )
+    protocol = p["Protocol"].strip().lower()
+    names = {"all": -1, "tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
+    if protocol in names:
+        proto_num = names[protocol]
+    else:
+        try:
+            proto_num = int(protocol)
+        except ValueError:
+            raise invalid(f"Invalid value '{p['Protocol']}' for protocol. Unknown protocol.")
+        if not (proto_num == -1 or 0 <= proto_num <= 255):
+            raise invalid(f"Invalid value '{p['Protocol']}' for protocol. Unknown protocol.")
+    action = p["RuleAction"]
+    if action.lower() not in ("allow", "deny"):
+        raise invalid(f"Value ({action}) for parameter ruleAction is invalid. Expected 'allow' or 'deny'.")
+    cidr4, cidr6 = p.get("CidrBlock"), p.get("Ipv6CidrBlock")
+    if bool(cidr4) == bool(cidr6):
+        raise AwsError(
+            400, "MissingParameter", "Either 'cidrBlock' or 'ipv6CidrBlock' should be provided, but not both."
+        )
+    if cidr4:
+        check_cidr(cidr4, 4, "cidrBlock")
+    if cidr6:
+        check_cidr(cidr6, 6, "ipv6CidrBlock")
+    if proto_num in (6, 17):
+        ports = []
+        for side in ("From", "To"):
+            raw_port = p.get(f"PortRange.{side}")
+            if raw_port is None:
+                raise AwsError(400, "MissingParameter", "The request must contain the parameter portRange")
+            try:
+                port = int(raw_port)
+            except ValueError:
+                port = -1
+            if not 0 <= port <= 65535:
+                raise invalid(
+                    f"Value ({raw_port}) for parameter portRange.{side.lower()} is invalid. "
+                    "Ports must be between 0 and 65535."
+                )
+            ports.append(port)
+        if ports[0] > ports[1]:
+            raise invalid(f"Invalid port range {ports[0]}-{ports[1]}: the from port is above the to port.")
+    return acl, egress, number
+
+
+def check_cidr(value, version, name):
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        net = None
+    if net is None or net.version != version or "/" not in value:
+        raise invalid(f"Value ({value}) for parameter {name} is invalid. This is not a valid CIDR block.")
+
+
+def nacl_entries(call, acl):
+    """[(egress, rule number)] of the ACL, from moto; InvalidNetworkAclID.NotFound when it does not exist."""
+    if not re.fullmatch(r"acl-[0-9a-f]+", acl):
+        raise AwsError(400, "InvalidNetworkAclID.Malformed", f"Invalid id: \"{acl}\" (expecting \"acl-...\")")
+    status, root = call.query("DescribeNetworkAcls", {"NetworkAclId.1": acl})
+    acls = [] if status >= 300 else find_all(root, "networkAclSet")
+    items = children(acls[0], "item") if acls else []
+    if not items:
+        raise AwsError(400, "InvalidNetworkAclID.NotFound", f"The network ACL ID '{acl}' does not exist")
+    out = []
+    for entry_set in children(items[0], "entrySet"):
+        for e in children(entry_set, "item"):
+            out.append((child_text(e, "egress") == "true", int(child_text(e, "ruleNumber") or 0)))
+    return out
+
+
+class Locks:
+    """A lock per key (an ACL id, a resource id), so that check-then-act on one resource is atomic."""
+
+    def __init__(self):
+        self.guard = threading.Lock()
+        self.locks = {}
+
+    def get(self, key):
+        with self.guard:
+            return self.locks.setdefault(key, threading.Lock())
+
+
+class Strict:
+    def __init__(self, nacl_rules):
+        self.nacl_rules = nacl_rules
+        self.locks = Locks()
+
+    # Each handler either raises AwsError, returns a (status, body) answer of its own, or returns a callable that
+    # forwards the request (possibly rewritten) and is run while the handler's locks are held.
+
+    def ec2(self, call, forward):
+        p = call.params
+        dry_run = p.get("DryRun", "false").lower() == "true"
+        handler = {
+            "CreateNetworkAclEntry": self.create_nacl_entry,
+            "ReplaceNetworkAclEntry": self.replace_nacl_entry,
+            "DeleteNetworkAclEntry": self.delete_nacl_entry,
+            "CreateTags": self.create_tags,
+        }.get(call.action)
+        if handler is None:
+            if dry_run:
+                raise dry_run_error()
+            return forward(None)
+        return handler(call, forward, dry_run)
+
+    def create_nacl_entry(self, call, forward, dry_run):
+        acl, egress, number = validate_nacl_entry(call.params)
+        with self.locks.get(acl):
+            entries = nacl_entries(call, acl)
+            taken = (egress, number) in entries
+            used = sum(1 for e, n in entries if e == egress and n != DEFAULT_RULE)
+            if taken:
+                raise AwsError(
+                    400,
+                    "NetworkAclEntryAlreadyExists",
+                    f"The network acl entry identified by {number} already exists.",
+                )
+            if used >= self.nacl_rules:
+                raise AwsError(
+                    400, "NetworkAclEntryLimitExceeded", "The maximum number of network acl entries has been reached."
+                )
+            if dry_run:
+                raise dry_run_error()
+            return forward(None)
+
+    def replace_nacl_entry(self, call, forward, dry_run):
+        acl, egress, number = validate_nacl_entry(call.params)
+        with self.locks.get(acl):
+            self.require_entry(call, acl, egress, number)
+            if dry_run:
+                raise dry_run_error()
+            return forward(None)
+
+    def delete_nacl_entry(self, call, forward, dry_run):
+        p = call.params
+        acl = p.get("NetworkAclId", "")
+        for name in ("RuleNumber", "Egress"):
+            if name not in p:
+                lower = name[0].lower() + name[1:]
+                raise AwsError(400, "MissingParameter", f"The request must contain the parameter {lower}")
+        egress = parse_bool(p["Egress"], "egress")
+        try:
+            number = int(p["RuleNumber"])
+        except ValueError:
+            raise invalid(f"Value ({p['RuleNumber']}) for parameter ruleNumber is invalid. Expected an integer.")
+        with self.locks.get(acl):
+            self.require_entry(call, acl, egress, number)
+            if dry_run:
+                raise dry_run_error()
+            return forward(None)
+
+    @staticmethod
+    def require_entry(call, acl, egress, number):
+        if (egress, number) not in nacl_entries(call, acl):
+            direction = "egress" if egress else "ingress"
+            raise AwsError(
+                400,
+                "InvalidNetworkAclEntry.NotFound",
+                f"The network ACL entry identified by {number} ({direction}) does not exist in {acl}.",
+            )
+
+    def create_tags(self, call, forward, dry_run):
+        p = call.params
+        resources = values(p, "ResourceId")
+        tags = [(t.get("Key", ""), t.get("Value", "")) for _, t in members(p, "Tag")]
+        if not resources:
+            raise AwsError(400, "MissingParameter", "The request must contain the parameter resourceIdSet")
+        for key, value in tags:
+            if key.lower().startswith("aws:"):
+                raise invalid(
+                    f"Value ( {key} ) for parameter key is invalid. Tag keys starting with 'aws:' are reserved "
+                    "for internal use"
+                )
+            if not key:
+                raise invalid("Value ( ) for parameter key is invalid. Tag keys must not be empty")
+            if len(key) > 128:
+                raise invalid(f"Tag key exceeds the maximum length of 128 characters: {key[:40]}...")
+            if len(value) > 256:
+                raise invalid(f"Tag value exceeds the maximum length of 256 characters (tag key {key}).")
+        locks = [self.locks.get(r) for r in sorted(set(resources))]
+        for lock in locks:
+            lock.acquire()
+        try:
+            for r in resources:
+                if r.startswith("acl-"):
+                    nacl_entries(call, r)
+            existing = self.ec2_tag_keys(call, resources)
+            new_keys = {k for k, _ in tags}
+            for r in resources:
+                if len(existing.get(r, set()) | new_keys) > MAX_TAGS:
+                    raise AwsError(
+                        400,
+                        "TagLimitExceeded",
+                        f"The maximum number of Tags for a resource has been reached ({MAX_TAGS} on {r}).",
+                    )
+            if dry_run:
+                raise dry_run_error()
+            return forward(None)
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+    @staticmethod
+    def ec2_tag_keys(call, resources):
+        """{resource id: {tag key}} read from moto."""
+        params = {"Filter.1.Name": "resource-id"}
+        for i, r in enumerate(resources, 1):
+            params[f"Filter.1.Value.{i}"] = r
+        params["MaxResults"] = "1000"
+        root = call.query_ok("DescribeTags", params)
+        out = {}
+        for item in find_all(root, "item"):
+            rid, key = child_text(item, "resourceId"), child_text(item, "key")
+            if rid is not None and key is not None:
+                out.setdefault(rid, set()).add(key)
+        return out
+
+    # -----------------------------------------------------------------------------------------------------------
+    # The strict rules: IAM
+
+    def iam(self, call, forward):
+        handler = {
+            "CreatePolicy": self.create_policy,
+            "CreatePolicyVersion": self.create_policy_version,
+            "TagPolicy": self.tag_policy,
+            "DeletePolicy": self.delete_policy,
+        }.get(call.action)
+        if handler is None:
+            return forward(None)
+        return handler(call, forward)
+
+    def create_policy(self, call, forward):
+        p = call.params
+        tags = [(t.get("Key", ""), t.get("Value", "")) for _, t in members(p, "Tags.member")]
+        validate_iam_tags(tags)
+        if len(tags) > MAX_TAGS:
+            raise iam_tag_limit()
+        check_policy_document(p.get("PolicyDocument", ""))
+        return forward(None)
+
+    def create_policy_version(self, call, forward):
+        check_policy_document(call.params.get("PolicyDocument", ""))
+        return forward(None)
+
+    def tag_policy(self, call, forward):
+        p = call.params
+        arn = p.get("PolicyArn", "")
+        tags = [(t.get("Key", ""), t.get("Value", "")) for _, t in members(p, "Tags.member")]
+        validate_iam_tags(tags)
+        with self.locks.get(arn):
+            status, root = call.query("ListPolicyTags", {"PolicyArn": arn, "MaxItems": "1000"})
+            if status < 300:
+                existing = {child_text(m, "Key") for m in find_all(root, "member")}
+                if len(existing | {k for k, _ in tags}) > MAX_TAGS:
+                    raise iam_tag_limit()
+            return forward(None)
+
+    def delete_policy(self, call, forward):
+        arn = call.params.get("PolicyArn", "")
+        with self.locks.get(arn):
+            status, root = call.query("GetPolicy", {"PolicyArn": arn})
+            if status < 300:
+                count = find_all(root, "AttachmentCount")
+                if count and int(count[0].text or 0) > 0:
+                    raise AwsError(409, "DeleteConflict", "Cannot delete a policy attached to entities.")
+                versions = call.query_ok("ListPolicyVersions", {"PolicyArn": arn, "MaxItems": "1000"})
+                if len(find_all(versions, "VersionId")) > 1:
+                    raise AwsError(
+                        409,
+                        "DeleteConflict",
+                        "This policy has more than one version. Before you delete a policy, you must delete the "
+                        "policy's versions. The default version is deleted with the policy.",
+                    )
+            return forward(None)
+
+
+def dry_run_error():
+    return AwsError(412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+
+
+def iam_tag_limit():
+    return AwsError(
+        409, "LimitExceeded", f"The number of tags has reached the maximum limit of {MAX_TAGS} tags per resource."
+    )
+
+
+def iam_tag_char_ok(ch):
+    return ch in IAM_TAG_EXTRA or unicodedata.category(ch)[0] in ("L", "Z", "N")
+
+
+def validate_iam_tags(tags):
+    for i, (key, value) in enumerate(tags, 1):
+        for field, text, limit in (("key", key, 128), ("value", value, 256)):
+            if len(text) > limit:
+                raise AwsError(
+                    400,
+                    "ValidationError",
+                    f"1 validation error detected: Value '{text}' at 'tags.{i}.member.{field}' failed to satisfy "
+                    f"constraint: Member must have length less than or equal to {limit}",
+                )
+            if not all(iam_tag_char_ok(ch) for ch in text):
+                raise AwsError(
+                    400,
+                    "ValidationError",
+                    f"1 validation error detected: Value '{text}' at 'tags.{i}.member.{field}' failed to satisfy "
+                    f"constraint: Member must satisfy regular expression pattern: {IAM_TAG_PATTERN}",
+                )
+        if not key:
+            raise AwsError(
+                400,
+                "ValidationError",
+                f"1 validation error detected: Value '' at 'tags.{i}.member.key' failed to satisfy constraint: "
+                "Member must have length greater than or equal to 1",
+            )
+        if key.lower().startswith("aws:"):
+            raise AwsError(
+                400, "InvalidInput", f"Tag key '{key}' is invalid: tag keys starting with 'aws:' are reserved for AWS."
+            )
+
+
+def check_policy_document(doc):
+    if sum(1 for ch in doc if not ch.isspace()) > MAX_POLICY_CHARS:
+        raise AwsError(409, "LimitExceeded", f"Cannot exceed quota for PolicySize: {MAX_POLICY_CHARS}")
+    try:
+        parsed = json.loads(doc)
+    except ValueError:
+        return  # moto answers MalformedPolicyDocument itself
+    statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    for st in statements if isinstance(statements, list) else []:
+        cond = st.get("Condition") if isinstance(st, dict) else None
+        if not isinstance(cond, dict):
+            continue
+        for op, block in cond.items():
+            base = op.split(":")[-1]
+            if base.endswith("IfExists"):
+                base = base[: -len("IfExists")]
+            if base not in ("IpAddress", "NotIpAddress") or not isinstance(block, dict):
+                continue
+            for key, values in block.items():
+                if key.lower() != "aws:sourceip":
+                    continue
+                for v in values if isinstance(values, list) else [values]:
+                    try:
+                        ipaddress.ip_network(str(v), strict=False)
+                    except ValueError:
+                        raise AwsError(
+                            400,
+                            "MalformedPolicyDocument",
+                            f"Policy document has an invalid IP address in aws:SourceIp: {v}",
+                        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The HTTP side
+
+
+class Dropped(Exception):
+    """Close the client's connection without an answer."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "jit-local-aws"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and the client's delayed ACK
+        # add some 40 ms to every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt, *args):  # the per-request line is logged by handle_request itself
+        pass
+
+    def do_GET(self):
+        self.handle_request()
+
+    def do_POST(self):
+        self.handle_request()
+
+    def do_PUT(self):
+        self.handle_request()
+
+    def do_DELETE(self):
+        self.handle_request()
+
+    def do_HEAD(self):
+        self.handle_request()
+
+    def do_PATCH(self):
+        self.handle_request()
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in SKIP_RESPONSE_HEADERS:
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_json(self, status, obj):
+        self.send(status, [("Content-Type", "application/json")], json.dumps(obj, indent=1).encode())
+
+    def drop(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def handle_request(self):
+        app = self.server.app
+        body = self.read_body()
+        path = urlsplit(self.path).path
+        if path.startswith("/_jit/"):
+            self.control(app, path, body)
+            return
+        started = time.monotonic()
+        auth = self.headers.get("Authorization", "")
+        m = CREDENTIAL.search(auth)
+        access_key, service = (m.group(1), m.group(2)) if m else ("", "")
+        params = {}
+        ctype = self.headers.get("Content-Type", "")
+        if self.command == "POST" and "x-www-form-urlencoded" in ctype:
+            params = dict(parse_qsl(body.decode(errors="replace"), keep_blank_values=True))
+        query = urlsplit(self.path).query
+        if query:
+            params = {**dict(parse_qsl(query, keep_blank_values=True)), **params}
+        action = params.get("Action", "")
+        kind = app.faults.draw(service, action, access_key) if action else None
+        fwd_headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+
+        def forward(new_params):
+            data = body if new_params is None else urlencode(new_params).encode()
+            return app.moto.request(self.command, self.path, data, fwd_headers)
+
+        try:
+            if kind == "latency":
+                time.sleep(app.faults.latency_s())
+            elif kind == "throttle":
+                if service == "ec2":
+                    raise AwsError(503, "RequestLimitExceeded", "Request limit exceeded.")
+                raise AwsError(400, "Throttling", "Rate exceeded")
+            elif kind == "internal_error":
+                if service == "ec2":
+                    raise AwsError(500, "InternalError", "An internal error has occurred")
+                raise AwsError(
+                    500,
+                    "ServiceFailure",
+                    "The request processing has failed because of an unknown error, exception or failure.",
+                )
+            elif kind == "drop_before":
+                raise Dropped()
+            call = Call(app.moto, self.headers, params, service, access_key)
+            if service == "ec2" and action:
+                answer = app.strict.ec2(call, forward)
+            elif service == "iam" and action:
+                answer = app.strict.iam(call, forward)
+            else:
+                answer = forward(None)
+            if kind == "drop_after":
+                raise Dropped()
+            self.send(*answer)
+            status = answer[0]
+        except AwsError as e:
+            render = iam_error_body if service == "iam" else ec2_error_body
+            self.send(e.status, [("Content-Type", "text/xml")], render(e.code, e.message))
+            status = f"{e.status} {e.code}"
+        except Dropped:
+            self.drop()
+            status = "connection dropped"
+        except Exception as e:  # a bug or moto gone: answer, and keep serving
+            log(f"{service} {action}: {traceback.format_exc()}")
+            render = iam_error_body if service == "iam" else ec2_error_body
+            self.send(500, [("Content-Type", "text/xml")], render("InternalError", f"local AWS proxy failed: {e}"))
+            status = "500 proxy failure"
+        ms = (time.monotonic() - started) * 1000
+        fault = f" fault={kind}" if kind else ""
+        log(f"{service or '-'} {action or self.path} -> {status}{fault} ({ms:.0f} ms)")
+
+    def control(self, app, path, body):
+        try:
+            cfg = json.loads(body or b"{}") if self.command == "POST" else None
+        except ValueError as e:
+            self.send_json(400, {"error": f"the body is not JSON: {e}"})
+            return
+        try:
+            if path == "/_jit/faults" and self.command == "GET":
+                self.send_json(200, app.faults.snapshot())
+            elif path == "/_jit/faults" and self.command == "POST":
+                app.faults.configure(cfg)
+                self.send_json(200, app.faults.snapshot())
+            elif path == "/_jit/limits" and self.command == "GET":
+                self.send_json(200, {"nacl_rules_per_direction": app.strict.nacl_rules})
+            elif path == "/_jit/limits" and self.command == "POST":
+                if not isinstance(cfg, dict) or set(cfg) - {"nacl_rules_per_direction"}:
+                    raise ValueError("known limits: nacl_rules_per_direction")
+                if "nacl_rules_per_direction" in cfg:
+                    app.strict.nacl_rules = nacl_quota(cfg["nacl_rules_per_direction"])
+                self.send_json(200, {"nacl_rules_per_direction": app.strict.nacl_rules})
+            elif path == "/_jit/reset" and self.command == "POST":
+                status, _, _ = app.moto.request("POST", "/moto-api/reset", b"", {})
+                app.faults.restart()
+                self.send_json(200 if status == 200 else 502, {"moto_reset_status": status})
+            else:
+                self.send_json(404, {"error": f"no control endpoint {self.command} {path}"})
+        except (ValueError, TypeError) as e:
+            self.send_json(400, {"error": str(e)})
+
+
+def nacl_quota(value):
+    n = int(value)
+    if not 1 <= n <= MAX_NACL_RULES:
+        raise ValueError(f"nacl_rules_per_direction {n} is outside what AWS allows (1 to {MAX_NACL_RULES})")
+    return n
+
+
+class App:
+    def __init__(self, moto, nacl_rules, faults):
+        self.moto = moto
+        self.strict = Strict(nacl_rules)
+        self.faults = faults
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--moto-server", required=True, help="path of moto_server")
+    ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    ap.add_argument("--exit-on-stdin-eof", action="store_true", help="stop when stdin closes (the parent is gone)")
+    a = ap.parse_args()
+
+    faults = Faults()
+    try:
+        nacl_rules = nacl_quota(os.environ.get("JIT_LOCAL_AWS_NACL_RULES_PER_DIRECTION", DEFAULT_NACL_RULES))
+        if os.environ.get("JIT_LOCAL_AWS_FAULTS"):
+            faults.configure(json.loads(os.environ["JIT_LOCAL_AWS_FAULTS"]))
+    except ValueError as e:
+        raise SystemExit(f"local-aws: {e}")
+
+    moto = Moto(a.moto_server)
+    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    server.daemon_threads = True
+    server.app = App(moto, nacl_rules, faults)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if a.exit_on_stdin_eof:
+
+        def watch_stdin():
+            while sys.stdin.buffer.read(4096):
+                pass
+            stop.set()
+
+        threading.Thread(target=watch_stdin, daemon=True).start()
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    log(f"serving on http://127.0.0.1:{server.server_address[1]}, moto on port {moto.port}")
+    while not stop.wait(0.5):
+        if moto.proc.poll() is not None:
+            log("moto exited; stopping")
+            break
+    server.shutdown()
+    server.server_close()
+    moto.stop()
+    log("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
