@@ -403,23 +403,30 @@ impl pb::provider_server::Provider for JitProvider {
             .unwrap_or_default();
         let mut diags = Diagnostics::default();
         let version = req.get_ref().version;
-        match guarded("upgrade", type_name, async { r.schema().version }).await {
-            Ok(current) if version > current => diags.push(Diagnostic::error(
-                "State from a newer provider",
-                format!("the state was written by a newer jit (schema version {version}); upgrade the provider"),
-            )),
-            Ok(_) => {}
-            Err(d) => diags.extend(d),
-        }
+        let current = match guarded("upgrade", type_name, async { r.schema().version }).await {
+            Ok(current) if version > current => {
+                diags.push(Diagnostic::error(
+                    "State from a newer provider",
+                    format!("the state was written by a newer jit (schema version {version}); upgrade the provider"),
+                ));
+                None
+            }
+            Ok(current) => Some(current),
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        };
         let mut value = if raw.is_empty() {
             Value::Null
         } else {
             Value::from_json(raw).map_err(|e| Status::invalid_argument(e.to_string()))?
         };
-        if !value.is_null() && version < r.schema().version {
-            match r.upgrade(version, value.clone()) {
-                Ok(v) => value = v,
-                Err(d) => diags.extend(d),
+        if !value.is_null() && current.is_some_and(|c| version < c) {
+            let old = value.clone();
+            match guarded("upgrade", type_name, async { r.upgrade(version, old) }).await {
+                Ok(Ok(v)) => value = v,
+                Ok(Err(d)) | Err(d) => diags.extend(d),
             }
         }
         Ok(Response::new(pb::upgrade_resource_state::Response {

@@ -160,7 +160,11 @@ impl NaclApi for FakeNacl {
         value: Option<&str>,
     ) -> Result<(), AwsError> {
         self.with_acl(acl_id, |acl| {
-            if acl.tags.get(key).is_some_and(|v| value.is_none_or(|want| want == v)) {
+            if acl
+                .tags
+                .get(key)
+                .is_some_and(|v| value.is_none_or(|want| want == v))
+            {
                 acl.tags.remove(key);
             }
         });

@@ -177,12 +177,18 @@ pub fn classify(region: &str, view: &AclView, now: OffsetDateTime, range: RuleRa
         }
     }
     rows.sort_by(|a, b| {
-        (&a.acl_id, a.slot, a.grant.as_ref().map(|g| g.created_at), &a.id).cmp(&(
-            &b.acl_id,
-            b.slot,
-            b.grant.as_ref().map(|g| g.created_at),
-            &b.id,
-        ))
+        (
+            &a.acl_id,
+            a.slot,
+            a.grant.as_ref().map(|g| g.created_at),
+            &a.id,
+        )
+            .cmp(&(
+                &b.acl_id,
+                b.slot,
+                b.grant.as_ref().map(|g| g.created_at),
+                &b.id,
+            ))
     });
     rows
 }
@@ -222,21 +228,12 @@ impl Outcome {
 /// What the sweep may delete: by default only what a real grant could have made, so that
 /// someone who may only tag an ACL cannot make the sweeper delete a rule jit did not create by
 /// writing a fake expired record at its number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SweepScope {
     /// Rule numbers jit numbers grants in (`--rule-numbers`).
     pub range: RuleRange,
     /// Whether deny entries (temporary blocks) may be deleted (`--include-deny`).
     pub deny: bool,
-}
-
-impl Default for SweepScope {
-    fn default() -> Self {
-        SweepScope {
-            range: RuleRange::default(),
-            deny: false,
-        }
-    }
 }
 
 impl SweepScope {
@@ -273,7 +270,10 @@ fn sweep_candidate(row: &Row, now: OffsetDateTime) -> bool {
         (State::Grant(state), Some(g)) => protocol::sweep_ends(
             state,
             &Record {
-                id: row.grant_id.clone().unwrap_or_else(|| GrantId::legacy(Direction::Ingress, 1)),
+                id: row
+                    .grant_id
+                    .clone()
+                    .unwrap_or_else(|| GrantId::legacy(Direction::Ingress, 1)),
                 grant: g.clone(),
                 pending: matches!(state, Lifecycle::Pending | Lifecycle::Abandoned),
             },
@@ -340,7 +340,9 @@ pub async fn sweep(
                 Ok(Swept::Removed(done, _, _)) if done.guarded => {
                     (Outcome::LeftAlone, guarded(row, scope))
                 }
-                Ok(Swept::Removed(done, _, state)) => (outcome(State::Grant(state)), describe(row, done.entry)),
+                Ok(Swept::Removed(done, _, state)) => {
+                    (outcome(State::Grant(state)), describe(row, done.entry))
+                }
                 Err((step, e)) => (
                     Outcome::Failed,
                     format!(
@@ -402,8 +404,16 @@ fn guarded(row: &Row, scope: SweepScope) -> String {
         "{}: left alone, because a jit grant could not have made this entry with the sweep's scope (rule numbers {}{}); if jit's provider numbers grants elsewhere, run the sweep with --rule-numbers{}",
         summary(row),
         scope.range,
-        if scope.deny { "" } else { ", allow entries only" },
-        if scope.deny { "" } else { " (and --include-deny for deny grants)" },
+        if scope.deny {
+            ""
+        } else {
+            ", allow entries only"
+        },
+        if scope.deny {
+            ""
+        } else {
+            " (and --include-deny for deny grants)"
+        },
     )
 }
 
@@ -554,9 +564,15 @@ mod tests {
         view.tags.insert("jit:grant:ingress:x".into(), "v=1".into());
         view.tags.insert("Name".into(), "prod".into());
         // Grants with ids: one being created, one whose creator died half-way.
-        let mut pending = record("pppppppppppp", &grant(Direction::Ingress, 104, "203.0.113.6/32", 9_990, 20_000));
+        let mut pending = record(
+            "pppppppppppp",
+            &grant(Direction::Ingress, 104, "203.0.113.6/32", 9_990, 20_000),
+        );
         pending.pending = true;
-        let mut abandoned = record("aaaaaaaaaaaa", &grant(Direction::Ingress, 105, "203.0.113.7/32", 9_000, 20_000));
+        let mut abandoned = record(
+            "aaaaaaaaaaaa",
+            &grant(Direction::Ingress, 105, "203.0.113.7/32", 9_000, 20_000),
+        );
         abandoned.pending = true;
         for r in [&pending, &abandoned] {
             view.tags.insert(r.tag_key(), r.tag_value());
@@ -622,7 +638,13 @@ mod tests {
             (Abandoned, 20_000, true),
         ];
         for (state, expires, want) in cases {
-            let r = legacy(&grant(Direction::Ingress, 100, "203.0.113.1/32", 0, expires));
+            let r = legacy(&grant(
+                Direction::Ingress,
+                100,
+                "203.0.113.1/32",
+                0,
+                expires,
+            ));
             assert_eq!(
                 protocol::sweep_ends(state, &r, now),
                 want,
@@ -695,7 +717,11 @@ mod tests {
 
         let writes = fake.writes();
         let again = sweep(&t, now, false, scope).await;
-        assert_eq!(states_of(&again), [("150", Outcome::LeftAlone)]);
+        // The entry at the reused number has no record left to point at it: reported untagged.
+        assert_eq!(
+            states_of(&again),
+            [("102", Outcome::LeftAlone), ("150", Outcome::LeftAlone)]
+        );
         assert_eq!(fake.writes(), writes, "a second sweep has nothing to do");
     }
 
@@ -725,11 +751,17 @@ mod tests {
     #[tokio::test]
     async fn a_sweep_racing_an_apply_never_deletes_the_new_grant() {
         let fake = FakeNacl::default();
-        let old = record("oooooooooooo", &grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000));
+        let old = record(
+            "oooooooooooo",
+            &grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000),
+        );
         fake.put(acl_with_records(ACL, std::slice::from_ref(&old)));
         // Between the sweep's listing and its fresh read, terraform's own expiry apply deletes
         // the old entry (but not yet its record) and numbers a new grant, same address, there.
-        let new = record("nnnnnnnnnnnn", &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_000, 30_000));
+        let new = record(
+            "nnnnnnnnnnnn",
+            &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_000, 30_000),
+        );
         let n2 = new.clone();
         fake.before_call(2, move |v| {
             v.entries.clear();
@@ -739,16 +771,30 @@ mod tests {
         let results = sweep(&target(&fake), at(10_000), false, SweepScope::default()).await;
         assert_eq!(results.len(), 1, "{results:?}");
         let after = fake.get(ACL);
-        assert_eq!(after.entries, [AclEntry::from(&new.grant.entry)], "the new grant's entry stays");
-        assert_eq!(after.tags.keys().collect::<Vec<_>>(), [&new.tag_key()], "the old record goes, the new one stays");
+        assert_eq!(
+            after.entries,
+            [AclEntry::from(&new.grant.entry)],
+            "the new grant's entry stays"
+        );
+        assert_eq!(
+            after.tags.keys().collect::<Vec<_>>(),
+            [&new.tag_key()],
+            "the old record goes, the new one stays"
+        );
     }
 
     #[tokio::test]
     async fn a_new_grant_at_the_freed_number_keeps_its_record() {
         let fake = FakeNacl::default();
-        let old = record("oooooooooooo", &grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000));
+        let old = record(
+            "oooooooooooo",
+            &grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000),
+        );
         fake.put(acl_with_records(ACL, std::slice::from_ref(&old)));
-        let new = record("nnnnnnnnnnnn", &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_000, 30_000));
+        let new = record(
+            "nnnnnnnnnnnn",
+            &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_000, 30_000),
+        );
         let n2 = new.clone();
         // Terraform numbers a fresh grant the moment the sweep has deleted the old entry.
         fake.after_next_delete(move |v| {
@@ -766,36 +812,62 @@ mod tests {
     #[tokio::test]
     async fn a_forged_record_cannot_make_the_sweep_delete_a_foreign_rule() {
         let fake = FakeNacl::default();
-        let outside = record("ffffffffffff", &grant(Direction::Ingress, 50, "10.0.0.0/8", 0, 5_000));
-        let mut deny = record("dddddddddddd", &grant(Direction::Ingress, 120, "10.0.0.0/8", 0, 5_000));
+        let outside = record(
+            "ffffffffffff",
+            &grant(Direction::Ingress, 50, "10.0.0.0/8", 0, 5_000),
+        );
+        let mut deny = record(
+            "dddddddddddd",
+            &grant(Direction::Ingress, 120, "10.0.0.0/8", 0, 5_000),
+        );
         deny.grant.entry.action = RuleAction::Deny;
         fake.put(acl_with_records(ACL, &[outside, deny]));
         let results = sweep(&target(&fake), at(10_000), false, SweepScope::default()).await;
-        assert!(results.iter().all(|r| r.outcome == Outcome::LeftAlone), "{results:?}");
+        assert!(
+            results.iter().all(|r| r.outcome == Outcome::LeftAlone),
+            "{results:?}"
+        );
         assert!(results[0].detail.contains("--rule-numbers"), "{results:?}");
         let after = fake.get(ACL);
         assert_eq!(after.entries.len(), 2);
-        assert_eq!(after.tags.len(), 2, "records of entries left alone stay too");
+        assert_eq!(
+            after.tags.len(),
+            2,
+            "records of entries left alone stay too"
+        );
         // Told that jit numbers there and makes deny grants, it removes them.
         let wide = SweepScope {
             range: "1-199".parse().unwrap(),
             deny: true,
         };
         let results = sweep(&target(&fake), at(10_000), false, wide).await;
-        assert!(results.iter().all(|r| r.outcome == Outcome::Removed), "{results:?}");
+        assert!(
+            results.iter().all(|r| r.outcome == Outcome::Removed),
+            "{results:?}"
+        );
         assert!(fake.get(ACL).entries.is_empty());
     }
 
     #[tokio::test]
     async fn abandoned_intents_are_rolled_back_and_fresh_ones_left_alone() {
         let fake = FakeNacl::default();
-        let mut abandoned = record("aaaaaaaaaaaa", &grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 20_000));
+        let mut abandoned = record(
+            "aaaaaaaaaaaa",
+            &grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 20_000),
+        );
         abandoned.pending = true;
-        let mut fresh = record("ffffffffffff", &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_900, 20_000));
+        let mut fresh = record(
+            "ffffffffffff",
+            &grant(Direction::Ingress, 101, "203.0.113.2/32", 9_900, 20_000),
+        );
         fresh.pending = true;
         fake.put(acl_with_records(ACL, &[abandoned, fresh.clone()]));
         let results = sweep(&target(&fake), at(10_000), false, SweepScope::default()).await;
-        assert_eq!(states_of(&results), [("100", Outcome::Removed)], "{results:?}");
+        assert_eq!(
+            states_of(&results),
+            [("100", Outcome::Removed)],
+            "{results:?}"
+        );
         assert!(results[0].detail.contains("abandoned"), "{results:?}");
         let after = fake.get(ACL);
         assert_eq!(after.entries, [AclEntry::from(&fresh.grant.entry)]);
@@ -809,7 +881,9 @@ mod tests {
         view.entries
             .push(entry(Direction::Ingress, 110, "203.0.113.9/32"));
         fake.put(view);
-        let rows = list(&target(&fake), at(0), RuleRange::default()).await.unwrap();
+        let rows = list(&target(&fake), at(0), RuleRange::default())
+            .await
+            .unwrap();
         assert_eq!(states(&rows), [(format!("{ACL}:ingress:110"), "untagged")]);
     }
 
@@ -817,7 +891,10 @@ mod tests {
     async fn a_sweep_with_lost_responses_converges() {
         let fake = FakeNacl::default();
         let a = grant(Direction::Ingress, 101, "203.0.113.2/32", 0, 5_000);
-        let b = record("bbbbbbbbbbbb", &grant(Direction::Ingress, 102, "203.0.113.3/32", 0, 5_000));
+        let b = record(
+            "bbbbbbbbbbbb",
+            &grant(Direction::Ingress, 102, "203.0.113.3/32", 0, 5_000),
+        );
         let mut view = acl_with(ACL, &[&a]);
         view.entries.push(AclEntry::from(&b.grant.entry));
         view.tags.insert(b.tag_key(), b.tag_value());
@@ -826,11 +903,20 @@ mod tests {
         fake.faults(&[Fault::After, Fault::Retried, Fault::After]);
         let t = target(&fake);
         let first = sweep(&t, at(10_000), false, SweepScope::default()).await;
-        assert!(first.iter().any(|r| r.outcome == Outcome::Failed), "{first:?}");
+        assert!(
+            first.iter().any(|r| r.outcome == Outcome::Failed),
+            "{first:?}"
+        );
         let second = sweep(&t, at(10_000), false, SweepScope::default()).await;
-        assert!(second.iter().all(|r| r.outcome == Outcome::Removed), "{second:?}");
+        assert!(
+            second.iter().all(|r| r.outcome == Outcome::Removed),
+            "{second:?}"
+        );
         let after = fake.get(ACL);
-        assert!(after.entries.is_empty() && after.tags.is_empty(), "{after:?}");
+        assert!(
+            after.entries.is_empty() && after.tags.is_empty(),
+            "{after:?}"
+        );
     }
 
     #[tokio::test]
@@ -872,20 +958,30 @@ mod tests {
     #[tokio::test]
     async fn revoke_by_grant_id_picks_that_grant() {
         let fake = FakeNacl::default();
-        let old = record("oooooooooooo", &grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 5_000));
-        let new = record("nnnnnnnnnnnn", &grant(Direction::Ingress, 100, "203.0.113.1/32", 6_000, 20_000));
+        let old = record(
+            "oooooooooooo",
+            &grant(Direction::Ingress, 100, "203.0.113.1/32", 0, 5_000),
+        );
+        let new = record(
+            "nnnnnnnnnnnn",
+            &grant(Direction::Ingress, 100, "203.0.113.1/32", 6_000, 20_000),
+        );
         let mut view = acl_with_records(ACL, &[old.clone(), new.clone()]);
         view.entries.truncate(1);
         fake.put(view);
         let t = target(&fake);
         // By address: the grant that owns the entry, the newer one.
-        let r = revoke(&t, &format!("{ACL}:ingress:100"), at(7_000)).await.unwrap();
+        let r = revoke(&t, &format!("{ACL}:ingress:100"), at(7_000))
+            .await
+            .unwrap();
         assert!(r.detail.contains("deleted"), "{r:?}");
         let after = fake.get(ACL);
         assert!(after.tags[&new.tag_key()].ends_with(";x=7000"));
         assert!(!after.tags[&old.tag_key()].contains(";x="));
         // By id: exactly that one; it owns no entry, so only the marker is written.
-        let r = revoke(&t, &format!("{ACL}:oooooooooooo"), at(8_000)).await.unwrap();
+        let r = revoke(&t, &format!("{ACL}:oooooooooooo"), at(8_000))
+            .await
+            .unwrap();
         assert!(r.detail.contains("already gone"), "{r:?}");
         assert!(fake.get(ACL).tags[&old.tag_key()].ends_with(";x=8000"));
     }

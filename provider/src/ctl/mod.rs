@@ -295,7 +295,10 @@ pub(crate) mod testing {
 
     /// An ACL holding each grant's entry and (legacy) record.
     pub fn acl_with(acl_id: &str, grants: &[&Grant]) -> AclView {
-        acl_with_records(acl_id, &grants.iter().map(|g| legacy(g)).collect::<Vec<_>>())
+        acl_with_records(
+            acl_id,
+            &grants.iter().map(|g| legacy(g)).collect::<Vec<_>>(),
+        )
     }
 
     /// An ACL holding each record and its grant's entry.

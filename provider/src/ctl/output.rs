@@ -388,7 +388,7 @@ mod tests {
         let expected = "\
 REGION     GRANT                              STATE     CIDR             PROTOCOL  PORTS  ACTION  REQUESTED BY  EXPIRES               LEFT    REASON / NOTE
 us-east-1  acl-0123456789abcdef0:ingress:100  ACTIVE    203.0.113.7/32   tcp       22     allow   alice         1970-01-01T02:00:00Z  1h43m   on call
-us-east-1  acl-0123456789abcdef0:ingress:150  UNTAGGED  198.51.100.0/24  all       -      deny    -             -                     -       rule 150 (ingress): deny all 198.51.100.0/24; no jit tag
+us-east-1  acl-0123456789abcdef0:ingress:150  UNTAGGED  198.51.100.0/24  all       -      deny    -             -                     -       rule 150 (ingress): deny all 198.51.100.0/24; no jit record
 us-east-1  acl-0123456789abcdef0:egress:120   EXPIRED   2001:db8::/48    tcp       22     allow   alice         1970-01-01T00:10:00Z  -6m40s  on call
 ";
         assert_eq!(text, expected);

@@ -54,7 +54,14 @@ pub fn owner<'a>(
     records
         .iter()
         .filter(|r| names(r, direction, rule_number) && entry.matches(&r.grant.entry))
-        .min_by_key(|r| (r.pending, Reverse(r.grant.created_at), Reverse(r.id.clone())))
+        .min_by_key(|r| {
+            (
+                r.pending,
+                r.grant.revoked_at.is_some(),
+                Reverse(r.grant.created_at),
+                Reverse(r.id.clone()),
+            )
+        })
 }
 
 /// Whether a new grant may be numbered at `direction`/`rule_number`: no entry there, and no
@@ -71,10 +78,7 @@ pub fn is_free(
 ) -> bool {
     view.entry(direction, rule_number).is_none()
         && !records.iter().any(|r| {
-            &r.id != mine
-                && r.pending
-                && !is_abandoned(r, now)
-                && names(r, direction, rule_number)
+            &r.id != mine && r.pending && !is_abandoned(r, now) && names(r, direction, rule_number)
         })
 }
 
@@ -118,8 +122,8 @@ impl State {
 /// The state of `record`, one of `records` (the ACL's readable records), on `view` at `now`.
 pub fn state(record: &Record, view: &AclView, records: &[Record], now: OffsetDateTime) -> State {
     let entry = &record.grant.entry;
-    let owns = owner(view, records, entry.direction, entry.rule_number)
-        .is_some_and(|o| o.id == record.id);
+    let owns =
+        owner(view, records, entry.direction, entry.rule_number).is_some_and(|o| o.id == record.id);
     if record.pending {
         return if is_abandoned(record, now) {
             State::Abandoned
@@ -132,9 +136,7 @@ pub fn state(record: &Record, view: &AclView, records: &[Record], now: OffsetDat
         (true, false) if is_expired(&record.grant, now) => State::Expired,
         (true, false) => State::Active,
         (false, true) => State::Revoked,
-        (false, false) if view.entry(entry.direction, entry.rule_number).is_some() => {
-            State::Reused
-        }
+        (false, false) if view.entry(entry.direction, entry.rule_number).is_some() => State::Reused,
         (false, false) => State::Missing,
     }
 }
@@ -174,7 +176,10 @@ mod tests {
     fn view(entries: &[&Record]) -> AclView {
         AclView {
             acl_id: "acl-0123456789abcdef0".into(),
-            entries: entries.iter().map(|r| AclEntry::from(&r.grant.entry)).collect(),
+            entries: entries
+                .iter()
+                .map(|r| AclEntry::from(&r.grant.entry))
+                .collect(),
             ..AclView::default()
         }
     }
@@ -193,7 +198,10 @@ mod tests {
         assert_eq!(state(&intent, &v, &all, now), State::Pending);
         // An intent owns the entry only when no committed record can.
         let only_intent = [intent.clone()];
-        assert_eq!(owner(&v, &only_intent, Direction::Ingress, 100), Some(&intent));
+        assert_eq!(
+            owner(&v, &only_intent, Direction::Ingress, 100),
+            Some(&intent)
+        );
     }
 
     #[test]
@@ -201,20 +209,41 @@ mod tests {
         let mine = record("aaaaaaaaaaaa", 100, "203.0.113.7/32", 0, false);
         let other = record("bbbbbbbbbbbb", 100, "198.51.100.9/32", 0, false);
         let v = view(&[&other]);
-        assert_eq!(owner(&v, std::slice::from_ref(&mine), Direction::Ingress, 100), None);
-        assert_eq!(state(&mine, &v, std::slice::from_ref(&mine), t(10)), State::Reused);
-        assert_eq!(state(&mine, &view(&[]), std::slice::from_ref(&mine), t(10)), State::Missing);
+        assert_eq!(
+            owner(&v, std::slice::from_ref(&mine), Direction::Ingress, 100),
+            None
+        );
+        assert_eq!(
+            state(&mine, &v, std::slice::from_ref(&mine), t(10)),
+            State::Reused
+        );
+        assert_eq!(
+            state(&mine, &view(&[]), std::slice::from_ref(&mine), t(10)),
+            State::Missing
+        );
     }
 
     #[test]
     fn expiry_revocation_and_abandonment() {
         let mut g = record("aaaaaaaaaaaa", 100, "203.0.113.7/32", 0, false);
         let v = view(&[&g]);
-        assert_eq!(state(&g, &v, std::slice::from_ref(&g), t(3599)), State::Active);
-        assert_eq!(state(&g, &v, std::slice::from_ref(&g), t(3600)), State::Expired);
+        assert_eq!(
+            state(&g, &v, std::slice::from_ref(&g), t(3599)),
+            State::Active
+        );
+        assert_eq!(
+            state(&g, &v, std::slice::from_ref(&g), t(3600)),
+            State::Expired
+        );
         g.grant.revoked_at = Some(t(10));
-        assert_eq!(state(&g, &v, std::slice::from_ref(&g), t(20)), State::Revoking);
-        assert_eq!(state(&g, &view(&[]), std::slice::from_ref(&g), t(20)), State::Revoked);
+        assert_eq!(
+            state(&g, &v, std::slice::from_ref(&g), t(20)),
+            State::Revoking
+        );
+        assert_eq!(
+            state(&g, &view(&[]), std::slice::from_ref(&g), t(20)),
+            State::Revoked
+        );
         let intent = record("bbbbbbbbbbbb", 101, "203.0.113.7/32", 0, true);
         let one = std::slice::from_ref(&intent);
         assert_eq!(state(&intent, &view(&[]), one, t(599)), State::Pending);
@@ -231,7 +260,14 @@ mod tests {
         let all = [ended, intent.clone(), held];
         assert!(is_free(&v, &all, Direction::Ingress, 100, &me, t(10)));
         assert!(!is_free(&v, &all, Direction::Ingress, 101, &me, t(10)));
-        assert!(is_free(&v, &all, Direction::Ingress, 101, &intent.id, t(10)));
+        assert!(is_free(
+            &v,
+            &all,
+            Direction::Ingress,
+            101,
+            &intent.id,
+            t(10)
+        ));
         assert!(is_free(&v, &all, Direction::Ingress, 101, &me, t(600)));
         assert!(!is_free(&v, &all, Direction::Ingress, 102, &me, t(10)));
         assert!(is_free(&v, &all, Direction::Egress, 102, &me, t(10)));

@@ -294,7 +294,8 @@ mod tests {
     fn intent_and_revoke_markers_round_trip_and_fit_reserved_room() {
         let mut r = sample();
         let room = r.tag_room();
-        r.grant.reason = Some("x".repeat(room as usize + r.grant.reason.as_ref().unwrap().len() - 80));
+        r.grant.reason =
+            Some("x".repeat(room as usize + r.grant.reason.as_ref().unwrap().len() - 80));
         assert!(r.tag_room() >= 0);
         r.pending = true;
         r.grant.revoked_at = Some(OffsetDateTime::from_unix_timestamp(1_795_003_600).unwrap());
@@ -306,7 +307,8 @@ mod tests {
     fn legacy_records_read_and_write_format_1() {
         // Written by jit before grant ids existed.
         let key = "jit:grant:ingress:200";
-        let value = "v=1;c=1795000000;e=1795007200;t=2h;n=203.0.113.7/32;p=17;r=500-500;a=allow;by=alice";
+        let value =
+            "v=1;c=1795000000;e=1795007200;t=2h;n=203.0.113.7/32;p=17;r=500-500;a=allow;by=alice";
         let r = Record::from_tag(key, value).unwrap();
         assert_eq!(r.id, GrantId::legacy(Direction::Ingress, 200));
         assert_eq!(r.grant.entry.rule_number, 200);
@@ -337,19 +339,55 @@ mod tests {
             ("jit:grant:sideways:200", "v=1"),
             // Format and key disagree.
             ("jit:grant:ingress:200", ok),
-            ("jit:grant:abcdefgh2345", "v=1;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow"),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=1;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow",
+            ),
             // Times before 1970 or after 9999 (a tag with e=-100000000000 used to panic jitctl).
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=-100000000000;t=1s;n=10.0.0.0/8;p=6;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=253402300800;t=1s;n=10.0.0.0/8;p=6;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=5;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow;x=99999999999999999999"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:0;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.1/8;p=6;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=300;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;r=9-1;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=2;t=%FF;n=10.0.0.0/8;p=6;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow"),
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow;i=2"),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=-100000000000;t=1s;n=10.0.0.0/8;p=6;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=253402300800;t=1s;n=10.0.0.0/8;p=6;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=5;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow;x=99999999999999999999",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:0;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.1/8;p=6;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=300;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;r=9-1;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=2;t=%FF;n=10.0.0.0/8;p=6;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow;i=2",
+            ),
         ] {
             assert!(Record::from_tag(key, value).is_err(), "{key} = {value}");
         }
@@ -362,12 +400,33 @@ mod tests {
     fn the_decoder_survives_mutated_tags() {
         let seeds = [
             sample().tag_value(),
-            "v=1;c=1795000000;e=1795007200;t=2h;n=2001:db8::/48;p=-1;a=deny;x=1795000001".to_string(),
+            "v=1;c=1795000000;e=1795007200;t=2h;n=2001:db8::/48;p=-1;a=deny;x=1795000001"
+                .to_string(),
         ];
-        let keys = ["jit:grant:abcdefgh2345", "jit:grant:egress:32766", "jit:grant:ingress:1"];
+        let keys = [
+            "jit:grant:abcdefgh2345",
+            "jit:grant:egress:32766",
+            "jit:grant:ingress:1",
+        ];
         let splices = [
-            "", ";", "=", ";;", "-1", "0", "99999999999999999999", "-9223372036854775808",
-            "253402300799", "253402300800", "%", "%FF", "%E6%97", "日本", "v=2", ";i=1", ";x=", "/129",
+            "",
+            ";",
+            "=",
+            ";;",
+            "-1",
+            "0",
+            "99999999999999999999",
+            "-9223372036854775808",
+            "253402300799",
+            "253402300800",
+            "%",
+            "%FF",
+            "%E6%97",
+            "日本",
+            "v=2",
+            ";i=1",
+            ";x=",
+            "/129",
         ];
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
@@ -396,8 +455,9 @@ mod tests {
             let value: String = v.into_iter().collect();
             let key = keys[(next() as usize) % keys.len()];
             if let Ok(r) = Record::from_tag(key, &value) {
-                let again = Record::from_tag(&r.tag_key(), &r.tag_value())
-                    .unwrap_or_else(|e| panic!("{key} = {value:?} decoded, but its re-encoding did not: {e}"));
+                let again = Record::from_tag(&r.tag_key(), &r.tag_value()).unwrap_or_else(|e| {
+                    panic!("{key} = {value:?} decoded, but its re-encoding did not: {e}")
+                });
                 assert_eq!(again, r, "{key} = {value:?}");
             }
         }

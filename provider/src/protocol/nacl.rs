@@ -17,10 +17,11 @@
 
 use std::collections::BTreeSet;
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::aws::nacl::{AwsError, CreateOutcome, Nacls};
 use crate::clock::{Clock, format_rfc3339};
+use crate::duration::Ttl;
 use crate::grant::lifecycle::{self, INTENT_DEADLINE, State};
 use crate::grant::{
     AclView, Direction, EntrySpec, Grant, GrantId, Record, TAGS_PER_RESOURCE_MAX, record,
@@ -42,7 +43,7 @@ pub struct NewGrant {
     /// The entry; its `rule_number` is replaced by the one numbering picks.
     pub entry: EntrySpec,
     pub numbering: Numbering,
-    pub ttl: Duration,
+    pub ttl: Ttl,
     pub ttl_text: String,
     pub requested_by: Option<String>,
     pub reason: Option<String>,
@@ -164,7 +165,8 @@ pub async fn create(nacls: &Nacls, clock: &dyn Clock, g: &NewGrant) -> Result<Re
             return Err(CreateError::TagsFull(view.tags.len()));
         }
         let records = view.records();
-        let free = |n: i32| lifecycle::is_free(&view, &records, g.entry.direction, n, &id, clock.now());
+        let free =
+            |n: i32| lifecycle::is_free(&view, &records, g.entry.direction, n, &id, clock.now());
         let n = match g.numbering {
             Numbering::Explicit(n) if free(n) => n,
             Numbering::Explicit(n) => {
@@ -182,7 +184,7 @@ pub async fn create(nacls: &Nacls, clock: &dyn Clock, g: &NewGrant) -> Result<Re
                     ..g.entry.clone()
                 },
                 created_at,
-                expires_at: created_at + g.ttl,
+                expires_at: created_at + g.ttl.as_time(),
                 ttl: g.ttl_text.clone(),
                 requested_by: g.requested_by.clone(),
                 reason: g.reason.clone(),
@@ -235,7 +237,10 @@ pub async fn create(nacls: &Nacls, clock: &dyn Clock, g: &NewGrant) -> Result<Re
                     .await
                     .map_err(|e| left_open(e, "read the network ACL", &intent))?
                     .ok_or(CreateError::AclMissing)?;
-                if !view.entry(spec.direction, n).is_some_and(|e| e.matches(spec)) {
+                if !view
+                    .entry(spec.direction, n)
+                    .is_some_and(|e| e.matches(spec))
+                {
                     let holder = holder(&view, spec.direction, n);
                     retract(nacls, acl, &key).await?;
                     match g.numbering {
@@ -258,7 +263,9 @@ pub async fn create(nacls: &Nacls, clock: &dyn Clock, g: &NewGrant) -> Result<Re
                             let held = v.map_or(0, |v| {
                                 v.entries
                                     .iter()
-                                    .filter(|x| x.direction == spec.direction && x.rule_number <= 32766)
+                                    .filter(|x| {
+                                        x.direction == spec.direction && x.rule_number <= 32766
+                                    })
                                     .count()
                             });
                             return Err(CreateError::Quota(held));
@@ -321,7 +328,9 @@ async fn tidy_leftovers(nacls: &Nacls, view: &AclView, new: &Record) {
             && r.grant.entry.rule_number == entry.rule_number
             && let Some(value) = view.tags.get(&r.tag_key())
         {
-            let _ = nacls.delete_tag(&view.acl_id, &r.tag_key(), Some(value)).await;
+            let _ = nacls
+                .delete_tag(&view.acl_id, &r.tag_key(), Some(value))
+                .await;
         }
     }
 }

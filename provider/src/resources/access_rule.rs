@@ -92,7 +92,6 @@ impl Args {
     }
 }
 
-
 /// Parses and checks every argument that is known. With `settings`, also the checks that
 /// depend on the provider configuration (plan and apply time). Returns the parsed arguments
 /// only when all are known and valid.
@@ -386,7 +385,11 @@ impl RuleState {
         Value::object([
             (
                 "id",
-                Value::from(address(&self.acl_id, g.entry.direction, g.entry.rule_number)),
+                Value::from(address(
+                    &self.acl_id,
+                    g.entry.direction,
+                    g.entry.rule_number,
+                )),
             ),
             ("grant_id", Value::from(self.grant_id.as_str())),
             ("network_acl_id", Value::from(self.acl_id.as_str())),
@@ -556,7 +559,11 @@ fn write_error(summary: &str, (step, e): (String, crate::aws::nacl::AwsError)) -
 impl AccessRule {
     /// Creates the grant through the write protocol, which leaves nothing half-applied. On an
     /// error after which the grant may exist in part, also returns its record, to keep in state.
-    async fn create(&self, env: &Env, args: &Args) -> Result<Record, (Diagnostics, Option<Record>)> {
+    async fn create(
+        &self,
+        env: &Env,
+        args: &Args,
+    ) -> Result<Record, (Diagnostics, Option<Record>)> {
         let new = NewGrant {
             acl_id: args.acl_id.clone(),
             entry: args.spec(args.rule_number.unwrap_or(RULE_NUMBER_MIN)),
@@ -564,7 +571,7 @@ impl AccessRule {
                 Some(n) => Numbering::Explicit(n),
                 None => Numbering::Lowest(env.settings.rule_numbers.0, env.settings.rule_numbers.1),
             },
-            ttl: args.ttl.as_time(),
+            ttl: args.ttl,
             ttl_text: args.ttl_text.clone(),
             requested_by: args.requested_by.clone(),
             reason: args.reason.clone(),
@@ -576,7 +583,9 @@ impl AccessRule {
                 let d = match &e {
                     CreateError::AclMissing => Diagnostic::invalid(path("network_acl_id"), message),
                     CreateError::Taken(..) => Diagnostic::invalid(path("rule_number"), message),
-                    CreateError::NoFreeNumber(..) => Diagnostic::error("No free rule number", message),
+                    CreateError::NoFreeNumber(..) => {
+                        Diagnostic::error("No free rule number", message)
+                    }
                     CreateError::TagsFull(_) => {
                         Diagnostic::error("Network ACL has no room for another grant", message)
                     }
@@ -750,9 +759,21 @@ impl Resource for AccessRule {
                 Err(d) => return (req.prior, d.into()),
             };
             let g = &prior.grant;
-            return match protocol::remove(&env.nacls, &prior.acl_id, &prior.grant_id, &g.entry, true, Guard::NONE).await {
+            return match protocol::remove(
+                &env.nacls,
+                &prior.acl_id,
+                &prior.grant_id,
+                &g.entry,
+                true,
+                Guard::NONE,
+            )
+            .await
+            {
                 Ok(_) => (Value::Null, Diagnostics::default()),
-                Err(e) => (req.prior, write_error("Could not remove the grant", e).into()),
+                Err(e) => (
+                    req.prior,
+                    write_error("Could not remove the grant", e).into(),
+                ),
             };
         }
         let mut diags = Diagnostics::default();
@@ -813,8 +834,20 @@ impl Resource for AccessRule {
         };
         let live = matches!(prior.status, Status::Active | Status::Unrecorded);
         if live && (next.status == Status::Expired || env.clock.now() >= next.grant.expires_at) {
-            if let Err(e) = protocol::remove(&env.nacls, &prior.acl_id, &prior.grant_id, &prior.grant.entry, true, Guard::NONE).await {
-                return (req.prior, write_error("Could not remove the expired grant", e).into());
+            if let Err(e) = protocol::remove(
+                &env.nacls,
+                &prior.acl_id,
+                &prior.grant_id,
+                &prior.grant.entry,
+                true,
+                Guard::NONE,
+            )
+            .await
+            {
+                return (
+                    req.prior,
+                    write_error("Could not remove the expired grant", e).into(),
+                );
             }
             next.status = Status::Expired;
         } else if next.status == Status::Active
@@ -833,7 +866,12 @@ impl Resource for AccessRule {
                         format!("{} was revoked at {} (jitctl revoke) after this plan was made; its record was left as it is and the grant stays revoked", req.prior.get("id").value_str(), format_rfc3339(at)),
                     ));
                 }
-                Err(e) => return (req.prior, write_error("Could not update the grant's record", e).into()),
+                Err(e) => {
+                    return (
+                        req.prior,
+                        write_error("Could not update the grant's record", e).into(),
+                    );
+                }
             }
         }
         (next.to_value(), diags)
@@ -875,8 +913,11 @@ impl Resource for AccessRule {
                 _ => return (Value::Null, Diagnostics::default()),
             },
             None => {
-                let unrecorded = lifecycle::owner(&view, &records, spec.direction, spec.rule_number).is_none()
-                    && view.entry(spec.direction, spec.rule_number).is_some_and(|e| e.matches(spec));
+                let unrecorded =
+                    lifecycle::owner(&view, &records, spec.direction, spec.rule_number).is_none()
+                        && view
+                            .entry(spec.direction, spec.rule_number)
+                            .is_some_and(|e| e.matches(spec));
                 if unrecorded {
                     Status::Unrecorded
                 } else if lifecycle::is_expired(&state.grant, now) {
@@ -1077,6 +1118,10 @@ mod tests {
             config: Value::Null,
         };
         AccessRule.apply(env, req).await
+    }
+
+    fn env_at(fake: &FakeNacl, now: &str) -> Env {
+        env(fake, now)
     }
 
     /// The record in the fake of the grant in `state`.
@@ -1534,11 +1579,14 @@ mod tests {
             acl.entries.clear();
             acl.tags.insert(r.tag_key(), r.tag_value());
         });
-        let (third, _) = create(&env, config(&[])).await;
+        let (third, _) = create(&env_at(&fake, "2026-11-23T12:02:00Z"), config(&[])).await;
         assert_eq!(third.get("rule_number"), &Value::from(100i64));
         let tags = fake.get(ACL).tags;
         assert_eq!(tags.len(), 2);
-        assert!(tags[&r.tag_key()].contains(";x="), "the revoke marker survives");
+        assert!(
+            tags[&r.tag_key()].contains(";x="),
+            "the revoke marker survives"
+        );
         let (read, _) = AccessRule
             .read(&env, {
                 let mut s = again.clone();
@@ -1582,8 +1630,16 @@ mod tests {
         let (gone, d) = destroy(&env(&fake, "2026-11-23T12:10:00Z"), state).await;
         assert!(gone.is_null() && d.0.is_empty(), "{d:?}");
         let after = fake.get(ACL);
-        assert_eq!(after.entries, [AclEntry::from(&newer.grant.entry)], "the newer grant's entry survives");
-        assert_eq!(after.tags.keys().collect::<Vec<_>>(), [&newer.tag_key()], "and its record");
+        assert_eq!(
+            after.entries,
+            [AclEntry::from(&newer.grant.entry)],
+            "the newer grant's entry survives"
+        );
+        assert_eq!(
+            after.tags.keys().collect::<Vec<_>>(),
+            [&newer.tag_key()],
+            "and its record"
+        );
     }
 
     /// Regression: ownership was judged by an entry's shape, so a second workspace's grant of
@@ -1601,7 +1657,10 @@ mod tests {
         assert!(gone.is_null() && d.0.is_empty(), "{d:?}");
         let after = fake.get(ACL);
         assert_eq!(after.entries.len(), 1, "the second grant's entry survives");
-        assert_eq!(record_of(&fake, &second).grant.expires_at, t("2026-11-23T14:05:00Z"));
+        assert_eq!(
+            record_of(&fake, &second).grant.expires_at,
+            t("2026-11-23T14:05:00Z")
+        );
     }
 
     #[tokio::test]
@@ -1714,7 +1773,10 @@ mod tests {
         let (state, _) = create(&env, config(&[])).await;
         let cfg = config(&[("reason", Value::from("longer stay"))]);
         let plan = plan_update(&env, &state, cfg.clone()).await;
-        assert!(plan.requires_replace.is_empty() && !plan.diags.has_errors(), "{plan:?}");
+        assert!(
+            plan.requires_replace.is_empty() && !plan.diags.has_errors(),
+            "{plan:?}"
+        );
         // jitctl revoke runs now.
         let mut r = record_of(&fake, &state);
         r.grant.revoked_at = Some(t("2026-11-23T12:00:30Z"));
@@ -1746,7 +1808,10 @@ mod tests {
         let (after, d) = apply_update(&env, read, plan, config(&[])).await;
         assert!(!d.has_errors(), "{d:?}");
         assert_eq!(after, state, "the same grant, recorded again");
-        assert_eq!(record_of(&fake, &after).grant.expires_at, t("2026-11-23T14:00:00Z"));
+        assert_eq!(
+            record_of(&fake, &after).grant.expires_at,
+            t("2026-11-23T14:00:00Z")
+        );
     }
 
     /// Regression: with a ttl unknown at plan (from another resource), the plan kept
@@ -1762,9 +1827,21 @@ mod tests {
         let known = config(&[("ttl", Value::from("3h"))]);
         let mut planned = plan.planned.clone();
         planned.set("ttl", Value::from("3h"));
-        let (after, d) = apply_update(&env, state, Plan { planned, ..Plan::default() }, known).await;
+        let (after, d) = apply_update(
+            &env,
+            state,
+            Plan {
+                planned,
+                ..Plan::default()
+            },
+            known,
+        )
+        .await;
         assert!(!d.has_errors(), "{d:?}");
-        assert_eq!(after.get("expires_at"), &Value::from("2026-11-23T15:00:00Z"));
+        assert_eq!(
+            after.get("expires_at"),
+            &Value::from("2026-11-23T15:00:00Z")
+        );
     }
 
     /// A state written by jit before grant ids (schema version 0), as today's release writes it.
@@ -1826,10 +1903,13 @@ mod tests {
                 .unwrap(),
         );
         states.push(AccessRule.upgrade(0, v0_state()).unwrap());
-        let (expired, _) = AccessRule.read(&env(&fake, "2026-11-23T15:00:00Z"), {
-            fake.update(ACL, |a| a.entries.clear());
-            active.clone()
-        }).await;
+        let later = env_at(&fake, "2026-11-23T15:00:00Z");
+        let (expired, _) = AccessRule
+            .read(&later, {
+                fake.update(ACL, |a| a.entries.clear());
+                active.clone()
+            })
+            .await;
         states.push(expired);
         fake.update(ACL, |a| a.tags.clear());
         let (tcp, _) = create(
@@ -1842,7 +1922,9 @@ mod tests {
         states.push(AccessRule.read(&env, tcp).await.0);
         for s in &states {
             assert!(!s.is_null());
-            block.check_state(s).unwrap_or_else(|e| panic!("{e}\n{s:?}"));
+            block
+                .check_state(s)
+                .unwrap_or_else(|e| panic!("{e}\n{s:?}"));
         }
         let statuses: std::collections::BTreeSet<&str> =
             states.iter().map(|s| s.get("status").value_str()).collect();

@@ -189,10 +189,20 @@ fn check_object(prefix: &str, attrs: &[Attribute], v: &Value) -> Result<(), Stri
             (_, Value::Null) => {}
             (AttrType::Plain(t), v) if t.admits(v) => {}
             (AttrType::Plain(t), v) => return Err(format!("{name}: {v:?} is not a {t:?}")),
-            (AttrType::Nested { nesting: Nesting::Single, attributes }, v) => {
-                check_object(&format!("{name}."), attributes, v)?
-            }
-            (AttrType::Nested { nesting: Nesting::Map, attributes }, Value::Map(m)) => {
+            (
+                AttrType::Nested {
+                    nesting: Nesting::Single,
+                    attributes,
+                },
+                v,
+            ) => check_object(&format!("{name}."), attributes, v)?,
+            (
+                AttrType::Nested {
+                    nesting: Nesting::Map,
+                    attributes,
+                },
+                Value::Map(m),
+            ) => {
                 for (k, item) in m {
                     check_object(&format!("{name}[{k:?}]."), attributes, item)?;
                 }
@@ -249,14 +259,34 @@ mod tests {
         let ok = Value::object([("name", Value::from("x")), ("count", Value::Null)]);
         assert_eq!(block.check_state(&ok), Ok(()));
         let missing = Value::object([("name", Value::from("x"))]);
-        assert!(block.check_state(&missing).unwrap_err().contains("count: missing"));
+        assert!(
+            block
+                .check_state(&missing)
+                .unwrap_err()
+                .contains("count: missing")
+        );
         let mut extra = ok.clone();
         extra.set("other", Value::from(true));
-        assert!(block.check_state(&extra).unwrap_err().contains("not in the schema"));
+        assert!(
+            block
+                .check_state(&extra)
+                .unwrap_err()
+                .contains("not in the schema")
+        );
         let typed = Value::object([("name", Value::from(1i64)), ("count", Value::Null)]);
-        assert!(block.check_state(&typed).unwrap_err().contains("is not a String"));
+        assert!(
+            block
+                .check_state(&typed)
+                .unwrap_err()
+                .contains("is not a String")
+        );
         let null = Value::object([("name", Value::Null), ("count", Value::Null)]);
-        assert!(block.check_state(&null).unwrap_err().contains("required but null"));
+        assert!(
+            block
+                .check_state(&null)
+                .unwrap_err()
+                .contains("required but null")
+        );
         let unknown = Value::object([("name", Value::Unknown), ("count", Value::Null)]);
         assert!(block.check_state(&unknown).unwrap_err().contains("unknown"));
     }

@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use time::Duration;
+
 use super::*;
 use crate::aws::nacl::fake::{FakeNacl, Fault};
 use crate::grant::{AclEntry, Ports, Protocol, RuleAction};
@@ -18,7 +20,9 @@ impl Clock for TestClock {
 }
 
 fn clock(epoch: i64) -> TestClock {
-    TestClock(Mutex::new(OffsetDateTime::from_unix_timestamp(1_800_000_000 + epoch).unwrap()))
+    TestClock(Mutex::new(
+        OffsetDateTime::from_unix_timestamp(1_800_000_000 + epoch).unwrap(),
+    ))
 }
 
 fn new_grant(cidr: &str, numbering: Numbering) -> NewGrant {
@@ -33,7 +37,7 @@ fn new_grant(cidr: &str, numbering: Numbering) -> NewGrant {
             action: RuleAction::Allow,
         },
         numbering,
-        ttl: Duration::hours(2),
+        ttl: crate::duration::Ttl(7200),
         ttl_text: "2h".into(),
         requested_by: Some("alice".into()),
         reason: None,
@@ -52,7 +56,11 @@ fn nacls(fake: &FakeNacl) -> Nacls {
 fn assert_converged(fake: &FakeNacl, now: OffsetDateTime, foreign: &[i32]) {
     let view = fake.get(ACL);
     let records = view.records();
-    for e in view.entries.iter().filter(|e| !foreign.contains(&e.rule_number)) {
+    for e in view
+        .entries
+        .iter()
+        .filter(|e| !foreign.contains(&e.rule_number))
+    {
         assert!(
             lifecycle::owner(&view, &records, e.direction, e.rule_number).is_some(),
             "entry without its record: {e:?}\n{view:#?}"
@@ -71,7 +79,9 @@ fn assert_converged(fake: &FakeNacl, now: OffsetDateTime, foreign: &[i32]) {
 async fn a_plain_create_writes_intent_then_entry_then_commit() {
     let fake = FakeNacl::with_acl(ACL);
     let c = clock(0);
-    let r = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await.unwrap();
+    let r = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap();
     assert!(!r.pending);
     assert_eq!(r.grant.entry.rule_number, 100);
     let view = fake.get(ACL);
@@ -88,9 +98,15 @@ async fn a_lost_create_response_is_adopted_not_leaked() {
         // Writes: intent, entry (faulted), commit.
         fake.faults(&[Fault::None, fault]);
         let c = clock(0);
-        let r = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await.unwrap();
+        let r = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO))
+            .await
+            .unwrap();
         assert_eq!(r.grant.entry.rule_number, 100, "{fault:?}");
-        assert_eq!(fake.get(ACL).entries.len(), 1, "{fault:?}: one entry, no leak");
+        assert_eq!(
+            fake.get(ACL).entries.len(),
+            1,
+            "{fault:?}: one entry, no leak"
+        );
         assert_converged(&fake, c.now(), &[]);
     }
 }
@@ -102,9 +118,13 @@ async fn a_lost_create_response_with_an_explicit_number_is_adopted() {
     let fake = FakeNacl::with_acl(ACL);
     fake.faults(&[Fault::None, Fault::Retried]);
     let c = clock(0);
-    let r = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", Numbering::Explicit(150)))
-        .await
-        .unwrap();
+    let r = create(
+        &nacls(&fake),
+        &c,
+        &new_grant("203.0.113.7/32", Numbering::Explicit(150)),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.grant.entry.rule_number, 150);
     assert_converged(&fake, c.now(), &[]);
 }
@@ -117,9 +137,15 @@ async fn a_failed_intent_write_leaves_nothing() {
         let err = create(&nacls(&fake), &clock(0), &new_grant("203.0.113.7/32", AUTO))
             .await
             .unwrap_err();
-        assert!(matches!(err, CreateError::Aws { left: None, .. }), "{fault:?}: {err:?}");
+        assert!(
+            matches!(err, CreateError::Aws { left: None, .. }),
+            "{fault:?}: {err:?}"
+        );
         let view = fake.get(ACL);
-        assert!(view.entries.is_empty() && view.tags.is_empty(), "{fault:?}: {view:?}");
+        assert!(
+            view.entries.is_empty() && view.tags.is_empty(),
+            "{fault:?}: {view:?}"
+        );
     }
 }
 
@@ -133,9 +159,15 @@ async fn a_failed_commit_rolls_back_entry_and_record() {
         let err = create(&nacls(&fake), &clock(0), &new_grant("203.0.113.7/32", AUTO))
             .await
             .unwrap_err();
-        assert!(matches!(err, CreateError::Aws { left: None, .. }), "{fault:?}: {err:?}");
+        assert!(
+            matches!(err, CreateError::Aws { left: None, .. }),
+            "{fault:?}: {err:?}"
+        );
         let view = fake.get(ACL);
-        assert!(view.entries.is_empty() && view.tags.is_empty(), "{fault:?}: {view:?}");
+        assert!(
+            view.entries.is_empty() && view.tags.is_empty(),
+            "{fault:?}: {view:?}"
+        );
     }
 }
 
@@ -145,17 +177,36 @@ async fn a_commit_whose_rollback_also_fails_leaves_a_covered_grant_to_keep() {
     // intent, entry, commit (fails), rollback's entry delete (fails).
     fake.faults(&[Fault::None, Fault::None, Fault::Before, Fault::Before]);
     let c = clock(0);
-    let err = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await.unwrap_err();
-    let CreateError::Aws { left: Some(left), .. } = err else {
+    let err = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap_err();
+    let CreateError::Aws {
+        left: Some(left), ..
+    } = err
+    else {
         panic!("{err:?}");
     };
     let view = fake.get(ACL);
     assert_eq!(view.entries.len(), 1);
     let records = view.records();
     assert_eq!(records.len(), 1, "the entry stays covered by its intent");
-    assert_eq!(lifecycle::owner(&view, &records, Direction::Ingress, 100).unwrap().id, left.id);
+    assert_eq!(
+        lifecycle::owner(&view, &records, Direction::Ingress, 100)
+            .unwrap()
+            .id,
+        left.id
+    );
     // The caller keeps it; its removal (the next apply's destroy of the tainted resource) is clean.
-    remove(&nacls(&fake), ACL, &left.id, &left.grant.entry, true, Guard::NONE).await.unwrap();
+    remove(
+        &nacls(&fake),
+        ACL,
+        &left.id,
+        &left.grant.entry,
+        true,
+        Guard::NONE,
+    )
+    .await
+    .unwrap();
     let view = fake.get(ACL);
     assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
 }
@@ -166,8 +217,15 @@ async fn an_unknown_create_outcome_that_did_not_act_withdraws_the_intent() {
     fake.faults(&[Fault::None, Fault::Before]);
     let g = new_grant("203.0.113.7/32", AUTO);
     let err = create(&nacls(&fake), &clock(0), &g).await.unwrap_err();
-    assert!(matches!(err, CreateError::Aws { left: None, .. }), "{err:?}");
-    assert!(err.message(&g).contains("Request limit exceeded"), "{}", err.message(&g));
+    assert!(
+        matches!(err, CreateError::Aws { left: None, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.message(&g).contains("Request limit exceeded"),
+        "{}",
+        err.message(&g)
+    );
     let view = fake.get(ACL);
     assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
 }
@@ -191,7 +249,10 @@ async fn a_full_direction_says_so_and_leaves_nothing() {
     let err = create(&nacls(&fake), &clock(0), &g).await.unwrap_err();
     assert!(matches!(err, CreateError::Quota(20)), "{err:?}");
     let m = err.message(&g);
-    assert!(m.contains("already holds 20 ingress entries") && m.contains("raise the quota to 40"), "{m}");
+    assert!(
+        m.contains("already holds 20 ingress entries") && m.contains("raise the quota to 40"),
+        "{m}"
+    );
     assert!(fake.get(ACL).tags.is_empty());
     // Quotas can be raised to 40.
     fake.entry_quota(40);
@@ -210,7 +271,12 @@ async fn two_processes_never_share_a_number() {
             let c = c.clone();
             let _ = p;
             tasks.push(tokio::spawn(async move {
-                create(&n, c.as_ref(), &new_grant(&format!("203.0.113.{i}/32"), AUTO)).await
+                create(
+                    &n,
+                    c.as_ref(),
+                    &new_grant(&format!("203.0.113.{i}/32"), AUTO),
+                )
+                .await
             }));
         }
     }
@@ -229,18 +295,34 @@ async fn abandoned_intents_are_rolled_back_by_sweep_one() {
     let c = clock(0);
     // A creator killed between entry and commit: intent, entry (commit never comes).
     fake.faults(&[Fault::None, Fault::None, Fault::Before, Fault::Before]);
-    let Err(CreateError::Aws { left: Some(left), .. }) =
-        create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await
+    let Err(CreateError::Aws {
+        left: Some(left), ..
+    }) = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await
     else {
         panic!()
     };
     let n = nacls(&fake);
     let soon = c.now() + Duration::minutes(1);
-    assert_eq!(sweep_one(&n, ACL, &left.id, soon, Guard::NONE).await.unwrap(), Swept::Nothing);
+    assert_eq!(
+        sweep_one(&n, ACL, &left.id, soon, Guard::NONE)
+            .await
+            .unwrap(),
+        Swept::Nothing
+    );
     let later = c.now() + lifecycle::INTENT_GRACE;
     assert!(matches!(
-        sweep_one(&n, ACL, &left.id, later, Guard::NONE).await.unwrap(),
-        Swept::Removed(Removed { entry: true, record: true, .. }, _, State::Abandoned)
+        sweep_one(&n, ACL, &left.id, later, Guard::NONE)
+            .await
+            .unwrap(),
+        Swept::Removed(
+            Removed {
+                entry: true,
+                record: true,
+                ..
+            },
+            _,
+            State::Abandoned
+        )
     ));
     let view = fake.get(ACL);
     assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
@@ -255,7 +337,13 @@ async fn a_slow_creator_abandons_its_own_intent_before_opening_anything() {
     fake.before_call(3, move |_| {
         *c2.0.lock().unwrap() += INTENT_DEADLINE + Duration::seconds(1);
     });
-    let err = create(&nacls(&fake), c.as_ref(), &new_grant("203.0.113.7/32", AUTO)).await.unwrap_err();
+    let err = create(
+        &nacls(&fake),
+        c.as_ref(),
+        &new_grant("203.0.113.7/32", AUTO),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, CreateError::TooSlow), "{err:?}");
     let view = fake.get(ACL);
     assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
@@ -266,7 +354,9 @@ async fn update_never_clears_a_revoke_marker() {
     let fake = FakeNacl::with_acl(ACL);
     let c = clock(0);
     let n = nacls(&fake);
-    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO)).await.unwrap();
+    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap();
     let view = fake.get(ACL);
     revoke(&n, &view, &r, c.now()).await.unwrap();
     let mut changed = r.grant.clone();
@@ -313,7 +403,10 @@ async fn random_faults_never_leak_or_touch_anything_foreign() {
                     };
                     if let Some(r) = keep.filter(|_| i % 2 == 0) {
                         for _ in 0..50 {
-                            if remove(&n, ACL, &r.id, &r.grant.entry, true, Guard::NONE).await.is_ok() {
+                            if remove(&n, ACL, &r.id, &r.grant.entry, true, Guard::NONE)
+                                .await
+                                .is_ok()
+                            {
                                 break;
                             }
                         }
@@ -331,7 +424,10 @@ async fn random_faults_never_leak_or_touch_anything_foreign() {
                 let _ = sweep_one(&n, ACL, &r.id, later, Guard::NONE).await.unwrap();
             }
             let view = fake.get(ACL);
-            assert!(view.entries.contains(&foreign), "seed {seed}: the foreign entry survives");
+            assert!(
+                view.entries.contains(&foreign),
+                "seed {seed}: the foreign entry survives"
+            );
             // Records that remain are live grants; every entry has its record.
             let records = view.records();
             for e in view.entries.iter().filter(|e| e.rule_number != 103) {
