@@ -388,10 +388,23 @@ fn list_and_sweep_remove_only_expired_grants_jit_owns() {
     let after = snapshot(&w);
     let again = jitctl(&w.moto, T0_PLUS_2H, &["sweep", "--format", "json"]);
     again.assert_code(0);
+    // What is left is reported, never touched: the entry someone put at b's number (b's record is gone, so
+    // nothing points at it any more) and the untagged one.
     let results = again.json()["results"].clone();
-    assert_eq!(results.as_array().map(Vec::len), Some(1), "{results}");
-    assert_eq!(results[0]["id"], json!(untagged_id));
-    assert_eq!(results[0]["outcome"], "left alone");
+    let left: Vec<(&str, &str)> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            (b.as_str(), "left alone"),
+            (untagged_id.as_str(), "left alone")
+        ],
+        "{results}"
+    );
     assert_eq!(snapshot(&w), after);
 
     // The provider agrees: a reads as expired (and stays in state), nothing is re-created.
@@ -534,7 +547,11 @@ fn revoke_ends_a_grant_and_terraform_reports_it_revoked() {
     // the sweep removes it.
     let keep = jitctl(&w.moto, T0_PLUS_30M, &["sweep", "--format", "json"]);
     keep.assert_code(0);
-    assert_eq!(keep.json()["results"], json!([]));
+    // Only the foreign entry is reported (never touched); the revoked grant is kept.
+    let results = keep.json()["results"].clone();
+    assert_eq!(results.as_array().map(Vec::len), Some(1), "{results}");
+    assert_eq!(results[0]["id"], json!(foreign_id));
+    assert_eq!(results[0]["outcome"], "left alone");
     assert_eq!(w.aws.jit_tags(&w.acl).len(), 1);
     jitctl(&w.moto, T0_PLUS_3H, &["sweep"]).assert_code(0);
     assert!(w.aws.jit_tags(&w.acl).is_empty());
