@@ -616,6 +616,15 @@ fn lint_document(spec: &Spec, doc: &str, diags: &mut Diagnostics) {
                         )
                         .at(path("exempt_aws_services")),
                     );
+                } else if f.rule == jitlint::Rule::SourceIpFencePrivateOnly {
+                    // Input, not a jit bug: only private ranges are allowed.
+                    diags.push(
+                        Diagnostic::error(
+                            "The allowlist admits only private addresses",
+                            format!("{text}. aws:SourceIp never carries a private address, so this policy would deny every request that does not come through a VPC endpoint; allow the public addresses your users come from"),
+                        )
+                        .at(path("allowed_cidrs")),
+                    );
                 } else {
                     diags.push(Diagnostic::error(
                         "The rendered policy fails jitlint",
@@ -1688,6 +1697,26 @@ mod tests {
         assert!(errors_at(&SourceIpPolicy.validate(&v))[0].contains("JIT006"));
         v.set("allowed_cidrs", Value::List(vec![Value::from("::/0")]));
         assert!(errors_at(&SourceIpPolicy.validate(&v))[0].contains("every address"));
+    }
+
+    /// JIT012 on a rendered document is the user's input, not a jit bug: say so on the attribute.
+    #[tokio::test]
+    async fn an_allowlist_of_only_private_ranges_is_refused_on_allowed_cidrs() {
+        let fake = Arc::new(FakeIam::default());
+        let e = env(&fake, "2026-11-23T12:00:00Z");
+        let mut cfg = config(&[]);
+        cfg.set(
+            "allowed_cidrs",
+            Value::List(vec![Value::from("10.1.2.0/24")]),
+        );
+        let p = plan(&e, &Value::Null, &cfg).await;
+        let errors = errors_at(&p.diags);
+        assert!(
+            errors.iter().any(|e| e.starts_with("allowed_cidrs: ")
+                && e.contains("private")
+                && !e.contains("bug in jit")),
+            "{errors:?}"
+        );
     }
 
     #[tokio::test]
