@@ -382,20 +382,38 @@ pub async fn remove(
     unrecorded_ok: bool,
     guard: Guard,
 ) -> Result<Removed, (String, AwsError)> {
-    let Some(view) = nacls
-        .view_uncached(acl)
-        .await
-        .map_err(|e| ("read the network ACL".to_string(), e))?
-    else {
+    let Some(view) = fresh(nacls, acl).await? else {
         return Ok(Removed {
             acl_gone: true,
             ..Removed::default()
         });
     };
+    remove_on(nacls, &view, id, spec, unrecorded_ok, guard).await
+}
+
+/// A snapshot of the ACL read right before a write (`None`: the ACL is gone).
+async fn fresh(nacls: &Nacls, acl: &str) -> Result<Option<AclView>, (String, AwsError)> {
+    Ok(nacls
+        .view_uncached(acl)
+        .await
+        .map_err(|e| ("read the network ACL".to_string(), e))?
+        .map(|v| (*v).clone()))
+}
+
+/// [`remove`], deciding on `view`, a snapshot just read.
+async fn remove_on(
+    nacls: &Nacls,
+    view: &AclView,
+    id: &GrantId,
+    spec: &EntrySpec,
+    unrecorded_ok: bool,
+    guard: Guard,
+) -> Result<Removed, (String, AwsError)> {
+    let acl = view.acl_id.as_str();
     let records = view.records();
     let mine = records.iter().find(|r| &r.id == id);
     let spec = mine.map_or(spec, |r| &r.grant.entry);
-    let owner = lifecycle::owner(&view, &records, spec.direction, spec.rule_number);
+    let owner = lifecycle::owner(view, &records, spec.direction, spec.rule_number);
     let owns = match owner {
         Some(o) => &o.id == id,
         None => {
@@ -453,11 +471,7 @@ pub async fn update(
     id: &GrantId,
     grant: &Grant,
 ) -> Result<Updated, (String, AwsError)> {
-    let view = nacls
-        .view_uncached(acl)
-        .await
-        .map_err(|e| ("read the network ACL".to_string(), e))?
-        .unwrap_or_default();
+    let view = fresh(nacls, acl).await?.unwrap_or_default();
     if let Some(at) = view
         .records()
         .iter()
@@ -509,11 +523,7 @@ pub async fn sweep_one(
     now: OffsetDateTime,
     guard: Guard,
 ) -> Result<Swept, (String, AwsError)> {
-    let Some(view) = nacls
-        .view_uncached(acl)
-        .await
-        .map_err(|e| ("read the network ACL".to_string(), e))?
-    else {
+    let Some(view) = fresh(nacls, acl).await? else {
         return Ok(Swept::Nothing);
     };
     let records = view.records();
@@ -524,7 +534,8 @@ pub async fn sweep_one(
     if !sweep_ends(state, record, now) {
         return Ok(Swept::Nothing);
     }
-    let removed = remove(nacls, acl, id, &record.grant.entry, false, guard).await?;
+    // Decided and carried out on the same snapshot: one read per grant.
+    let removed = remove_on(nacls, &view, id, &record.grant.entry, false, guard).await?;
     Ok(Swept::Removed(removed, record.clone(), state))
 }
 

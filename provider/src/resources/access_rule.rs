@@ -1120,10 +1120,6 @@ mod tests {
         AccessRule.apply(env, req).await
     }
 
-    fn env_at(fake: &FakeNacl, now: &str) -> Env {
-        env(fake, now)
-    }
-
     /// The record in the fake of the grant in `state`.
     fn record_of(fake: &FakeNacl, state: &Value) -> Record {
         let id = GrantId::parse(state.get("grant_id").value_str()).expect("a grant id in state");
@@ -1579,7 +1575,8 @@ mod tests {
             acl.entries.clear();
             acl.tags.insert(r.tag_key(), r.tag_value());
         });
-        let (third, _) = create(&env_at(&fake, "2026-11-23T12:02:00Z"), config(&[])).await;
+        let later = self::env(&fake, "2026-11-23T12:02:00Z");
+        let (third, _) = create(&later, config(&[])).await;
         assert_eq!(third.get("rule_number"), &Value::from(100i64));
         let tags = fake.get(ACL).tags;
         assert_eq!(tags.len(), 2);
@@ -1903,7 +1900,7 @@ mod tests {
                 .unwrap(),
         );
         states.push(AccessRule.upgrade(0, v0_state()).unwrap());
-        let later = env_at(&fake, "2026-11-23T15:00:00Z");
+        let later = self::env(&fake, "2026-11-23T15:00:00Z");
         let (expired, _) = AccessRule
             .read(&later, {
                 fake.update(ACL, |a| a.entries.clear());
