@@ -64,6 +64,12 @@ pub fn owner<'a>(
         })
 }
 
+/// Whether `record` (one of `records`) owns the entry at its number.
+pub fn owns(view: &AclView, records: &[Record], record: &Record) -> bool {
+    let entry = &record.grant.entry;
+    owner(view, records, entry.direction, entry.rule_number).is_some_and(|o| o.id == record.id)
+}
+
 /// Whether a new grant may be numbered at `direction`/`rule_number`: no entry there, and no
 /// other writer's live intent for it. Records of ended grants (expired, revoked, or whose entry
 /// is gone) do not hold a number: each grant's record has its own key, so the new grant's
@@ -122,8 +128,7 @@ impl State {
 /// The state of `record`, one of `records` (the ACL's readable records), on `view` at `now`.
 pub fn state(record: &Record, view: &AclView, records: &[Record], now: OffsetDateTime) -> State {
     let entry = &record.grant.entry;
-    let owns =
-        owner(view, records, entry.direction, entry.rule_number).is_some_and(|o| o.id == record.id);
+    let owns = owns(view, records, record);
     if record.pending {
         return if is_abandoned(record, now) {
             State::Abandoned

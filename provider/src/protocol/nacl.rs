@@ -562,8 +562,7 @@ pub async fn revoke(
     let acl = view.acl_id.as_str();
     let records = view.records();
     let spec = &record.grant.entry;
-    let owns = lifecycle::owner(view, &records, spec.direction, spec.rule_number)
-        .is_some_and(|o| o.id == record.id);
+    let owns = lifecycle::owns(view, &records, record);
     let other_entry = view
         .entry(spec.direction, spec.rule_number)
         .filter(|_| !owns)

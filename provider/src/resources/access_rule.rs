@@ -899,11 +899,7 @@ impl Resource for AccessRule {
         let spec = &state.grant.entry;
         let next = match records.iter().find(|r| r.id == state.grant_id) {
             Some(r) => match lifecycle::state(r, &view, &records, now) {
-                _ if lifecycle::owner(&view, &records, spec.direction, spec.rule_number)
-                    .is_some_and(|o| o.id == state.grant_id) =>
-                {
-                    Status::Active
-                }
+                _ if lifecycle::owns(&view, &records, r) => Status::Active,
                 State::Revoked => Status::Revoked,
                 // A create that failed part-way (kept in state, tainted): the next apply's
                 // destroy removes its intent.
