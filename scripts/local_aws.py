@@ -19,6 +19,7 @@ passes through unchanged. The rules:
   - CreatePolicy / CreatePolicyVersion: a document over 6,144 characters without whitespace is LimitExceeded
     "Cannot exceed quota for PolicySize: 6144"; an invalid IP in aws:SourceIp is MalformedPolicyDocument.
   - DeletePolicy with non-default versions or attachments: DeleteConflict.
+  - CreateNetworkAcl: the new ACL gets AWS's two `*` entries (rule 32767, deny all traffic, one per direction).
 Per-request work is one or two reads from moto, only for the calls above; check and act are atomic per resource.
 
 It can also inject faults, off by default: throttling, HTTP 500, a connection dropped before forwarding, a
@@ -32,6 +33,11 @@ Control endpoint, on the same port (JSON):
                       {} turns faults off
   GET  /_jit/limits   the quotas in force, e.g. {"nacl_rules_per_direction": 20}
   POST /_jit/limits   change them
+  GET  /_jit/hold     the crash trap: its configuration, how many matching requests it saw, and the request it
+                      holds (null until one is held)
+  POST /_jit/hold     arm it: {"action": "CreateTags", "when": "before"|"after", "nth": 1, "match": ";i=1"} holds
+                      the nth request of that action (whose parameters contain `match`) without an answer, before
+                      moto sees it or after moto acted, until the next POST (which releases it; {} disarms)
   POST /_jit/reset    reset moto (all state) and the fault counters and sequence
 
 Environment at start: JIT_LOCAL_AWS_NACL_RULES_PER_DIRECTION (default 20), JIT_LOCAL_AWS_FAULTS (JSON as for
@@ -230,6 +236,10 @@ class Faults:
             per_action[kind] = per_action.get(kind, 0) + 1
             return kind
 
+    def exempt(self):
+        with self.lock:
+            return list(self.cfg["exempt_access_keys"])
+
     def latency_s(self):
         with self.lock:
             return self.cfg["latency_ms"] / 1000.0
@@ -237,6 +247,69 @@ class Faults:
 
 def is_mutating(action):
     return not action.startswith(("Describe", "Get", "List", "Simulate"))
+
+
+class Hold:
+    """A one-shot trap for crash tests: the `nth` request of `action` (whose parameters contain `match`, when
+    given) is held without an answer, before it reaches moto or after moto acted, until released. The test sees
+    that it is held, kills its client at exactly that write step, and releases it; the held connection is then
+    closed without an answer."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.configure({})
+
+    def configure(self, cfg):
+        if not isinstance(cfg, dict):
+            raise ValueError("the hold must be a JSON object")
+        unknown = set(cfg) - {"action", "when", "nth", "match"}
+        if unknown:
+            raise ValueError(f"unknown hold settings {sorted(unknown)}; known: action, when, nth, match")
+        when = cfg.get("when", "before")
+        if when not in ("before", "after"):
+            raise ValueError(f"when must be before or after, not {when!r}")
+        nth = int(cfg.get("nth", 1))
+        if nth < 1:
+            raise ValueError(f"nth counts from 1, not {nth}")
+        with self.cond:
+            self.action = cfg.get("action")
+            self.when = when
+            self.nth = nth
+            self.match = cfg.get("match")
+            self.seen = 0
+            self.held = None
+            self.generation = getattr(self, "generation", 0) + 1
+            self.cond.notify_all()
+
+    def snapshot(self):
+        with self.cond:
+            return {
+                "action": self.action,
+                "when": self.when,
+                "nth": self.nth,
+                "match": self.match,
+                "seen": self.seen,
+                "held": self.held,
+            }
+
+    def trap(self, action, params, access_key, exempt):
+        """Whether this request is the one to hold (counts it)."""
+        with self.cond:
+            if self.action is None or action != self.action or access_key in exempt:
+                return False
+            if self.match is not None and not any(self.match in v for v in params.values()):
+                return False
+            self.seen += 1
+            return self.seen == self.nth
+
+    def wait(self, action, params):
+        """Marks the request held and blocks until the hold is released or replaced."""
+        with self.cond:
+            self.held = {"action": action, "when": self.when, "params": params}
+            generation = self.generation
+            self.cond.notify_all()
+            while self.generation == generation:
+                self.cond.wait()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -480,12 +553,36 @@ class Strict:
             "ReplaceNetworkAclEntry": self.replace_nacl_entry,
             "DeleteNetworkAclEntry": self.delete_nacl_entry,
             "CreateTags": self.create_tags,
+            "CreateNetworkAcl": self.create_nacl,
         }.get(call.action)
         if handler is None:
             if dry_run:
                 raise dry_run_error()
             return forward(None)
         return handler(call, forward, dry_run)
+
+    def create_nacl(self, call, forward, dry_run):
+        """AWS gives every new network ACL its two `*` rules (number 32767, deny all, one per direction); moto
+        gives them only to a VPC's default ACL."""
+        if dry_run:
+            raise dry_run_error()
+        answer = forward(None)
+        if answer[0] == 200:
+            ids = find_all(ET.fromstring(answer[2]), "networkAclId")
+            if ids and ids[0].text:
+                for egress in ("false", "true"):
+                    call.query_ok(
+                        "CreateNetworkAclEntry",
+                        {
+                            "NetworkAclId": ids[0].text,
+                            "RuleNumber": str(DEFAULT_RULE),
+                            "Protocol": "-1",
+                            "RuleAction": "deny",
+                            "Egress": egress,
+                            "CidrBlock": "0.0.0.0/0",
+                        },
+                    )
+        return answer
 
     def create_nacl_entry(self, call, forward, dry_run):
         acl, egress, number = validate_nacl_entry(call.params)
@@ -830,6 +927,9 @@ class Handler(BaseHTTPRequestHandler):
             params = {**dict(parse_qsl(query, keep_blank_values=True)), **params}
         action = params.get("Action", "")
         kind = app.faults.draw(service, action, access_key) if action else None
+        held = bool(action) and app.hold.trap(action, params, access_key, app.faults.exempt())
+        if held:
+            kind = None
         fwd_headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
 
         def forward(new_params):
@@ -853,6 +953,9 @@ class Handler(BaseHTTPRequestHandler):
                 )
             elif kind == "drop_before":
                 raise Dropped()
+            if held and app.hold.when == "before":
+                app.hold.wait(action, params)
+                raise Dropped()
             call = Call(app.moto, self.headers, params, service, access_key)
             if service == "ec2" and action:
                 answer = app.strict.ec2(call, forward)
@@ -860,6 +963,9 @@ class Handler(BaseHTTPRequestHandler):
                 answer = app.strict.iam(call, forward)
             else:
                 answer = forward(None)
+            if held:
+                app.hold.wait(action, params)
+                raise Dropped()
             if kind == "drop_after":
                 raise Dropped()
             self.send(*answer)
@@ -900,6 +1006,11 @@ class Handler(BaseHTTPRequestHandler):
                 if "nacl_rules_per_direction" in cfg:
                     app.strict.nacl_rules = nacl_quota(cfg["nacl_rules_per_direction"])
                 self.send_json(200, {"nacl_rules_per_direction": app.strict.nacl_rules})
+            elif path == "/_jit/hold" and self.command == "GET":
+                self.send_json(200, app.hold.snapshot())
+            elif path == "/_jit/hold" and self.command == "POST":
+                app.hold.configure(cfg)
+                self.send_json(200, app.hold.snapshot())
             elif path == "/_jit/reset" and self.command == "POST":
                 status, _, _ = app.moto.request("POST", "/moto-api/reset", b"", {})
                 app.faults.restart()
@@ -922,6 +1033,7 @@ class App:
         self.moto = moto
         self.strict = Strict(nacl_rules)
         self.faults = faults
+        self.hold = Hold()
 
 
 def main():

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 mod local_aws;
 pub use local_aws::{
-    FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, http_request, parse_endpoint,
+    FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, Step, http_request, parse_endpoint,
 };
 
 /// The region every test uses, for the SDK and for terraform (`AWS_REGION`).
@@ -334,6 +334,41 @@ pub fn provider_dir() -> Result<PathBuf, String> {
     }
 }
 
+/// The path of one of the locally built jit binaries (`jitctl`, `jitctl-lambda`, ...), next to the provider.
+pub fn jit_binary(name: &str) -> PathBuf {
+    let dir = provider_dir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist; build it with `cargo build -p terraform-provider-jit --bins`",
+        path.display()
+    );
+    path
+}
+
+/// A command for one of the jit binaries with the tests' AWS environment: the local AWS's endpoint, dummy
+/// credentials, region [`REGION`], no shared config files, and the clock at `now`. Inherited `AWS_*` variables
+/// are removed so that the developer's shell cannot leak in.
+pub fn jit_command(moto: &Moto, name: &str, now: &str) -> Command {
+    let mut cmd = Command::new(jit_binary(name));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let no_file = std::env::temp_dir().join("jit-e2e-no-aws-config");
+    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &no_file)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &no_file)
+        .env(TEST_NOW_ENV, now)
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// The outcome of one terraform command.
 #[derive(Debug)]
 pub struct Run {
@@ -525,6 +560,54 @@ impl Plan {
     }
 }
 
+static SPAWNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A terraform command started with [`Terraform::spawn`].
+pub struct Background {
+    child: std::process::Child,
+    command: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Background {
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kills its whole process group (terraform and the provider) with SIGKILL, and returns what it printed.
+    pub fn kill(mut self) -> Run {
+        let group = format!("-{}", self.child.id());
+        let status = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .expect("run kill");
+        assert!(
+            status.success() || !self.running(),
+            "kill -KILL -- {group} failed"
+        );
+        self.wait()
+    }
+
+    /// Waits for it to end, and returns what it printed.
+    pub fn wait(mut self) -> Run {
+        let status = self.child.wait().expect("wait for terraform");
+        let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+        Run {
+            command: self.command.clone(),
+            code: status.code(),
+            stdout: read(&self.stdout),
+            stderr: read(&self.stderr),
+        }
+    }
+
+    /// The process group id (the terraform process's id), e.g. to check that nothing of it survived.
+    pub fn group(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 /// A terraform working directory (temporary, deleted on drop) with its own CLI configuration that installs the
 /// locally built provider through `dev_overrides`, and an environment that points the AWS SDK at a [`Moto`].
 pub struct Terraform {
@@ -624,6 +707,41 @@ impl Terraform {
     /// `TF_WORKSPACE`, `TF_DATA_DIR`) are removed so that the developer's shell cannot leak into a test;
     /// `TF_LOG` and friends pass through for debugging.
     pub fn run(&self, args: &[&str]) -> Run {
+        let (mut cmd, command) = self.command(args);
+        let out = cmd.output().unwrap_or_else(|e| {
+            panic!("cannot run `{command}`: {e}; the end-to-end tests need terraform (1.11 or later) on PATH")
+        });
+        Run {
+            command,
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Starts `terraform ARGS` like [`Terraform::run`], in the background and in a process group of its own, so
+    /// that terraform and the provider it starts can be killed together, as CI's timeout or a closed laptop lid
+    /// would.
+    pub fn spawn(&self, args: &[&str]) -> Background {
+        let (mut cmd, command) = self.command(args);
+        let n = SPAWNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stdout = self.dir.path().join(format!("spawned-{n}.out"));
+        let stderr = self.dir.path().join(format!("spawned-{n}.err"));
+        let file = |path: &Path| std::fs::File::create(path).expect("create an output file");
+        cmd.stdout(file(&stdout)).stderr(file(&stderr));
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
+        Background {
+            child,
+            command,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> (Command, String) {
         let mut cmd = Command::new("terraform");
         cmd.args(args).current_dir(self.dir()).stdin(Stdio::null());
         for (key, _) in std::env::vars_os() {
@@ -638,16 +756,7 @@ impl Terraform {
             }
         }
         cmd.envs(&self.env);
-        let command = format!("terraform {}", args.join(" "));
-        let out = cmd.output().unwrap_or_else(|e| {
-            panic!("cannot run `{command}`: {e}; the end-to-end tests need terraform (1.11 or later) on PATH")
-        });
-        Run {
-            command,
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        (cmd, format!("terraform {}", args.join(" ")))
     }
 
     /// `terraform plan -json -detailed-exitcode` without saving the plan, for checking diagnostics: exit code 0 is

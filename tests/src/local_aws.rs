@@ -105,6 +105,12 @@ impl FaultConfig {
         self
     }
 
+    /// Reads (`Describe*`, `Get*`, `List*`) are eligible too.
+    pub fn include_reads(mut self) -> FaultConfig {
+        self.include_reads = true;
+        self
+    }
+
     fn to_json(&self) -> Value {
         let kinds: serde_json::Map<String, Value> = self
             .kinds
@@ -121,6 +127,15 @@ impl FaultConfig {
             "exempt_access_keys": [HARNESS_ACCESS_KEY],
         })
     }
+}
+
+/// Where [`Moto::hold`] stops a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Before moto sees it: the write never happened.
+    Before,
+    /// After moto performed it: the write happened, its answer never arrives.
+    After,
 }
 
 /// Injected faults so far: action -> fault kind name ([`FaultKind::name`]) -> count.
@@ -244,6 +259,44 @@ impl Moto {
             "/_jit/limits",
             Some(&json!({ "nacl_rules_per_direction": rules })),
         );
+    }
+
+    /// Arms the crash trap: the `nth` request of `action` made by the code under test (not the harness), whose
+    /// parameters contain `matching` if given, is held without an answer, [`Step::Before`] moto sees it or
+    /// [`Step::After`] moto acted, until [`Moto::release`]. Wait for it with [`Moto::wait_held`], then kill the
+    /// client: that kills it at exactly that write step.
+    pub fn hold(&self, action: &str, step: Step, nth: u32, matching: Option<&str>) {
+        let when = match step {
+            Step::Before => "before",
+            Step::After => "after",
+        };
+        self.control(
+            "POST",
+            "/_jit/hold",
+            Some(&json!({ "action": action, "when": when, "nth": nth, "match": matching })),
+        );
+    }
+
+    /// Waits until the trap armed with [`Moto::hold`] holds a request, and returns that request's parameters;
+    /// `None` if `until` returns true first (the client finished without reaching the step) or after `timeout`.
+    pub fn wait_held(&self, timeout: Duration, mut until: impl FnMut() -> bool) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let state = self.control("GET", "/_jit/hold", None);
+            if !state["held"].is_null() {
+                return Some(state["held"]["params"].clone());
+            }
+            if until() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Disarms the trap and lets a held request go (its connection is closed without an answer).
+    pub fn release(&self) {
+        self.control("POST", "/_jit/hold", Some(&json!({})));
     }
 
     /// Clears all AWS state (moto's reset) and the fault counters and sequence.

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use jit_e2e::{Aws, HandEntry, Moto, REGION, TEST_NOW_ENV, Terraform, jit_config, provider_dir};
+use jit_e2e::{Aws, HandEntry, Moto, REGION, TEST_NOW_ENV, Terraform, jit_command, jit_config};
 use serde_json::{Value, json};
 
 /// The clock of every test: grants are created at T0 and looked at later.
@@ -72,40 +72,6 @@ fn grants(name: &str, acl: &str, count: usize, offset: usize, ttl: &str) -> Stri
     )
 }
 
-fn binary(name: &str) -> PathBuf {
-    let dir = provider_dir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} does not exist; build it with `cargo build -p terraform-provider-jit --bins`",
-        path.display()
-    );
-    path
-}
-
-/// A command for one of the jit binaries with the tests' AWS environment: moto's endpoint, dummy credentials,
-/// region [`REGION`], no shared config files, and the clock at `now`. Inherited `AWS_*` variables are removed so
-/// that the developer's shell cannot leak in.
-fn command(moto: &Moto, name: &str, now: &str) -> Command {
-    let mut cmd = Command::new(binary(name));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(&key);
-        }
-    }
-    let no_file = std::env::temp_dir().join("jit-e2e-no-aws-config");
-    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &no_file)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &no_file)
-        .env(TEST_NOW_ENV, now)
-        .stdin(Stdio::null());
-    cmd
-}
-
 #[derive(Debug)]
 struct Out {
     command: String,
@@ -152,7 +118,7 @@ fn run(mut cmd: Command) -> Out {
 
 /// `jitctl ARGS` at `now`.
 fn jitctl(moto: &Moto, now: &str, args: &[&str]) -> Out {
-    let mut cmd = command(moto, "jitctl", now);
+    let mut cmd = jit_command(moto, "jitctl", now);
     cmd.args(args);
     run(cmd)
 }
@@ -456,7 +422,7 @@ fn sweep_failures_exit_1_with_a_line_each() {
     );
 
     // --endpoint-url reaches moto without AWS_ENDPOINT_URL; a bad one is a usage error.
-    let mut cmd = command(&moto, "jitctl", T0);
+    let mut cmd = jit_command(&moto, "jitctl", T0);
     cmd.env_remove("AWS_ENDPOINT_URL")
         .args(["list", "--endpoint-url", &moto.endpoint()]);
     run(cmd).assert_code(0);
@@ -812,7 +778,7 @@ fn the_lambda_handler_sweeps_on_a_scheduled_event() {
     });
     let s3 = json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}});
     let api = RuntimeApi::start(vec![scheduled, s3]);
-    let mut cmd = command(&w.moto, "jitctl-lambda", T0_PLUS_2H);
+    let mut cmd = jit_command(&w.moto, "jitctl-lambda", T0_PLUS_2H);
     cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", "jit-sweeper")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

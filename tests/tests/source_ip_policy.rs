@@ -22,7 +22,7 @@ struct World {
     aws: Aws,
     tf: Terraform,
     // Last, so that terraform and the SDK are done before moto is killed.
-    _moto: Moto,
+    moto: Moto,
 }
 
 fn world() -> World {
@@ -32,7 +32,7 @@ fn world() -> World {
     World {
         aws,
         tf,
-        _moto: moto,
+        moto,
     }
 }
 
@@ -634,7 +634,7 @@ fn a_name_another_configuration_holds_is_refused_on_name_with_the_import_fix() {
     // A second working directory (another workspace, or a colleague's checkout) with the same
     // configuration: IAM answers EntityAlreadyExists, and the policy it finds is jit's but not one
     // this apply created, so it is refused, not adopted.
-    let other = Terraform::new(&w._moto);
+    let other = Terraform::new(&w.moto);
     other.write_main_tf(&config);
     let run = other.apply();
     run.assert_failure();
@@ -650,4 +650,51 @@ fn a_name_another_configuration_holds_is_refused_on_name_with_the_import_fix() {
     assert_eq!(ids(&versions(&w.aws, &arn)), ["v1"], "nothing is written");
     assert_eq!(policy_tags(&w.aws, &arn), tags);
     w.tf.assert_plan_empty();
+}
+
+/// 20 updates of a policy's temporary entries while 30% of IAM's writes throttle, fail, or lose their answer before
+/// or after IAM acted: each update converges in at most a few applies, the policy never holds more than five
+/// versions, AWS's default document is always the state's, and the plan after each is empty.
+#[test]
+fn twenty_updates_at_30_percent_faults() {
+    let w = world();
+    w.tf.write_main_tf(&policy(&[(HOME, "8h", "home")]));
+    w.tf.apply().assert_success();
+    w.moto.set_faults(&jit_e2e::FaultConfig::new(
+        20,
+        0.30,
+        &[
+            jit_e2e::FaultKind::Throttle,
+            jit_e2e::FaultKind::InternalError,
+            jit_e2e::FaultKind::DropBefore,
+            jit_e2e::FaultKind::DropAfter,
+        ],
+    ));
+    let mut applies = 0;
+    for i in 1..=20 {
+        let cidr = format!("203.0.113.{i}/32");
+        w.tf.write_main_tf(&policy(&[(HOME, "8h", "home"), (&cidr, "2h", "travel")]));
+        let mut runs = Vec::new();
+        loop {
+            applies += 1;
+            let run = w.tf.apply();
+            if run.success() {
+                break;
+            }
+            runs.push(run.report());
+            assert!(runs.len() < 4, "update {i} did not converge:\n{}", runs.join("\n"));
+        }
+        let state = assert_aws_matches_state(&w);
+        assert!(
+            state["document"].as_str().is_some_and(|d| d.contains(&cidr)),
+            "update {i}: {state}"
+        );
+        w.tf.assert_plan_empty();
+    }
+    let counts = w.moto.fault_counts();
+    assert!(
+        counts.contains_key("CreatePolicyVersion"),
+        "no CreatePolicyVersion was faulted: {counts:?}"
+    );
+    eprintln!("20 updates took {applies} applies; faults {counts:?}");
 }

@@ -293,6 +293,13 @@ pub async fn create(nacls: &Nacls, clock: &dyn Clock, g: &NewGrant) -> Result<Re
             });
         }
         tidy_leftovers(nacls, &view, &committed).await;
+        if let Numbering::Lowest(from, to) = g.numbering {
+            let guard = Guard {
+                range: Some((from, to)),
+                deny: false,
+            };
+            roll_back_abandoned(nacls, &view, &committed.id, clock.now(), guard).await;
+        }
         return Ok(committed);
     }
 }
@@ -331,6 +338,24 @@ async fn tidy_leftovers(nacls: &Nacls, view: &AclView, new: &Record) {
             let _ = nacls
                 .delete_tag(&view.acl_id, &r.tag_key(), Some(value))
                 .await;
+        }
+    }
+}
+
+/// Intents on the ACL whose writers are gone (a terraform killed between intent and commit, before
+/// the grant id reached its state) are rolled back by the next grant numbered there, as the sweep
+/// would: each re-read right before acting, within `guard` (what a grant numbered in this range
+/// could have made). Best effort: the sweep removes what this misses.
+async fn roll_back_abandoned(
+    nacls: &Nacls,
+    view: &AclView,
+    mine: &GrantId,
+    now: OffsetDateTime,
+    guard: Guard,
+) {
+    for r in view.records() {
+        if &r.id != mine && lifecycle::is_abandoned(&r, now) {
+            let _ = sweep_one(nacls, &view.acl_id, &r.id, now, guard).await;
         }
     }
 }
@@ -499,8 +524,9 @@ pub async fn update(
 /// is gone already) past its expiry.
 pub fn sweep_ends(state: State, record: &Record, now: OffsetDateTime) -> bool {
     match state {
-        State::Expired | State::Abandoned => true,
-        State::Revoking | State::Revoked | State::Missing | State::Reused => {
+        // A revoke cut short between its marker and the entry's delete is finished.
+        State::Expired | State::Abandoned | State::Revoking => true,
+        State::Revoked | State::Missing | State::Reused => {
             lifecycle::is_expired(&record.grant, now)
         }
         State::Active | State::Pending => false,
@@ -535,6 +561,22 @@ pub async fn sweep_one(
         return Ok(Swept::Nothing);
     }
     // Decided and carried out on the same snapshot: one read per grant.
+    if state == State::Revoking && !lifecycle::is_expired(&record.grant, now) {
+        // Finish the revoke: the entry goes; the marked record stays until the grant's expiry,
+        // so that no apply re-creates the grant meanwhile.
+        let spec = &record.grant.entry;
+        let mut done = Removed::default();
+        if guard.allows(spec) {
+            nacls
+                .delete_entry(acl, spec.direction, spec.rule_number)
+                .await
+                .map_err(|e| ("delete the network ACL entry".to_string(), e))?;
+            done.entry = true;
+        } else {
+            done.guarded = true;
+        }
+        return Ok(Swept::Removed(done, record.clone(), state));
+    }
     let removed = remove_on(nacls, &view, id, &record.grant.entry, false, guard).await?;
     Ok(Swept::Removed(removed, record.clone(), state))
 }

@@ -29,6 +29,8 @@ pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_EXPIRED: &str = "expired";
 pub const STATUS_REVOKED: &str = "revoked";
 pub const STATUS_UNRECORDED: &str = "unrecorded";
+pub const STATUS_MISSING: &str = "missing";
+pub const STATUS_REVOKING: &str = "revoking";
 
 /// Version 1 added `grant_id`.
 const SCHEMA_VERSION: i64 = 1;
@@ -338,6 +340,12 @@ enum Status {
     Revoked,
     /// The entry is there, but its record tag vanished: the next apply writes it again.
     Unrecorded,
+    /// The record is there, but its entry vanished before the grant's expiry (removed by hand,
+    /// or a removal cut short): the next apply replaces the grant, removing the record first.
+    Missing,
+    /// `jitctl revoke` marked the grant, but its entry is still there (the revoke was cut short):
+    /// the next apply removes the entry.
+    Revoking,
 }
 
 impl Status {
@@ -347,6 +355,8 @@ impl Status {
             Status::Expired => STATUS_EXPIRED,
             Status::Revoked => STATUS_REVOKED,
             Status::Unrecorded => STATUS_UNRECORDED,
+            Status::Missing => STATUS_MISSING,
+            Status::Revoking => STATUS_REVOKING,
         }
     }
 
@@ -356,6 +366,8 @@ impl Status {
             Status::Expired,
             Status::Revoked,
             Status::Unrecorded,
+            Status::Missing,
+            Status::Revoking,
         ]
         .into_iter()
         .find(|x| x.as_str() == s)
@@ -670,6 +682,14 @@ impl Resource for AccessRule {
             if !explicit.is_null() && explicit != req.prior.get("rule_number") {
                 plan.requires_replace.push(path("rule_number"));
             }
+            if prior.status == Status::Missing {
+                plan.requires_replace.push(path("status"));
+                plan.diags.push(Diagnostic::warning(
+                    "Grant entry missing",
+                    format!("the network ACL entry of {} is gone before the grant's expiry (removed outside jit, or a removal cut short); this apply replaces the grant",
+                        req.prior.get("id").value_str()),
+                ));
+            }
             let live = matches!(prior.status, Status::Active | Status::Unrecorded);
             // An ended grant can't be extended in place: its entry is gone. A new TTL means a new grant.
             if !live && req.prior.get("ttl") != planned.get("ttl") {
@@ -695,6 +715,13 @@ impl Resource for AccessRule {
                         "Grant expired",
                         format!("{} expired at {}; this apply removes the network ACL entry and its tag. Use `terraform apply -replace` for a fresh grant.",
                             req.prior.get("id").value_str(), planned.get("expires_at").value_str()),
+                    ));
+                } else if prior.status == Status::Revoking {
+                    planned.set("status", Value::from(STATUS_REVOKED));
+                    plan.diags.push(Diagnostic::warning(
+                        "Grant revoke unfinished",
+                        format!("{} was revoked by jitctl, but its network ACL entry is still there (the revoke was cut short); this apply removes the entry",
+                            req.prior.get("id").value_str()),
                     ));
                 } else if prior.status == Status::Unrecorded {
                     planned.set("status", Value::from(STATUS_ACTIVE));
@@ -832,6 +859,22 @@ impl Resource for AccessRule {
             Ok(x) => x,
             Err(d) => return (req.prior, d.into()),
         };
+        if prior.status == Status::Revoking {
+            // Finish the revoke as the sweep would: the entry goes while the grant owns it; the
+            // marked record stays until the grant's expiry.
+            let now = env.clock.now();
+            if let Err(e) =
+                protocol::sweep_one(&env.nacls, &prior.acl_id, &prior.grant_id, now, Guard::NONE)
+                    .await
+            {
+                return (
+                    req.prior,
+                    write_error("Could not finish the grant's revoke", e).into(),
+                );
+            }
+            next.status = Status::Revoked;
+            return (next.to_value(), diags);
+        }
         let live = matches!(prior.status, Status::Active | Status::Unrecorded);
         if live && (next.status == Status::Expired || env.clock.now() >= next.grant.expires_at) {
             if let Err(e) = protocol::remove(
@@ -899,14 +942,16 @@ impl Resource for AccessRule {
         let spec = &state.grant.entry;
         let next = match records.iter().find(|r| r.id == state.grant_id) {
             Some(r) => match lifecycle::state(r, &view, &records, now) {
+                State::Revoking => Status::Revoking,
                 _ if lifecycle::owns(&view, &records, r) => Status::Active,
                 State::Revoked => Status::Revoked,
                 // A create that failed part-way (kept in state, tainted): the next apply's
                 // destroy removes its intent.
                 State::Pending | State::Abandoned => state.status,
                 _ if lifecycle::is_expired(&state.grant, now) => Status::Expired,
-                // Gone before its time with no revoke marker: drift, so the plan re-creates it.
-                _ => return (Value::Null, Diagnostics::default()),
+                // Gone before its time with no revoke marker: drift. The plan replaces the
+                // grant, whose removal deletes the record left behind.
+                _ => Status::Missing,
             },
             None => {
                 let unrecorded =
@@ -1006,7 +1051,7 @@ pub fn schema_block() -> Block {
             Attribute::optional("requested_by", Type::String, "Who asked for the access. Stored with the grant in AWS."),
             Attribute::computed("created_at", Type::String, "When the grant was created (RFC 3339, UTC)."),
             Attribute::computed("expires_at", Type::String, "When the grant ends: `created_at` + `ttl` (RFC 3339, UTC)."),
-            Attribute::computed("status", Type::String, "`active` while the entry exists, `expired` once the TTL has passed (the next apply removes the entry), `revoked` when `jitctl revoke` ended it early (it is not re-created), `unrecorded` when the entry is there but its record tag vanished (the next apply writes it again)."),
+            Attribute::computed("status", Type::String, "`active` while the entry exists, `expired` once the TTL has passed (the next apply removes the entry), `revoked` when `jitctl revoke` ended it early (it is not re-created), `unrecorded` when the entry is there but its record tag vanished (the next apply writes it again), `missing` when the entry vanished before the expiry (the next apply replaces the grant), `revoking` when a `jitctl revoke` was cut short before it removed the entry (the next apply removes it)."),
         ],
         blocks: vec![],
     }

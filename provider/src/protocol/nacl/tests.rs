@@ -328,6 +328,72 @@ async fn abandoned_intents_are_rolled_back_by_sweep_one() {
     assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
 }
 
+/// Regression (crash matrix): a terraform killed between intent and commit never wrote the grant
+/// id to its state, so only the ACL knows the intent; the next grant numbered there rolls it back.
+#[tokio::test]
+async fn the_next_create_rolls_back_an_abandoned_intent() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    fake.faults(&[Fault::None, Fault::None, Fault::Before, Fault::Before]);
+    let Err(CreateError::Aws {
+        left: Some(left), ..
+    }) = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await
+    else {
+        panic!()
+    };
+    // Within the grace the intent's writer may still be at work: left alone.
+    let soon = clock(60);
+    let second = create(&nacls(&fake), &soon, &new_grant("203.0.113.8/32", AUTO))
+        .await
+        .unwrap();
+    assert!(fake.get(ACL).tags.contains_key(&left.tag_key()));
+    let later = clock(lifecycle::INTENT_GRACE.whole_seconds());
+    let third = create(&nacls(&fake), &later, &new_grant("203.0.113.9/32", AUTO))
+        .await
+        .unwrap();
+    let view = fake.get(ACL);
+    assert!(!view.tags.contains_key(&left.tag_key()), "{view:#?}");
+    assert!(view.entry(Direction::Ingress, left.grant.entry.rule_number).is_none());
+    let records = view.records();
+    assert!(lifecycle::owns(&view, &records, &second) && lifecycle::owns(&view, &records, &third));
+    assert_converged(&fake, later.now(), &[]);
+}
+
+/// Regression (crash matrix): a `jitctl revoke` killed between its marker and the entry's delete
+/// left a `revoking` grant that the sweep ignored until its expiry.
+#[tokio::test]
+async fn the_sweep_finishes_a_revoke_cut_short() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    let n = nacls(&fake);
+    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap();
+    // The marker is written, the delete fails.
+    fake.faults(&[Fault::None, Fault::Before]);
+    let view = fake.get(ACL);
+    assert!(revoke(&n, &view, &r, c.now()).await.is_err());
+    let view = fake.get(ACL);
+    let records = view.records();
+    assert_eq!(
+        lifecycle::state(&records[0], &view, &records, c.now()),
+        State::Revoking
+    );
+    let swept = sweep_one(&n, ACL, &r.id, c.now(), Guard::NONE).await.unwrap();
+    assert!(
+        matches!(swept, Swept::Removed(Removed { entry: true, record: false, .. }, _, State::Revoking)),
+        "{swept:?}"
+    );
+    // The marked record stays until the grant's expiry, so nothing re-creates it.
+    let view = fake.get(ACL);
+    let records = view.records();
+    assert!(view.entries.is_empty(), "{view:#?}");
+    assert_eq!(
+        lifecycle::state(&records[0], &view, &records, c.now()),
+        State::Revoked
+    );
+}
+
 #[tokio::test]
 async fn a_slow_creator_abandons_its_own_intent_before_opening_anything() {
     let fake = FakeNacl::with_acl(ACL);
