@@ -29,6 +29,9 @@ pub use local_aws::{
     FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, Step, http_request, parse_endpoint,
 };
 
+/// The rule number of AWS's `*` rule, the last rule of each direction of every network ACL.
+pub const DEFAULT_RULE: i32 = 32767;
+
 /// The region every test uses, for the SDK and for terraform (`AWS_REGION`).
 pub const REGION: &str = "us-east-1";
 
@@ -141,8 +144,8 @@ impl Aws {
             .to_string()
     }
 
-    /// Creates a custom network ACL in `vpc_id` and returns its id. (moto's new ACLs have no entries at all, not
-    /// even AWS's rule-32767 denies.)
+    /// Creates a custom network ACL in `vpc_id` and returns its id. Like AWS's, it holds only the two `*` rules
+    /// (number 32767, deny all; the local AWS adds them, moto alone would not).
     pub fn create_network_acl(&self, vpc_id: &str) -> String {
         let out = self
             .block_on(self.ec2.create_network_acl().vpc_id(vpc_id).send())
@@ -159,8 +162,33 @@ impl Aws {
         self.create_network_acl(&vpc)
     }
 
-    /// All entries of the ACL, both directions.
+    /// The entries of the ACL, both directions, without AWS's `*` rules (number 32767, which every ACL has and
+    /// nobody can change; see [`Aws::default_rules`]).
     pub fn entries(&self, acl_id: &str) -> Vec<NetworkAclEntry> {
+        self.all_entries(acl_id)
+            .into_iter()
+            .filter(|e| e.rule_number() != Some(DEFAULT_RULE))
+            .collect()
+    }
+
+    /// AWS's `*` rules of the ACL (number 32767, deny all), as (egress, deny) pairs, sorted.
+    pub fn default_rules(&self, acl_id: &str) -> Vec<(bool, bool)> {
+        let mut rules: Vec<(bool, bool)> = self
+            .all_entries(acl_id)
+            .iter()
+            .filter(|e| e.rule_number() == Some(DEFAULT_RULE))
+            .map(|e| {
+                (
+                    e.egress() == Some(true),
+                    e.rule_action() == Some(&RuleAction::Deny),
+                )
+            })
+            .collect();
+        rules.sort_unstable();
+        rules
+    }
+
+    fn all_entries(&self, acl_id: &str) -> Vec<NetworkAclEntry> {
         let out = self
             .block_on(
                 self.ec2

@@ -920,9 +920,12 @@ fn entry_deleted_by_hand_before_expiry_is_recreated() {
         "egress = true writes an egress entry"
     );
 
-    // Someone deletes the entry long before the expiry: ordinary drift, which the plan repairs.
+    // Someone deletes the entry long before the expiry: ordinary drift, which the plan repairs by replacing the
+    // grant (its removal deletes the record left behind, so no record outlives its entry).
     w.aws.delete_entry(&w.acl, true, n);
-    assert_eq!(w.tf.plan().actions("jit_access_rule.ssh"), ["create"]);
+    let plan = w.tf.plan();
+    assert_eq!(plan.actions("jit_access_rule.ssh"), ["delete", "create"]);
+    assert_eq!(plan.change("jit_access_rule.ssh")["before"]["status"], json!("missing"));
     w.tf.apply().assert_success();
     let n = number(&w);
     assert_entry(

@@ -627,7 +627,8 @@ mod tests {
             (Active, 20_000, false),
             (Expired, 10_000, true),
             (Revoking, 5_000, true),
-            (Revoking, 20_000, false),
+            // A revoke cut short is finished at once, not at the grant's expiry.
+            (Revoking, 20_000, true),
             (Missing, 5_000, true),
             (Missing, 20_000, false),
             (Revoked, 5_000, true),

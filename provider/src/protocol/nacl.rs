@@ -196,6 +196,10 @@ pub async fn create(nacls: &Nacls, clock: &dyn Clock, g: &NewGrant) -> Result<Re
 
         // 1. The intent, before anything is opened.
         if let Err(e) = nacls.put_tag(acl, &key, &intent.tag_value()).await {
+            if e.code() == Some("TagLimitExceeded") {
+                // Another writer took the last free tag since the read: nothing was written.
+                return Err(CreateError::TagsFull(TAGS_PER_RESOURCE_MAX));
+            }
             // Its outcome is unknown; an intent without an entry opens nothing, and is rolled
             // back once abandoned if this delete does not get through either.
             let _ = nacls.delete_tag(acl, &key, None).await;

@@ -1563,14 +1563,23 @@ mod tests {
         let fake = FakeNacl::with_acl(ACL);
         let (state, _) = create(&env(&fake, "2026-11-23T12:00:00Z"), config(&[])).await;
         fake.update(ACL, |acl| acl.entries.clear());
-        // gone before expiry, no marker: drift, removed from state so the plan re-creates it
-        assert!(
-            AccessRule
-                .read(&env(&fake, "2026-11-23T13:00:00Z"), state.clone())
-                .await
-                .0
-                .is_null()
-        );
+        // gone before expiry, no marker: drift. It stays in state as `missing`, so the plan
+        // replaces it and the replacement's removal deletes the record left behind.
+        let e13 = env(&fake, "2026-11-23T13:00:00Z");
+        let (missing, _) = AccessRule.read(&e13, state.clone()).await;
+        assert_eq!(missing.get("status"), &Value::from(STATUS_MISSING));
+        let plan = AccessRule
+            .plan(
+                &e13,
+                PlanRequest {
+                    prior: missing.clone(),
+                    proposed: missing.clone(),
+                    config: config(&[]),
+                },
+            )
+            .await;
+        assert_eq!(plan.requires_replace, vec![path("status")], "{:?}", plan.diags);
+        assert_eq!(plan.planned.get("status"), &Value::from(STATUS_ACTIVE));
         // gone after expiry: expired
         let (after, _) = AccessRule
             .read(&env(&fake, "2026-11-23T15:00:00Z"), state.clone())

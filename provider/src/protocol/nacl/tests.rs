@@ -328,6 +328,29 @@ async fn abandoned_intents_are_rolled_back_by_sweep_one() {
     assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
 }
 
+/// Another writer takes the ACL's last free tag between the create's read and its intent write:
+/// AWS's `TagLimitExceeded` is told as the full ACL it is, and nothing is left.
+#[tokio::test]
+async fn the_last_tag_taken_meanwhile_is_a_full_acl_not_a_raw_error() {
+    let fake = FakeNacl::with_acl(ACL);
+    fake.update(ACL, |a| {
+        for i in 0..49 {
+            a.tags.insert(format!("team-{i}"), "x".into());
+        }
+    });
+    fake.before_call(2, |a| {
+        a.tags.insert("late".into(), "x".into());
+    });
+    let err = create(&nacls(&fake), &clock(0), &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CreateError::TagsFull(50)), "{err:?}");
+    let g = new_grant("203.0.113.7/32", AUTO);
+    assert!(err.message(&g).contains("AWS's maximum of 50"), "{}", err.message(&g));
+    let view = fake.get(ACL);
+    assert!(view.entries.is_empty() && view.tags.len() == 50, "{view:?}");
+}
+
 /// Regression (crash matrix): a terraform killed between intent and commit never wrote the grant
 /// id to its state, so only the ACL knows the intent; the next grant numbered there rolls it back.
 #[tokio::test]
