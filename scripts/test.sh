@@ -22,8 +22,10 @@ scripts/moto-venv.sh >/dev/null
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
-# The end-to-end tests run this binary under terraform; they find it in $CARGO_TARGET_DIR/debug.
-cargo build -p terraform-provider-jit --bins
+# The end-to-end tests run the provider and jitctl binaries; they find them in $CARGO_TARGET_DIR/debug. The test
+# build below makes them (the provider package has integration tests, so cargo builds its binaries with the same
+# features as the tests; a separate `cargo build -p terraform-provider-jit` would unify features differently and
+# compile the AWS SDK a second time).
 
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace "$@"

@@ -296,6 +296,7 @@ fn nineteen_grants_under_faults(rate: f64, seed: u64) {
 
     let destroys = destroy_until_done(&tf, 4);
     let context = format!("{context}, then {destroys} destroys");
+    eprintln!("fault matrix: 19 grants at {rate}: {context}");
     assert_converged(&w, &w.acl, T0_EPOCH, &context);
     assert!(entries(&w.aws, &w.acl).iter().all(is_foreign), "{context}");
     assert!(records(&w.aws, &w.acl).is_empty(), "{context}");
@@ -389,6 +390,7 @@ fn crash_matrix(
             kill(&w, &acl, tf.as_ref(), at);
             let how = if by_sweep { "jitctl sweep" } else { "one more command" };
             let context = format!("{name} killed at {at:?}, converged by {how}");
+            eprintln!("fault matrix: {context}");
             if by_sweep {
                 let (code, out) = w.jitctl(T0_PLUS_2H, &["sweep"]);
                 assert_eq!(code, Some(0), "{context}: the sweep failed:\n{out}");
@@ -556,6 +558,7 @@ fn two_terraform_processes_on_one_acl() {
             break;
         }
         assert!(round < 2, "three rounds did not converge:\n{}\n{}", ra.report(), rb.report());
+        eprintln!("fault matrix: two processes: round {} did not finish both", round + 1);
     }
     let context = format!("faults {:?}", w.moto.fault_counts());
     assert_eq!(assert_converged(&w, &w.acl, T0_EPOCH, &context), 18, "{context}");
@@ -588,6 +591,10 @@ fn sweep_racing_an_apply_under_faults() {
         assert_eq!(code, Some(0), "{sweep}\n{again}");
     }
     let context = format!("sweep:\n{sweep}\nfaults {:?}", w.moto.fault_counts());
+    eprintln!(
+        "fault matrix: sweep racing apply: apply {}, sweep exit {code:?}; {context}",
+        if apply.success() { "succeeded" } else { "failed once" }
+    );
     assert_eq!(
         assert_converged(&w, &w.acl, T0_PLUS_2H_EPOCH, &context),
         9,
