@@ -6,8 +6,8 @@
 
 use std::fmt;
 
-use crate::finding::Severity;
-use crate::lint::PolicyKind;
+use crate::policy::PolicyKind;
+use crate::severity::Severity;
 
 pub(crate) mod grants;
 pub(crate) mod jit001_nacl_entry_write_unscoped;
@@ -22,6 +22,7 @@ pub(crate) mod jit009_policy_version_write_unscoped;
 pub(crate) mod jit010_jit_grant_too_long;
 pub(crate) mod jit011_statement_missing_element;
 pub(crate) mod jit012_source_ip_fence_private_only;
+pub(crate) mod scope;
 
 /// A rule. The discriminant order is the code order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
