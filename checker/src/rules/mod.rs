@@ -6,8 +6,8 @@
 
 use std::fmt;
 
-use crate::finding::Severity;
-use crate::lint::PolicyKind;
+use crate::policy::PolicyKind;
+use crate::severity::Severity;
 
 pub(crate) mod grants;
 pub(crate) mod jit001_nacl_entry_write_unscoped;
@@ -22,6 +22,8 @@ pub(crate) mod jit009_policy_version_write_unscoped;
 pub(crate) mod jit010_jit_grant_too_long;
 pub(crate) mod jit011_statement_missing_element;
 pub(crate) mod jit012_source_ip_fence_private_only;
+pub(crate) mod jit013_jit_grant_erased;
+pub(crate) mod scope;
 
 /// A rule. The discriminant order is the code order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,6 +40,7 @@ pub enum Rule {
     JitGrantTooLong,
     StatementMissingElement,
     SourceIpFencePrivateOnly,
+    JitGrantErased,
 }
 
 /// A rule's catalogue entry.
@@ -60,7 +63,7 @@ const IDENTITY: &[PolicyKind] = &PolicyKind::IDENTITY;
 const ALL_KINDS: &[PolicyKind] = &PolicyKind::ALL;
 
 /// All rules in code order.
-pub static RULES: [RuleInfo; 12] = [
+pub static RULES: [RuleInfo; 13] = [
     RuleInfo {
         rule: Rule::NaclEntryWriteUnscoped,
         code: "JIT001",
@@ -176,10 +179,19 @@ pub static RULES: [RuleInfo; 12] = [
         kinds: ALL_KINDS,
         source: include_str!("jit012_source_ip_fence_private_only.rs"),
     },
+    RuleInfo {
+        rule: Rule::JitGrantErased,
+        code: "JIT013",
+        name: "jit-grant-erased",
+        default_severity: Severity::High,
+        summary: "Another resource will delete jit's grants: inline ACL rules, a managed default ACL, or tags without ignore_tags",
+        kinds: &[],
+        source: include_str!("jit013_jit_grant_erased.rs"),
+    },
 ];
 
 impl Rule {
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 13] = [
         Rule::NaclEntryWriteUnscoped,
         Rule::OpenApiGateway,
         Rule::ClientVpnHandlerPrefix,
@@ -192,6 +204,7 @@ impl Rule {
         Rule::JitGrantTooLong,
         Rule::StatementMissingElement,
         Rule::SourceIpFencePrivateOnly,
+        Rule::JitGrantErased,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -330,6 +343,6 @@ mod tests {
                 assert!(docs.contains(section), "{} lacks {section}", r.code);
             }
         }
-        assert_eq!(Rule::lookup("JIT013"), None);
+        assert_eq!(Rule::lookup("JIT014"), None);
     }
 }
