@@ -7,7 +7,7 @@ use percent_encoding::percent_decode_str;
 use crate::json::Node;
 use crate::lint::{
     InputKind, PolicyKind, PolicyTarget, Scope, Sink, check_embedded_policy, check_policy,
-    count_non_whitespace,
+    check_structure, count_non_whitespace,
 };
 use crate::policy::Policy;
 use crate::rules::jit008_policy_size_limit::{InlinePolicy, check_total};
@@ -139,12 +139,14 @@ fn document(
         };
         return check_embedded_policy(sink, &scope, &decoded, what, &target).then_some(size);
     }
+    let kind = kind.unwrap_or_else(|| crate::rules::structure::bare_kind(node));
+    let refused = check_structure(sink, &scope, node, kind);
     match Policy::from_node(node) {
         Ok(policy) => {
             let size =
                 count_non_whitespace(&text[node.span.start as usize..node.span.end as usize]);
             let target = PolicyTarget {
-                kind: kind.unwrap_or_else(|| PolicyKind::of_bare_document(&policy)),
+                kind,
                 size: check_size.then_some(size),
                 span: node.span,
                 escalation: None,
@@ -152,6 +154,8 @@ fn document(
             check_policy(sink, &scope, &policy, &target);
             Some(size)
         }
+        // JIT101 reported why IAM refuses the document.
+        Err(_) if refused => None,
         Err(e) => {
             let message = if what == "the policy" {
                 format!("not a valid IAM policy: {}", e.message)

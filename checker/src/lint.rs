@@ -236,10 +236,16 @@ fn lint_document(
     let mut sink = Sink::new(config, "<policy>", json_text, LintOptions::default());
     let root =
         json::parse(json_text).map_err(|e| sink.make_error(Some(e.offset as u32), e.message))?;
-    let policy =
-        Policy::from_node(&root).map_err(|e| sink.make_error(Some(e.span.start), e.message))?;
+    let kind = kind.unwrap_or_else(|| rules::structure::bare_kind(&root));
+    let refused = check_structure(&mut sink, &Scope::default(), &root, kind);
+    let policy = match Policy::from_node(&root) {
+        Ok(policy) => policy,
+        // JIT101 reported why IAM refuses the document.
+        Err(_) if refused => return Ok(sink.findings),
+        Err(e) => return Err(sink.make_error(Some(e.span.start), e.message)),
+    };
     let target = PolicyTarget {
-        kind: kind.unwrap_or_else(|| PolicyKind::of_bare_document(&policy)),
+        kind,
         size: Some(count_non_whitespace(json_text)),
         span: root.span,
         escalation: None,
@@ -537,6 +543,36 @@ pub(crate) fn check_policy(
     }
 }
 
+/// Runs the structural rules (JIT101…), which read the document's JSON as IAM does, before the
+/// policy model is built. Returns whether JIT101 found a grammar error: then IAM refuses the
+/// document, and a policy model that cannot be built from it is reported by that finding rather
+/// than as an input error.
+pub(crate) fn check_structure(
+    sink: &mut Sink<'_>,
+    scope: &Scope,
+    root: &Node<'_>,
+    kind: PolicyKind,
+) -> bool {
+    let doc = rules::structure::Doc::new(root, kind);
+    let mut refused = false;
+    for issue in rules::structure::run(&doc, |rule| sink.enabled(rule)) {
+        refused |= issue.rule == Rule::InvalidPolicyGrammar;
+        sink.report(
+            scope,
+            Report {
+                rule: issue.rule,
+                level: Level::Default,
+                span: issue.span,
+                statement: issue.statement,
+                sid: issue.sid,
+                key: issue.key,
+                message: issue.message,
+            },
+        );
+    }
+    refused
+}
+
 /// Parses a policy embedded as a string (a plan attribute, a URL-encoded CLI document) and checks
 /// it; all findings point at `scope.anchor`. Returns whether it could be checked.
 pub(crate) fn check_embedded_policy(
@@ -563,11 +599,14 @@ pub(crate) fn check_embedded_policy(
             return false;
         }
     };
+    let refused = check_structure(sink, scope, &root, target.kind);
     match Policy::from_node(&root) {
         Ok(policy) => {
             check_policy(sink, scope, &policy, target);
             true
         }
+        // JIT101 reported why IAM refuses the document.
+        Err(_) if refused => false,
         Err(PolicyError { message, span }) => {
             let message = format!(
                 "{what} is not a valid IAM policy: {message}{}",
@@ -672,6 +711,32 @@ mod tests {
             LintOptions::default(),
         );
         assert_eq!(report.errors.len(), 1);
+    }
+
+    /// The provider turns every finding on the documents it renders into an error: the shape it
+    /// renders (see provider/src/policy/document.rs) must pass every rule, the structural ones
+    /// (JIT101…) included.
+    #[test]
+    fn the_source_ip_document_jit_renders_has_no_finding() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyOutsideAllowlist","Effect":"Deny","Action":["*"],"Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":["198.51.100.0/24","203.0.113.7/32"]},"Bool":{"aws:ViaAWSService":"false"}}},{"Sid":"ExpireAt20261124T080000Z","Effect":"Deny","Action":["*"],"Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2026-11-24T08:00:00Z"},"IpAddress":{"aws:SourceIp":["203.0.113.7/32"]},"Bool":{"aws:ViaAWSService":"false"}}}]}"#;
+        let findings = lint_policy_document(doc, &Config::default()).unwrap();
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    /// A document IAM refuses for its grammar is a JIT101 finding, not an input error; with
+    /// JIT101 disabled it is an input error again, never a silent pass.
+    #[test]
+    fn grammar_errors_are_findings_unless_jit101_is_disabled() {
+        let doc =
+            r#"{"Version":"2012-10-17","Statement":[{"Action":"s3:GetObject","Resource":"*"}]}"#;
+        let findings = lint_policy_document(doc, &Config::default()).unwrap();
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].rule, Rule::InvalidPolicyGrammar);
+        assert_eq!(findings[0].severity, Severity::Critical);
+        assert!(findings[0].message.contains("MISSING_EFFECT"));
+        let config = Config::from_toml("disable = [\"JIT101\"]", None).unwrap();
+        let err = lint_policy_document(doc, &config).unwrap_err();
+        assert!(err.message.contains("has no Effect"), "{err}");
     }
 
     #[test]

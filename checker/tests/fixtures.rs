@@ -103,3 +103,33 @@ fn inputs() {
 fn plans() {
     snapshot_dir("plans");
 }
+
+#[test]
+fn jit101_invalid_policy_grammar() {
+    snapshot_dir("jit101");
+}
+
+#[test]
+fn jit102_empty_policy_element() {
+    snapshot_dir("jit102");
+}
+
+#[test]
+fn jit103_invalid_condition() {
+    snapshot_dir("jit103");
+}
+
+#[test]
+fn jit104_condition_value_type_mismatch() {
+    snapshot_dir("jit104");
+}
+
+#[test]
+fn jit105_invalid_resource_arn() {
+    snapshot_dir("jit105");
+}
+
+#[test]
+fn jit106_invalid_policy_variable() {
+    snapshot_dir("jit106");
+}

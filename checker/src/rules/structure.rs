@@ -1,0 +1,320 @@
+//! What the structural rules (JIT101…) share: they read a policy document as JSON, the way IAM
+//! and Access Analyzer's `ValidatePolicy` do, so that they can report what the policy model
+//! ([`crate::policy::Policy`]) refuses to build, and they report [`Issue`]s, which the engine
+//! turns into findings. Nothing here depends on the engine.
+
+use crate::json::{Member, Node, Span, Value};
+use crate::lint::PolicyKind;
+use crate::rules::Rule;
+
+/// A policy document as the structural rules see it.
+pub(crate) struct Doc<'n> {
+    pub root: &'n Node<'n>,
+    pub kind: PolicyKind,
+    /// The statement nodes that are objects, with their index in `Statement`.
+    pub statements: Vec<(usize, &'n Node<'n>)>,
+}
+
+impl<'n> Doc<'n> {
+    pub fn new(root: &'n Node<'n>, kind: PolicyKind) -> Doc<'n> {
+        let statements = match root.get("Statement").map(|s| &s.value) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.as_object().is_some())
+                .collect(),
+            Some(Value::Object(_)) => vec![(0, root.get("Statement").unwrap_or(root))],
+            _ => Vec::new(),
+        };
+        Doc {
+            root,
+            kind,
+            statements,
+        }
+    }
+
+    /// The document's `Version` string, if it has one.
+    pub fn version(&self) -> Option<&'n str> {
+        self.root.get("Version").and_then(Node::as_str)
+    }
+}
+
+/// The kind of a bare document from its JSON: a resource policy when a statement names a
+/// principal, as [`PolicyKind::of_bare_document`] decides for a parsed policy.
+pub(crate) fn bare_kind(root: &Node<'_>) -> PolicyKind {
+    let doc = Doc::new(root, PolicyKind::Managed);
+    if doc
+        .statements
+        .iter()
+        .any(|(_, s)| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
+    {
+        PolicyKind::Resource
+    } else {
+        PolicyKind::Managed
+    }
+}
+
+/// Runs the structural rules that are enabled and read documents of `doc.kind`, in code order.
+pub(crate) fn run<'n>(doc: &Doc<'n>, enabled: impl Fn(Rule) -> bool) -> Vec<Issue<'n>> {
+    use crate::rules::{
+        jit101_invalid_policy_grammar as jit101, jit102_empty_policy_element as jit102,
+        jit103_invalid_condition as jit103, jit104_condition_value_type_mismatch as jit104,
+        jit105_invalid_resource_arn as jit105, jit106_invalid_policy_variable as jit106,
+    };
+    type Check = for<'a> fn(&Doc<'a>, &mut Issues<'a>);
+    let checks: [(Rule, Check); 6] = [
+        (Rule::InvalidPolicyGrammar, jit101::check),
+        (Rule::EmptyPolicyElement, jit102::check),
+        (Rule::InvalidCondition, jit103::check),
+        (Rule::ConditionValueTypeMismatch, jit104::check),
+        (Rule::InvalidResourceArn, jit105::check),
+        (Rule::InvalidPolicyVariable, jit106::check),
+    ];
+    let mut issues = Issues::new(Rule::InvalidPolicyGrammar);
+    for (rule, check) in checks {
+        if rule.applies_to(doc.kind) && enabled(rule) {
+            issues.rule = rule;
+            check(doc, &mut issues);
+        }
+    }
+    issues.out
+}
+
+/// One problem a structural rule found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Issue<'n> {
+    pub rule: Rule,
+    /// Access Analyzer's issue code for the same problem (`MISSING_EFFECT`, …).
+    pub aws_code: &'static str,
+    pub span: Span,
+    pub statement: Option<usize>,
+    pub sid: Option<&'n str>,
+    /// What the issue is about, independent of formatting (for the fingerprint).
+    pub key: String,
+    pub message: String,
+}
+
+/// Collects a rule's issues for one document.
+pub(crate) struct Issues<'n> {
+    pub rule: Rule,
+    pub out: Vec<Issue<'n>>,
+}
+
+impl<'n> Issues<'n> {
+    pub fn new(rule: Rule) -> Issues<'n> {
+        Issues {
+            rule,
+            out: Vec::new(),
+        }
+    }
+
+    /// Reports an issue at `span`, in statement `stmt` (index and node) if it is about one.
+    pub fn push(
+        &mut self,
+        aws_code: &'static str,
+        span: Span,
+        stmt: Option<(usize, &'n Node<'n>)>,
+        what: &str,
+        message: String,
+    ) {
+        let sid = stmt.and_then(|(_, s)| s.get("Sid")).and_then(Node::as_str);
+        let key = format!(
+            "{aws_code}|{}|{what}",
+            stmt.map(|(_, s)| sid
+                .filter(|s| !s.is_empty())
+                .map_or_else(|| s.to_compact(), str::to_string))
+                .unwrap_or_default()
+        );
+        self.out.push(Issue {
+            rule: self.rule,
+            aws_code,
+            span,
+            statement: stmt.map(|(i, _)| i),
+            sid,
+            key,
+            message: format!("{message} (Access Analyzer: {aws_code})"),
+        });
+    }
+}
+
+/// `Statement[3]` or `the policy` for messages.
+pub(crate) fn at(stmt: usize) -> String {
+    format!("Statement[{stmt}]")
+}
+
+/// The string items of an element that is a string or an array (other items are skipped: they
+/// are JIT101's).
+pub(crate) fn string_items<'n>(node: &'n Node<'n>) -> Vec<(&'n str, Span)> {
+    match &node.value {
+        Value::String(s) => vec![(&**s, node.span)],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|n| n.as_str().map(|s| (s, n.span)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The condition blocks of a statement: each operator member and its key members, when the
+/// `Condition` element has the right shape (otherwise nothing: that is JIT101's).
+pub(crate) fn condition_blocks<'n>(stmt: &'n Node<'n>) -> Vec<(&'n Member<'n>, &'n [Member<'n>])> {
+    let Some(operators) = stmt.get("Condition").and_then(Node::as_object) else {
+        return Vec::new();
+    };
+    operators
+        .iter()
+        .filter_map(|op| op.value.as_object().map(|keys| (op, keys)))
+        .collect()
+}
+
+/// A condition value as text: strings, numbers and booleans (as IAM reads them); `None` for
+/// anything else.
+pub(crate) fn scalar_text<'n>(node: &'n Node<'n>) -> Option<&'n str> {
+    match &node.value {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n),
+        Value::Bool(true) => Some("true"),
+        Value::Bool(false) => Some("false"),
+        _ => None,
+    }
+}
+
+/// The values of one condition key: a scalar or an array of scalars.
+pub(crate) fn condition_values<'n>(value: &'n Node<'n>) -> Vec<(&'n str, &'n Node<'n>)> {
+    match &value.value {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|n| scalar_text(n).map(|t| (t, n)))
+            .collect(),
+        _ => scalar_text(value).map(|t| (t, value)).into_iter().collect(),
+    }
+}
+
+/// A condition operator split into its set prefix, base operator and `IfExists` suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Operator<'a> {
+    /// `ForAllValues:` / `ForAnyValue:` (without the colon), if present.
+    pub set: Option<&'a str>,
+    pub base: &'a str,
+    pub if_exists: bool,
+}
+
+impl<'a> Operator<'a> {
+    pub fn parse(op: &'a str) -> Operator<'a> {
+        let (set, rest) = match op.split_once(':') {
+            Some((prefix, rest))
+                if prefix.eq_ignore_ascii_case("ForAllValues")
+                    || prefix.eq_ignore_ascii_case("ForAnyValue") =>
+            {
+                (Some(prefix), rest)
+            }
+            _ => (None, op),
+        };
+        let cut = rest.len().saturating_sub("IfExists".len());
+        let (base, if_exists) = match rest.get(cut..) {
+            Some(tail) if cut > 0 && tail.eq_ignore_ascii_case("IfExists") => (&rest[..cut], true),
+            _ => (rest, false),
+        };
+        Operator {
+            set,
+            base,
+            if_exists,
+        }
+    }
+
+    /// What the base operator compares, if IAM knows it (operator names compared without case).
+    pub fn family(&self) -> Option<Family> {
+        OPERATORS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(self.base))
+            .map(|(_, f)| *f)
+    }
+
+    /// `StringLike`, `StringNotLike`, `ArnLike`, `ArnNotLike`, `ArnEquals`, `ArnNotEquals`: the
+    /// operators in which `*` and `?` are wildcards.
+    pub fn matches_wildcards(&self) -> bool {
+        self.family() == Some(Family::Arn) || self.base.to_ascii_lowercase().contains("like")
+    }
+}
+
+/// What a condition operator compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    String,
+    Numeric,
+    Date,
+    Bool,
+    Binary,
+    Ip,
+    Arn,
+    Null,
+}
+
+/// IAM's condition operators (without `IfExists` and set prefixes).
+const OPERATORS: [(&str, Family); 27] = [
+    ("StringEquals", Family::String),
+    ("StringNotEquals", Family::String),
+    ("StringEqualsIgnoreCase", Family::String),
+    ("StringNotEqualsIgnoreCase", Family::String),
+    ("StringLike", Family::String),
+    ("StringNotLike", Family::String),
+    ("NumericEquals", Family::Numeric),
+    ("NumericNotEquals", Family::Numeric),
+    ("NumericLessThan", Family::Numeric),
+    ("NumericLessThanEquals", Family::Numeric),
+    ("NumericGreaterThan", Family::Numeric),
+    ("NumericGreaterThanEquals", Family::Numeric),
+    ("DateEquals", Family::Date),
+    ("DateNotEquals", Family::Date),
+    ("DateLessThan", Family::Date),
+    ("DateLessThanEquals", Family::Date),
+    ("DateGreaterThan", Family::Date),
+    ("DateGreaterThanEquals", Family::Date),
+    ("Bool", Family::Bool),
+    ("BinaryEquals", Family::Binary),
+    ("IpAddress", Family::Ip),
+    ("NotIpAddress", Family::Ip),
+    ("ArnEquals", Family::Arn),
+    ("ArnNotEquals", Family::Arn),
+    ("ArnLike", Family::Arn),
+    ("ArnNotLike", Family::Arn),
+    ("Null", Family::Null),
+];
+
+/// Shortens a value for a message.
+pub(crate) fn shown(value: &str) -> String {
+    if value.chars().count() <= 60 {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(57).collect();
+        format!("\"{head}…\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_split_into_parts() {
+        let op = Operator::parse("ForAnyValue:StringLikeIfExists");
+        assert_eq!(
+            (op.set, op.base, op.if_exists),
+            (Some("ForAnyValue"), "StringLike", true)
+        );
+        assert!(op.matches_wildcards());
+        let op = Operator::parse("NullIfExists");
+        assert_eq!(
+            (op.base, op.if_exists, op.family()),
+            ("Null", true, Some(Family::Null))
+        );
+        assert_eq!(Operator::parse("IfExists").base, "IfExists");
+        assert_eq!(
+            Operator::parse("StringEquals").family(),
+            Some(Family::String)
+        );
+        assert!(!Operator::parse("StringEquals").matches_wildcards());
+        assert!(Operator::parse("ArnEquals").matches_wildcards());
+        assert_eq!(Operator::parse("StringEqual").family(), None);
+    }
+}
