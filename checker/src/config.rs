@@ -32,9 +32,9 @@ use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
 
 use crate::duration::parse_duration;
-use crate::finding::Severity;
 use crate::pattern::wildcard_match;
 use crate::rules::Rule;
+use crate::severity::Severity;
 
 /// The file name searched for upward from the working directory.
 pub const CONFIG_FILE: &str = "jitlint.toml";

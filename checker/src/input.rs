@@ -4,13 +4,42 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
+use crate::check::{PolicyTarget, check_embedded_policy, check_policy, check_structure};
 use crate::json::Node;
-use crate::lint::{
-    InputKind, PolicyKind, PolicyTarget, Scope, Sink, check_embedded_policy, check_policy,
-    check_structure, count_non_whitespace,
-};
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyKind};
+use crate::report::{Scope, Sink};
 use crate::rules::jit008_policy_size_limit::{InlinePolicy, check_total};
+use crate::text::count_non_whitespace;
+
+/// What jitlint recognised an input as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// A bare IAM policy document.
+    Policy,
+    /// `aws iam get-policy-version` output.
+    PolicyVersion,
+    /// `aws iam get-role-policy` / `get-user-policy` / `get-group-policy` output.
+    InlinePolicy,
+    /// `aws iam get-account-authorization-details` output.
+    AuthorizationDetails,
+    /// `terraform show -json plan.out`.
+    Plan,
+    /// `terraform show -json` of a state.
+    State,
+}
+
+impl InputKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputKind::Policy => "policy",
+            InputKind::PolicyVersion => "get-policy-version",
+            InputKind::InlinePolicy => "inline-policy",
+            InputKind::AuthorizationDetails => "get-account-authorization-details",
+            InputKind::Plan => "terraform-plan",
+            InputKind::State => "terraform-state",
+        }
+    }
+}
 
 /// What a parsed JSON document is, if jitlint knows it.
 pub fn detect(root: &Node<'_>) -> Option<InputKind> {

@@ -19,8 +19,10 @@
 //! (the IAM policy model), [`pattern`] (IAM wildcard matching), [`cidr`], [`duration`].
 
 pub mod baseline;
+mod check;
 pub mod cidr;
 pub mod config;
+mod document;
 pub mod duration;
 pub mod encoding;
 pub mod finding;
@@ -28,31 +30,23 @@ mod input;
 pub mod json;
 mod lint;
 pub mod output;
-
 pub mod pattern;
 mod plan;
 pub mod policy;
+mod report;
 pub mod rules;
+mod severity;
 mod terraform;
+mod text;
 
 pub use config::Config;
-pub use finding::{Finding, Severity};
-pub use input::detect;
+pub use finding::Finding;
+pub use input::{InputKind, detect};
 pub use lint::{
-    FileReport, InputError, InputKind, LintOptions, Origin, PolicyKind, count_non_whitespace,
-    lint_bytes, lint_policy_document, lint_policy_document_as, lint_text,
+    FileReport, Origin, lint_bytes, lint_policy_document, lint_policy_document_as, lint_text,
 };
+pub use policy::PolicyKind;
+pub use report::{InputError, LintOptions};
 pub use rules::Rule;
-
-/// `12345` → `12,345`: sizes in messages, as IAM's documentation writes its limits.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use severity::Severity;
+pub use text::{count_non_whitespace, thousands};

@@ -8,9 +8,11 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::finding::{Finding, Severity};
-use crate::lint::{FileReport, InputError};
+use crate::finding::Finding;
+use crate::lint::FileReport;
+use crate::report::InputError;
 use crate::rules::{RULES, Rule};
+use crate::severity::Severity;
 
 /// Totals over a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

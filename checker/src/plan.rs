@@ -872,6 +872,23 @@ pub(crate) fn arn_resource_name(arn: &str) -> Option<&str> {
     resource.rsplit('/').next()
 }
 
+/// Display form of an attribute path: `inline_policy[0].policy`.
+pub(crate) fn path_string(path: &[Seg<'_>]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

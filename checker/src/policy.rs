@@ -499,6 +499,126 @@ fn conditions<'n>(node: &'n Node<'n>, index: usize) -> Result<Vec<Condition<'n>>
     Ok(out)
 }
 
+/// What kind of document an IAM policy is. The kind decides which rules read it (a bucket
+/// policy cannot grant NACL writes, only an API's resource policy can open an API: see
+/// [`Rule::applies_to`]) and its size limit (JIT008).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PolicyKind {
+    /// A customer managed policy (6,144 characters). Bare policy files without `Principal`
+    /// count as managed.
+    Managed,
+    /// An AWS managed policy (`arn:aws:iam::aws:policy/…`): grants like any identity policy, but
+    /// is not bound by the customer quota on size.
+    AwsManaged,
+    /// An inline policy of a role (10,240 characters per role, summed).
+    InlineRole,
+    /// An inline policy of a user (2,048 characters per user, summed).
+    InlineUser,
+    /// An inline policy of a group (5,120 characters per group, summed).
+    InlineGroup,
+    /// The inline policy of an IAM Identity Center permission set: it becomes a role policy in
+    /// every account the set is assigned to (10,240 characters).
+    PermissionSet,
+    /// A role's trust policy: who may assume the role, nothing else.
+    Trust,
+    /// A service control policy: limits what the accounts below it may do, grants nothing
+    /// (5,120 characters).
+    Scp,
+    /// A resource-based policy whose service is unknown (a bare document with `Principal`): it
+    /// may be an API's, so everything that applies to resource policies applies.
+    Resource,
+    /// An API Gateway REST API's resource policy: who may invoke the API.
+    Api,
+    /// An S3 bucket policy.
+    Bucket,
+    /// A VPC endpoint policy: limits what may pass the endpoint, grants nothing.
+    Endpoint,
+    /// Another service's resource policy (SQS queue, SNS topic, KMS key, ECR repository, Secrets
+    /// Manager secret, Lambda layer): governs that resource only.
+    OtherResource,
+}
+
+impl PolicyKind {
+    pub const ALL: [PolicyKind; 13] = [
+        PolicyKind::Managed,
+        PolicyKind::AwsManaged,
+        PolicyKind::InlineRole,
+        PolicyKind::InlineUser,
+        PolicyKind::InlineGroup,
+        PolicyKind::PermissionSet,
+        PolicyKind::Trust,
+        PolicyKind::Scp,
+        PolicyKind::Resource,
+        PolicyKind::Api,
+        PolicyKind::Bucket,
+        PolicyKind::Endpoint,
+        PolicyKind::OtherResource,
+    ];
+
+    /// Policies that grant permissions to the principal they are attached to.
+    pub const IDENTITY: [PolicyKind; 6] = [
+        PolicyKind::Managed,
+        PolicyKind::AwsManaged,
+        PolicyKind::InlineRole,
+        PolicyKind::InlineUser,
+        PolicyKind::InlineGroup,
+        PolicyKind::PermissionSet,
+    ];
+
+    /// The kind of a bare document: a resource policy when a statement names a principal
+    /// (IAM refuses `Principal` in identity policies), a managed policy otherwise.
+    pub fn of_bare_document(policy: &Policy<'_>) -> PolicyKind {
+        if policy.statements.iter().any(|s| s.principal.is_some()) {
+            PolicyKind::Resource
+        } else {
+            PolicyKind::Managed
+        }
+    }
+
+    pub fn is_identity(self) -> bool {
+        PolicyKind::IDENTITY.contains(&self)
+    }
+
+    /// Whether the limit is on the sum of a principal's policies of this kind (inline policies),
+    /// rather than on each document.
+    pub fn sums_per_principal(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::InlineRole | PolicyKind::InlineUser | PolicyKind::InlineGroup
+        )
+    }
+
+    /// The limit on characters without whitespace, for the kinds JIT008 checks.
+    pub fn size_limit(self) -> Option<usize> {
+        match self {
+            PolicyKind::Managed => Some(6_144),
+            PolicyKind::InlineRole | PolicyKind::PermissionSet => Some(10_240),
+            PolicyKind::InlineUser => Some(2_048),
+            PolicyKind::InlineGroup | PolicyKind::Scp => Some(5_120),
+            _ => None,
+        }
+    }
+
+    /// "managed policy", "bucket policy", … for messages and docs.
+    pub fn noun(self) -> &'static str {
+        match self {
+            PolicyKind::Managed => "customer managed policy",
+            PolicyKind::AwsManaged => "AWS managed policy",
+            PolicyKind::InlineRole => "inline role policy",
+            PolicyKind::InlineUser => "inline user policy",
+            PolicyKind::InlineGroup => "inline group policy",
+            PolicyKind::PermissionSet => "permission set inline policy",
+            PolicyKind::Trust => "trust policy",
+            PolicyKind::Scp => "service control policy",
+            PolicyKind::Resource => "resource policy",
+            PolicyKind::Api => "API Gateway resource policy",
+            PolicyKind::Bucket => "S3 bucket policy",
+            PolicyKind::Endpoint => "VPC endpoint policy",
+            PolicyKind::OtherResource => "queue, topic, key, repository, secret or layer policy",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,9 @@
 //! and "this policy can rewrite IAM or network ACLs" (JIT002's escalation).
 
 use crate::json::Span;
-use crate::lint::Level;
 use crate::pattern::{Token, covers, has_wildcard, intersects, segment_universe, tokenize};
 use crate::policy::{Condition, Effect, Policy, Statement, Term, Tri};
+use crate::report::Level;
 
 /// A family of write actions on one kind of resource.
 pub(crate) struct WriteTarget {

@@ -51,8 +51,8 @@
 //! or `"Condition": {"StringEquals": {"aws:ResourceTag/jit-managed": "true"}}`.
 
 use super::grants::{Reach, WriteTarget, denied_actions, unscoped_grant};
-use crate::lint::{Report, Scope, Sink};
 use crate::policy::Policy;
+use crate::report::{Report, Scope, Sink};
 use crate::rules::Rule;
 
 pub(crate) const TARGET: WriteTarget = WriteTarget {

@@ -48,14 +48,15 @@
 
 use std::collections::HashMap;
 
+use crate::document::document_from_config;
 use crate::json::Span;
-use crate::lint::{Level, Report, Scope, Sink};
 use crate::pattern::{Token, covers, tokenize};
 use crate::plan::{Link, Plan, Resolved, Seg, arn_resource_name};
 use crate::policy::{Effect, Policy, Principals, Statement, Tri};
+use crate::report::{Level, Report, Scope, Sink};
 use crate::rules::Rule;
 use crate::rules::grants::{dangerous_managed_policy, dangerous_write};
-use crate::terraform::{attr_scope, document_from_config};
+use crate::rules::scope::attr_scope;
 
 const INVOKE_ACTIONS: [&str; 3] = [
     "execute-api:Invoke",

@@ -30,10 +30,10 @@
 //! Rename the function: `function_name = "AWSClientVPN-connect-handler"`.
 
 use crate::json::Span;
-use crate::lint::{Level, Report, Scope, Sink};
 use crate::plan::{Plan, Resolved, Seg, arn_resource_name};
+use crate::report::{Level, Report, Scope, Sink};
 use crate::rules::Rule;
-use crate::terraform::attr_scope;
+use crate::rules::scope::attr_scope;
 
 /// The prefix AWS requires.
 pub(crate) const PREFIX: &str = "AWSClientVPN-";

@@ -25,10 +25,10 @@
 use std::collections::HashSet;
 
 use super::jit003_client_vpn_handler_prefix::Handler;
-use crate::lint::{Level, Report, Sink};
 use crate::plan::{Plan, Resolved, Seg};
+use crate::report::{Level, Report, Sink};
 use crate::rules::Rule;
-use crate::terraform::attr_scope;
+use crate::rules::scope::attr_scope;
 
 /// The service's fixed wait.
 const LIMIT_SECONDS: f64 = 30.0;

@@ -26,8 +26,8 @@
 //! `"aws:SourceIp": ["198.51.100.0/24", "203.0.113.0/24"]`.
 
 use crate::cidr::{CidrError, parse_ip_or_cidr};
-use crate::lint::{Level, Report, Scope, Sink};
 use crate::policy::{Policy, Term};
+use crate::report::{Level, Report, Scope, Sink};
 use crate::rules::Rule;
 
 /// The condition keys that hold IP addresses.

@@ -30,11 +30,11 @@ use super::jit005_source_ip_invalid::{IP_KEYS, is_ip_operator};
 use crate::cidr::{CidrError, parse_ip_or_cidr};
 use crate::config::Config;
 use crate::json::Span;
-use crate::lint::{Level, Report, Scope, Sink};
 use crate::plan::{Plan, Resolved, Seg};
 use crate::policy::{Effect, Policy};
+use crate::report::{Level, Report, Scope, Sink};
 use crate::rules::Rule;
-use crate::terraform::attr_scope;
+use crate::rules::scope::attr_scope;
 
 /// Parses an allowlist entry, taking the network of a value with host bits set.
 pub(crate) fn allowlist_net(text: &str) -> Option<IpNet> {

@@ -34,8 +34,8 @@
 //! ```
 //! `jit_source_ip_policy` renders this by default (`exempt_aws_services = true`).
 
-use crate::lint::{Level, Report, Scope, Sink};
 use crate::policy::{Effect, Policy};
+use crate::report::{Level, Report, Scope, Sink};
 use crate::rules::Rule;
 
 pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>) {

@@ -28,10 +28,11 @@
 //! entries use `jit_source_ip_policy`, which expires and prunes them.
 
 use crate::json::Span;
-use crate::lint::{Level, PolicyKind, Report, Scope, Sink};
+use crate::policy::PolicyKind;
+use crate::report::{Level, Report, Scope, Sink};
 use crate::rules::Rule;
 
-use crate::thousands;
+use crate::text::thousands;
 
 fn principal_noun(kind: PolicyKind) -> &'static str {
     match kind {
@@ -135,14 +136,4 @@ pub(crate) fn check_total(
             ),
         },
     );
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(super::thousands(6144), "6,144");
-        assert_eq!(super::thousands(123), "123");
-        assert_eq!(super::thousands(1234567), "1,234,567");
-    }
 }

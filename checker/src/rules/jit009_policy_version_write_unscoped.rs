@@ -37,8 +37,8 @@
 
 use super::grants::WriteTarget;
 use super::jit001_nacl_entry_write_unscoped::report_unscoped;
-use crate::lint::{Scope, Sink};
 use crate::policy::Policy;
+use crate::report::{Scope, Sink};
 use crate::rules::Rule;
 
 const TARGET: WriteTarget = WriteTarget {

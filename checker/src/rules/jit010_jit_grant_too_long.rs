@@ -35,10 +35,10 @@
 use crate::cidr::parse_ip_or_cidr;
 use crate::duration::{format_duration, parse_duration};
 use crate::json::Span;
-use crate::lint::{Level, Report, Sink};
 use crate::plan::{Plan, Resolved, Seg};
+use crate::report::{Level, Report, Sink};
 use crate::rules::Rule;
-use crate::terraform::attr_scope;
+use crate::rules::scope::attr_scope;
 
 fn report(
     sink: &mut Sink<'_>,

@@ -39,8 +39,9 @@
 //! ```
 //! or remove the statement.
 
-use crate::lint::{Level, PolicyKind, Report, Scope, Sink};
 use crate::policy::Policy;
+use crate::policy::PolicyKind;
+use crate::report::{Level, Report, Scope, Sink};
 use crate::rules::Rule;
 
 pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>, kind: PolicyKind) {

@@ -42,8 +42,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use crate::lint::{Level, Report, Scope, Sink};
 use crate::policy::{Effect, Policy};
+use crate::report::{Level, Report, Scope, Sink};
 use crate::rules::Rule;
 use crate::rules::jit006_source_ip_too_broad::allowlist_net;
 

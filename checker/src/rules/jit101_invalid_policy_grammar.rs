@@ -53,7 +53,7 @@
 use std::collections::HashMap;
 
 use crate::json::{Node, Value};
-use crate::lint::PolicyKind;
+use crate::policy::PolicyKind;
 use crate::rules::structure::{Doc, Issues, at, shown};
 
 const POLICY_ELEMENTS: [&str; 3] = ["Version", "Id", "Statement"];

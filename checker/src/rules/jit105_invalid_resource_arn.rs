@@ -37,7 +37,7 @@
 //! "Resource": ["arn:aws:s3:::my-bucket/*", "arn:aws:s3:::my-bucket"]
 //! ```
 
-use crate::lint::PolicyKind;
+use crate::policy::PolicyKind;
 use crate::rules::structure::{Doc, Issues, at, shown, string_items};
 
 const PARTITIONS: [&str; 8] = [

@@ -6,8 +6,8 @@
 
 use std::fmt;
 
-use crate::finding::Severity;
-use crate::lint::PolicyKind;
+use crate::policy::PolicyKind;
+use crate::severity::Severity;
 
 pub(crate) mod grants;
 pub(crate) mod jit001_nacl_entry_write_unscoped;
@@ -28,6 +28,7 @@ pub(crate) mod jit103_invalid_condition;
 pub(crate) mod jit104_condition_value_type_mismatch;
 pub(crate) mod jit105_invalid_resource_arn;
 pub(crate) mod jit106_invalid_policy_variable;
+pub(crate) mod scope;
 pub(crate) mod structure;
 
 /// A rule. The discriminant order is the code order.

@@ -4,7 +4,7 @@
 //! turns into findings. Nothing here depends on the engine.
 
 use crate::json::{Member, Node, Span, Value};
-use crate::lint::PolicyKind;
+use crate::policy::PolicyKind;
 use crate::rules::Rule;
 
 /// A policy document as the structural rules see it.
@@ -52,32 +52,6 @@ pub(crate) fn bare_kind(root: &Node<'_>) -> PolicyKind {
     } else {
         PolicyKind::Managed
     }
-}
-
-/// Runs the structural rules that are enabled and read documents of `doc.kind`, in code order.
-pub(crate) fn run<'n>(doc: &Doc<'n>, enabled: impl Fn(Rule) -> bool) -> Vec<Issue<'n>> {
-    use crate::rules::{
-        jit101_invalid_policy_grammar as jit101, jit102_empty_policy_element as jit102,
-        jit103_invalid_condition as jit103, jit104_condition_value_type_mismatch as jit104,
-        jit105_invalid_resource_arn as jit105, jit106_invalid_policy_variable as jit106,
-    };
-    type Check = for<'a> fn(&Doc<'a>, &mut Issues<'a>);
-    let checks: [(Rule, Check); 6] = [
-        (Rule::InvalidPolicyGrammar, jit101::check),
-        (Rule::EmptyPolicyElement, jit102::check),
-        (Rule::InvalidCondition, jit103::check),
-        (Rule::ConditionValueTypeMismatch, jit104::check),
-        (Rule::InvalidResourceArn, jit105::check),
-        (Rule::InvalidPolicyVariable, jit106::check),
-    ];
-    let mut issues = Issues::new(Rule::InvalidPolicyGrammar);
-    for (rule, check) in checks {
-        if rule.applies_to(doc.kind) && enabled(rule) {
-            issues.rule = rule;
-            check(doc, &mut issues);
-        }
-    }
-    issues.out
 }
 
 /// One problem a structural rule found.
