@@ -251,7 +251,7 @@ fn check_statement<'n>(out: &mut Issues<'n>, kind: PolicyKind, i: usize, stmt: &
     }
     for name in ["Action", "NotAction", "Resource", "NotResource"] {
         if let Some(v) = stmt.get(name) {
-            strings(out, here, &format!("{}.{name}", at(i)), v);
+            strings(out, here, &|| format!("{}.{name}", at(i)), v);
         }
     }
     for name in ["Principal", "NotPrincipal"] {
@@ -264,11 +264,12 @@ fn check_statement<'n>(out: &mut Issues<'n>, kind: PolicyKind, i: usize, stmt: &
     }
 }
 
-/// A string or an array of strings.
+/// A string or an array of strings. `what` names the element, for messages (built only when
+/// there is something to report).
 fn strings<'n>(
     out: &mut Issues<'n>,
     here: Option<(usize, &'n Node<'n>)>,
-    what: &str,
+    what: &dyn Fn() -> String,
     v: &'n Node<'n>,
 ) {
     match &v.value {
@@ -276,11 +277,11 @@ fn strings<'n>(
         Value::Array(items) => {
             for (j, item) in items.iter().enumerate() {
                 if item.as_str().is_none() {
-                    mismatch(out, item, here, &format!("{what}[{j}]"), "a string");
+                    mismatch(out, item, here, &format!("{}[{j}]", what()), "a string");
                 }
             }
         }
-        _ => mismatch(out, v, here, what, "a string or an array of strings"),
+        _ => mismatch(out, v, here, &what(), "a string or an array of strings"),
     }
 }
 
@@ -293,7 +294,7 @@ fn principal<'n>(
     v: &'n Node<'n>,
 ) {
     let i = here.map_or(0, |(i, _)| i);
-    let what = format!("{}.{name}", at(i));
+    let what = || format!("{}.{name}", at(i));
     if kind.is_identity() || kind == PolicyKind::Scp {
         out.push(
             "UNSUPPORTED_PRINCIPAL",
@@ -301,7 +302,8 @@ fn principal<'n>(
             here,
             name,
             format!(
-                "{what}: this {} applies to whoever it is attached to and may not name a principal; remove {name}",
+                "{}: this {} applies to whoever it is attached to and may not name a principal; remove {name}",
+                what(),
                 kind.noun()
             ),
         );
@@ -314,7 +316,8 @@ fn principal<'n>(
             here,
             name,
             format!(
-                "{what} must be \"*\" or an object such as {{\"AWS\": {}}}, not a string",
+                "{} must be \"*\" or an object such as {{\"AWS\": {}}}, not a string",
+                what(),
                 shown(s)
             ),
         ),
@@ -327,13 +330,14 @@ fn principal<'n>(
                         here,
                         &m.key,
                         format!(
-                            "{what} has the principal type {}; IAM knows AWS, Service, Federated and CanonicalUser{}",
+                            "{} has the principal type {}; IAM knows AWS, Service, Federated and CanonicalUser{}",
+                            what(),
                             shown(&m.key),
                             suggestion(&m.key, &PRINCIPAL_KEYS)
                         ),
                     );
                 }
-                let inner = format!("{what}.{}", m.key);
+                let inner = || format!("{}.{}", what(), m.key);
                 strings(out, here, &inner, &m.value);
                 for (value, span) in crate::rules::structure::string_items(&m.value) {
                     if value != "*" && (value.contains('*') || value.contains('?')) {
@@ -343,7 +347,8 @@ fn principal<'n>(
                             here,
                             value,
                             format!(
-                                "{inner} {} has a wildcard; a principal is \"*\" or exact (use a condition such as aws:PrincipalArn with ArnLike to match a pattern)",
+                                "{} {} has a wildcard; a principal is \"*\" or exact (use a condition such as aws:PrincipalArn with ArnLike to match a pattern)",
+                                inner(),
                                 shown(value)
                             ),
                         );
@@ -355,7 +360,7 @@ fn principal<'n>(
             out,
             v,
             here,
-            &what,
+            &what(),
             "\"*\" or an object such as {\"AWS\": \"arn:…\"}",
         ),
     }
@@ -363,9 +368,9 @@ fn principal<'n>(
 
 fn condition<'n>(out: &mut Issues<'n>, here: Option<(usize, &'n Node<'n>)>, c: &'n Node<'n>) {
     let i = here.map_or(0, |(i, _)| i);
-    let what = format!("{}.Condition", at(i));
+    let what = || format!("{}.Condition", at(i));
     let Some(operators) = c.as_object() else {
-        mismatch(out, c, here, &what, "an object of condition operators");
+        mismatch(out, c, here, &what(), "an object of condition operators");
         return;
     };
     for op in operators {
@@ -374,13 +379,13 @@ fn condition<'n>(out: &mut Issues<'n>, here: Option<(usize, &'n Node<'n>)>, c: &
                 out,
                 &op.value,
                 here,
-                &format!("{what}.{}", op.key),
+                &format!("{}.{}", what(), op.key),
                 "an object of condition keys",
             );
             continue;
         };
         for key in keys {
-            let path = format!("{what}.{}.{}", op.key, key.key);
+            let path = || format!("{}.{}.{}", what(), op.key, key.key);
             let scalar = |n: &Node<'_>| {
                 matches!(
                     n.value,
@@ -395,7 +400,7 @@ fn condition<'n>(out: &mut Issues<'n>, here: Option<(usize, &'n Node<'n>)>, c: &
                                 out,
                                 item,
                                 here,
-                                &format!("{path}[{j}]"),
+                                &format!("{}[{j}]", path()),
                                 "a string, number or boolean",
                             );
                         }
@@ -406,7 +411,7 @@ fn condition<'n>(out: &mut Issues<'n>, here: Option<(usize, &'n Node<'n>)>, c: &
                     out,
                     &key.value,
                     here,
-                    &path,
+                    &path(),
                     "a string, number or boolean, or an array of them",
                 ),
             }

@@ -44,7 +44,7 @@
 use crate::cidr::{CidrError, parse_ip_or_cidr};
 use crate::rules::jit005_source_ip_invalid::IP_KEYS;
 use crate::rules::structure::{
-    Doc, Family, Issues, Operator, at, condition_blocks, condition_values, shown,
+    Doc, Family, Issues, Operator, at, condition_blocks, condition_values, has_variable, shown,
 };
 
 pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
@@ -57,7 +57,7 @@ pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
             };
             for key in keys {
                 for (value, node) in condition_values(&key.value) {
-                    if value.contains("${") {
+                    if has_variable(value) {
                         continue;
                     }
                     let problem = match family {

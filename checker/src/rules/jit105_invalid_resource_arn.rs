@@ -38,7 +38,7 @@
 //! ```
 
 use crate::policy::PolicyKind;
-use crate::rules::structure::{Doc, Issues, at, shown, string_items};
+use crate::rules::structure::{Doc, Issues, at, has_variable, shown, string_items};
 
 const PARTITIONS: [&str; 8] = [
     "aws",
@@ -77,7 +77,7 @@ pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
 
 /// A field IAM reads as a pattern or a variable: not judged.
 fn open(field: &str) -> bool {
-    field.contains(['*', '?']) || field.contains("${")
+    field.contains(['*', '?']) || has_variable(field)
 }
 
 fn problem(value: &str) -> Option<(&'static str, String)> {
@@ -93,8 +93,14 @@ fn problem(value: &str) -> Option<(&'static str, String)> {
             "not an ARN; a resource is \"*\" or starts with \"arn:\"".into(),
         ));
     };
-    let fields: Vec<&str> = rest.splitn(5, ':').collect();
-    let [partition, service, region, account, _resource] = fields[..] else {
+    let mut fields = rest.splitn(5, ':');
+    let (Some(partition), Some(service), Some(region), Some(account), Some(_resource)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
         // `arn:aws:s3:::*`-like values have six fields; a trailing wildcard may stand for the
         // missing ones.
         if value.ends_with('*') {
@@ -104,7 +110,7 @@ fn problem(value: &str) -> Option<(&'static str, String)> {
             "MISSING_ARN_FIELD",
             format!(
                 "an ARN has six fields, arn:partition:service:region:account:resource, this one has {}",
-                fields.len() + 1
+                value.split(':').count()
             ),
         ));
     };
@@ -117,7 +123,7 @@ fn problem(value: &str) -> Option<(&'static str, String)> {
             ),
         ));
     }
-    if service.bytes().any(|b| b.is_ascii_uppercase()) && !service.contains("${") {
+    if service.bytes().any(|b| b.is_ascii_uppercase()) && !has_variable(service) {
         return Some((
             "INVALID_ARN_SERVICE_CASE",
             format!(

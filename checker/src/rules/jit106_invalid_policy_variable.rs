@@ -39,36 +39,34 @@
 
 use crate::json::{Node, Span};
 use crate::rules::structure::{
-    Doc, Issues, at, condition_blocks, condition_values, shown, string_items,
+    Doc, Issues, at, condition_blocks, condition_values, has_variable, shown, string_items,
 };
 
 pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
     let mut first_use: Option<(usize, &'n Node<'n>, Span)> = None;
     for &(i, stmt) in &doc.statements {
         let here = Some((i, stmt));
-        let mut values: Vec<(String, &'n str, Span)> = Vec::new();
+        // Only the values that hold a variable; their element is named when one is reported.
+        let mut values: Vec<(Where<'n>, &'n str, Span)> = Vec::new();
         for name in ["Resource", "NotResource"] {
             if let Some(v) = stmt.get(name) {
                 for (text, span) in string_items(v) {
-                    values.push((format!("{}.{name}", at(i)), text, span));
+                    if has_variable(text) {
+                        values.push((Where::Element(name), text, span));
+                    }
                 }
             }
         }
         for (op, keys) in condition_blocks(stmt) {
             for key in keys {
                 for (text, node) in condition_values(&key.value) {
-                    values.push((
-                        format!("{}.Condition.{}.{}", at(i), op.key, key.key),
-                        text,
-                        node.span,
-                    ));
+                    if has_variable(text) {
+                        values.push((Where::Condition(&op.key, &key.key), text, node.span));
+                    }
                 }
             }
         }
-        for (what, text, span) in values {
-            if !text.contains("${") {
-                continue;
-            }
+        for (place, text, span) in values {
             if first_use.is_none() {
                 first_use = Some((i, stmt, span));
             }
@@ -78,28 +76,24 @@ pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
                     span,
                     here,
                     text,
-                    format!("{what} {}: {message}", shown(text)),
+                    format!("{} {}: {message}", place.describe(i), shown(text)),
                 );
             }
         }
         for name in ["Action", "NotAction", "Effect", "Sid"] {
             if let Some(v) = stmt.get(name) {
                 for (text, span) in string_items(v) {
-                    unsupported(out, here, &format!("{}.{name}", at(i)), text, span);
+                    unsupported(out, here, i, name, text, span);
                 }
             }
         }
         for name in ["Principal", "NotPrincipal"] {
             if let Some(v) = stmt.get(name) {
-                let items = match v.as_object() {
-                    Some(members) => members
-                        .iter()
-                        .flat_map(|m| string_items(&m.value))
-                        .collect(),
-                    None => string_items(v),
-                };
+                let members = v.as_object().unwrap_or_default();
+                let items =
+                    string_items(v).chain(members.iter().flat_map(|m| string_items(&m.value)));
                 for (text, span) in items {
-                    unsupported(out, here, &format!("{}.{name}", at(i)), text, span);
+                    unsupported(out, here, i, name, text, span);
                 }
             }
         }
@@ -123,21 +117,38 @@ pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
     }
 }
 
+/// Where a variable sits, for messages.
+enum Where<'n> {
+    Element(&'static str),
+    Condition(&'n str, &'n str),
+}
+
+impl Where<'_> {
+    fn describe(&self, stmt: usize) -> String {
+        match self {
+            Where::Element(name) => format!("{}.{name}", at(stmt)),
+            Where::Condition(op, key) => format!("{}.Condition.{op}.{key}", at(stmt)),
+        }
+    }
+}
+
 fn unsupported<'n>(
     out: &mut Issues<'n>,
     here: Option<(usize, &'n Node<'n>)>,
-    what: &str,
+    stmt: usize,
+    name: &str,
     text: &str,
     span: Span,
 ) {
-    if text.contains("${") {
+    if has_variable(text) {
         out.push(
             "VARIABLE_UNSUPPORTED_IN_ELEMENT",
             span,
             here,
             text,
             format!(
-                "{what} {}: IAM substitutes policy variables only in Resource, NotResource and condition values; here the text is taken literally",
+                "{}.{name} {}: IAM substitutes policy variables only in Resource, NotResource and condition values; here the text is taken literally",
+                at(stmt),
                 shown(text)
             ),
         );

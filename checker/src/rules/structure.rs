@@ -118,27 +118,27 @@ pub(crate) fn at(stmt: usize) -> String {
 
 /// The string items of an element that is a string or an array (other items are skipped: they
 /// are JIT101's).
-pub(crate) fn string_items<'n>(node: &'n Node<'n>) -> Vec<(&'n str, Span)> {
-    match &node.value {
-        Value::String(s) => vec![(&**s, node.span)],
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|n| n.as_str().map(|s| (s, n.span)))
-            .collect(),
-        _ => Vec::new(),
-    }
+pub(crate) fn string_items<'n>(node: &'n Node<'n>) -> impl Iterator<Item = (&'n str, Span)> + 'n {
+    let (single, many): (Option<(&'n str, Span)>, &'n [Node<'n>]) = match &node.value {
+        Value::String(s) => (Some((s, node.span)), &[]),
+        Value::Array(items) => (None, items),
+        _ => (None, &[]),
+    };
+    single
+        .into_iter()
+        .chain(many.iter().filter_map(|n| n.as_str().map(|s| (s, n.span))))
 }
 
 /// The condition blocks of a statement: each operator member and its key members, when the
 /// `Condition` element has the right shape (otherwise nothing: that is JIT101's).
-pub(crate) fn condition_blocks<'n>(stmt: &'n Node<'n>) -> Vec<(&'n Member<'n>, &'n [Member<'n>])> {
-    let Some(operators) = stmt.get("Condition").and_then(Node::as_object) else {
-        return Vec::new();
-    };
-    operators
+pub(crate) fn condition_blocks<'n>(
+    stmt: &'n Node<'n>,
+) -> impl Iterator<Item = (&'n Member<'n>, &'n [Member<'n>])> + 'n {
+    stmt.get("Condition")
+        .and_then(Node::as_object)
+        .unwrap_or_default()
         .iter()
         .filter_map(|op| op.value.as_object().map(|keys| (op, keys)))
-        .collect()
 }
 
 /// A condition value as text: strings, numbers and booleans (as IAM reads them); `None` for
@@ -154,14 +154,17 @@ pub(crate) fn scalar_text<'n>(node: &'n Node<'n>) -> Option<&'n str> {
 }
 
 /// The values of one condition key: a scalar or an array of scalars.
-pub(crate) fn condition_values<'n>(value: &'n Node<'n>) -> Vec<(&'n str, &'n Node<'n>)> {
-    match &value.value {
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|n| scalar_text(n).map(|t| (t, n)))
-            .collect(),
-        _ => scalar_text(value).map(|t| (t, value)).into_iter().collect(),
-    }
+pub(crate) fn condition_values<'n>(
+    value: &'n Node<'n>,
+) -> impl Iterator<Item = (&'n str, &'n Node<'n>)> + 'n {
+    let (single, many): (Option<&'n Node<'n>>, &'n [Node<'n>]) = match &value.value {
+        Value::Array(items) => (None, items),
+        _ => (Some(value), &[]),
+    };
+    single
+        .into_iter()
+        .chain(many)
+        .filter_map(|n| scalar_text(n).map(|t| (t, n)))
 }
 
 /// A condition operator split into its set prefix, base operator and `IfExists` suffix.
@@ -254,6 +257,12 @@ const OPERATORS: [(&str, Family); 27] = [
     ("ArnNotLike", Family::Arn),
     ("Null", Family::Null),
 ];
+
+/// Whether `text` holds a policy variable's opening `${` (a byte search for `$` first: most
+/// values have none).
+pub(crate) fn has_variable(text: &str) -> bool {
+    text.contains('$') && text.contains("${")
+}
 
 /// Shortens a value for a message.
 pub(crate) fn shown(value: &str) -> String {
