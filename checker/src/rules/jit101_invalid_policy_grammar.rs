@@ -12,7 +12,7 @@
 //! | a statement without `Effect` | `MISSING_EFFECT` |
 //! | `Effect` other than `"Allow"` or `"Deny"` (also `"allow"`) | `INVALID_EFFECT` |
 //! | both `Action` and `NotAction`, `Resource` and `NotResource`, or `Principal` and `NotPrincipal` | `UNSUPPORTED_ELEMENT_COMBINATION` |
-//! | `Principal` or `NotPrincipal` in an identity policy or a service control policy | `UNSUPPORTED_PRINCIPAL` |
+//! | `Principal` or `NotPrincipal` in an identity policy (in a service control policy) | `UNSUPPORTED_PRINCIPAL` (`SCP_SYNTAX_ERROR_PRINCIPAL`) |
 //! | a `Principal` that is a string other than `"*"` | `INVALID_PRINCIPAL_FORMAT` |
 //! | a principal type other than `AWS`, `Service`, `Federated` or `CanonicalUser` | `INVALID_PRINCIPAL_KEY` |
 //! | a wildcard inside a principal (`arn:aws:iam::*:root`, `*.amazonaws.com`) | `UNSUPPORTED_WILDCARD_IN_PRINCIPAL` |
@@ -297,7 +297,11 @@ fn principal<'n>(
     let what = || format!("{}.{name}", at(i));
     if kind.is_identity() || kind == PolicyKind::Scp {
         out.push(
-            "UNSUPPORTED_PRINCIPAL",
+            if kind == PolicyKind::Scp {
+                "SCP_SYNTAX_ERROR_PRINCIPAL"
+            } else {
+                "UNSUPPORTED_PRINCIPAL"
+            },
             key_span,
             here,
             name,

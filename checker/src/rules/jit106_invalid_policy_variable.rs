@@ -8,7 +8,7 @@
 //! | a space in the variable's name (`${ aws:username }`) | `UNSUPPORTED_SPACE_IN_VARIABLE` |
 //! | nothing between the braces (`${}`) | `EMPTY_VARIABLE` |
 //! | a default value that is not in single quotes (`${aws:username, guest}`) | `MISSING_QUOTE_IN_VARIABLE` |
-//! | a variable in `Action`, `NotAction`, `Principal`, `NotPrincipal`, `Effect` or `Sid` (IAM substitutes them only in `Resource`, `NotResource` and condition values) | `VARIABLE_UNSUPPORTED_IN_ELEMENT` |
+//! | a variable in `Action`, `NotAction`, `Principal` or `NotPrincipal` (IAM substitutes them only in `Resource`, `NotResource` and condition values) | `VARIABLE_UNSUPPORTED_IN_ELEMENT` |
 //! | a variable in a policy without `"Version": "2012-10-17"` | `VARIABLE_UNSUPPORTED_IN_VERSION` |
 //!
 //! `${*}`, `${?}` and `${$}` (a literal `*`, `?`, `$`) are accepted.
@@ -80,7 +80,7 @@ pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
                 );
             }
         }
-        for name in ["Action", "NotAction", "Effect", "Sid"] {
+        for name in ["Action", "NotAction"] {
             if let Some(v) = stmt.get(name) {
                 for (text, span) in string_items(v) {
                     unsupported(out, here, i, name, text, span);
