@@ -186,7 +186,7 @@ fn is_date(s: &str) -> bool {
     }
     let mut rest = &time[5..];
     if let Some(secs) = rest.strip_prefix(':') {
-        if secs.len() < 2 || !secs[..2].bytes().all(|c| c.is_ascii_digit()) {
+        if secs.len() < 2 || !secs.as_bytes()[..2].iter().all(u8::is_ascii_digit) {
             return false;
         }
         rest = &secs[2..];
@@ -236,6 +236,9 @@ mod tests {
             "tomorrow",
             "",
             "2026-01-31T25:00Z",
+            "2026-01-31T12:00:1é",
+            "2026-01-31T12:00:00+é",
+            "2026-01-3é",
         ] {
             assert!(!is_date(bad), "{bad}");
         }

@@ -277,6 +277,83 @@ pub(crate) fn shown(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::PolicyKind;
+    use crate::rules::{
+        jit101_invalid_policy_grammar, jit102_empty_policy_element, jit103_invalid_condition,
+        jit104_condition_value_type_mismatch, jit105_invalid_resource_arn,
+        jit106_invalid_policy_variable,
+    };
+
+    /// Awkward values in every slot the structural rules read, under every operator and kind:
+    /// nothing reaches a panic (multi-byte characters next to the bytes the parsers test, cut
+    /// variables, prefixes without a base operator).
+    #[test]
+    fn awkward_values_do_not_panic() {
+        let values = [
+            "",
+            "$",
+            "${",
+            "${}",
+            "}${",
+            "${a${b}",
+            "${a, '}",
+            "é",
+            "日本",
+            "2026-01-31T12:00:1é",
+            "2026-01-31T12:00:00+é",
+            "2026-01-3é",
+            "2026-01-31Té",
+            "arn:",
+            "arn:é:é:é:é:é",
+            "arn:aws:s3:::${",
+            "arn:aws:ec2:é-é-1:1:x",
+            "*",
+            "?",
+            "-",
+            "+",
+            "1e",
+            ".",
+            "::",
+            "10.0.0.0/é",
+        ];
+        let mut operators: Vec<String> = OPERATORS.iter().map(|(o, _)| o.to_string()).collect();
+        for extra in [
+            "ForAllValues:",
+            "ForAnyValue:",
+            "IfExists",
+            "NullIfExists",
+            "é",
+            ":",
+        ] {
+            operators.push(extra.to_string());
+        }
+        let checks: [for<'a> fn(&Doc<'a>, &mut Issues<'a>); 6] = [
+            jit101_invalid_policy_grammar::check,
+            jit102_empty_policy_element::check,
+            jit103_invalid_condition::check,
+            jit104_condition_value_type_mismatch::check,
+            jit105_invalid_resource_arn::check,
+            jit106_invalid_policy_variable::check,
+        ];
+        for v in values {
+            let q = serde_json::to_string(v).unwrap();
+            for op in &operators {
+                let op = serde_json::to_string(&format!("{op}IfExists")).unwrap();
+                let text = format!(
+                    r#"{{"Version":{q},"Statement":[{{"Sid":{q},"Effect":{q},"Action":[{q}],"Resource":{q},
+                       "Principal":{{"AWS":{q},{q}:[{q}]}},"Condition":{{{op}:{{{q}:[{q},{q}]}},{q}:{{{q}:{q}}}}}}}]}}"#
+                );
+                let root = crate::json::parse(&text).unwrap();
+                for kind in PolicyKind::ALL {
+                    let doc = Doc::new(&root, kind);
+                    let mut issues = Issues::new(Rule::InvalidPolicyGrammar);
+                    for check in checks {
+                        check(&doc, &mut issues);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn operators_split_into_parts() {
