@@ -52,6 +52,8 @@ pub(crate) struct Instance<'n> {
     pub values: Option<&'n Node<'n>>,
     /// `change.after_unknown`.
     pub unknown: Option<&'n Node<'n>>,
+    /// `change.before` in plans: the values in state before this run (refreshed).
+    pub before: Option<&'n Node<'n>>,
     /// The resource object in the JSON (fallback position).
     pub span: Span,
     /// The resource block in `configuration`, if any.
@@ -73,6 +75,10 @@ pub(crate) struct Plan<'n> {
     /// (module config path, `type.name`) → the resource block of `configuration`.
     config_resources: HashMap<(String, String), &'n Node<'n>>,
     variables: Option<&'n Node<'n>>,
+    /// `configuration.provider_config`: the provider blocks of the configuration.
+    provider_config: Option<&'n Node<'n>>,
+    /// Whether the input has a `configuration` section (plans do, states do not).
+    has_configuration: bool,
 }
 
 /// Attributes that identify a resource when another resource names it by value.
@@ -331,6 +337,10 @@ impl<'n> Plan<'n> {
             config_resources: HashMap::new(),
             module_keys: HashMap::new(),
             variables: root.get("variables"),
+            provider_config: root
+                .get("configuration")
+                .and_then(|c| c.get("provider_config")),
+            has_configuration: root.get("configuration").is_some(),
         };
         let mut seen: HashSet<String> = HashSet::new();
         if let Some(changes) = root.get("resource_changes").and_then(Node::as_array) {
@@ -349,6 +359,9 @@ impl<'n> Plan<'n> {
                     continue;
                 }
                 plan.add(rc, change.get("after"), change.get("after_unknown"));
+                if let Some(last) = plan.instances.last_mut() {
+                    last.before = change.get("before").filter(|b| !b.is_null());
+                }
             }
         }
         for section in [
@@ -430,6 +443,7 @@ impl<'n> Plan<'n> {
             key: node.get("index").and_then(index_key).or(parsed.key),
             values: values.filter(|v| !v.is_null()),
             unknown,
+            before: None,
             span: node.span,
             config: None,
         });
@@ -622,9 +636,7 @@ impl<'n> Plan<'n> {
         if let Some(var) = r.strip_prefix("var.") {
             let Some(((call, _), parent)) = ctx.modules.split_last() else {
                 return self
-                    .variables
-                    .and_then(|v| v.get(var)?.get("value"))
-                    .filter(|v| !v.is_null())
+                    .root_variable(var)
                     .map_or_else(unknown, |v| Step::Value(Resolved::Known(v)));
             };
             let expr = self.module_configs.get(&config_path(parent)).and_then(|m| {
@@ -713,6 +725,33 @@ impl<'n> Plan<'n> {
     /// Whether the configuration sets the attribute (as opposed to the provider computing it).
     pub fn is_configured(&self, i: usize, path: &[Seg<'_>]) -> bool {
         self.expression(i, path).is_some()
+    }
+
+    /// Whether the resource block in the configuration sets a top-level argument or has blocks
+    /// of that name (`ingress { … }`); `None` when the configuration of the resource is not in
+    /// the input (a state, or a plan without its `configuration`).
+    pub fn configures(&self, i: usize, key: &str) -> Option<bool> {
+        let expressions = self.instances[i].config?.get("expressions");
+        Some(expressions.is_some_and(|e| e.get(key).is_some()))
+    }
+
+    /// Whether the input has a `configuration` section (a plan; states have none).
+    pub fn has_configuration(&self) -> bool {
+        self.has_configuration
+    }
+
+    /// The configuration's provider blocks (`configuration.provider_config`), keyed as
+    /// Terraform keys them (`aws`, `aws.west`, `module.net:aws`).
+    pub fn provider_config(&self) -> Option<&'n Node<'n>> {
+        self.provider_config
+    }
+
+    /// The value of a root module variable, if the plan knows it.
+    pub fn root_variable(&self, name: &str) -> Option<&'n Node<'n>> {
+        self.variables?
+            .get(name)?
+            .get("value")
+            .filter(|v| !v.is_null())
     }
 
     /// The instance an attribute's expression plainly refers to (`x = data.t.n.json`, also

@@ -14,6 +14,7 @@ use crate::rules::{
     Rule, jit002_open_api_gateway as jit002, jit003_client_vpn_handler_prefix as jit003,
     jit004_client_vpn_handler_timeout as jit004, jit006_source_ip_too_broad as jit006,
     jit008_policy_size_limit as jit008, jit010_jit_grant_too_long as jit010,
+    jit013_jit_grant_erased as jit013,
 };
 use crate::text::count_non_whitespace;
 
@@ -200,6 +201,7 @@ pub(crate) fn lint_plan(sink: &mut Sink<'_>, root: &Node<'_>) {
     jit004::check_plan(sink, &plan, &handlers);
     jit006::check_plan(sink, &plan);
     jit010::check_plan(sink, &plan);
+    jit013::check_plan(sink, &plan);
 }
 
 /// Checks the policy document in one attribute; returns its size when it is known.

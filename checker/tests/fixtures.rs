@@ -90,6 +90,11 @@ fn jit012_source_ip_fence_private_only() {
     snapshot_dir("jit012");
 }
 
+#[test]
+fn jit013_jit_grant_erased() {
+    snapshot_dir("jit013");
+}
+
 /// AWS CLI outputs and inputs that are not what jitlint reads.
 #[test]
 fn inputs() {

@@ -22,6 +22,7 @@ pub(crate) mod jit009_policy_version_write_unscoped;
 pub(crate) mod jit010_jit_grant_too_long;
 pub(crate) mod jit011_statement_missing_element;
 pub(crate) mod jit012_source_ip_fence_private_only;
+pub(crate) mod jit013_jit_grant_erased;
 pub(crate) mod jit101_invalid_policy_grammar;
 pub(crate) mod jit102_empty_policy_element;
 pub(crate) mod jit103_invalid_condition;
@@ -46,6 +47,7 @@ pub enum Rule {
     JitGrantTooLong,
     StatementMissingElement,
     SourceIpFencePrivateOnly,
+    JitGrantErased,
     InvalidPolicyGrammar,
     EmptyPolicyElement,
     InvalidCondition,
@@ -74,7 +76,7 @@ const IDENTITY: &[PolicyKind] = &PolicyKind::IDENTITY;
 const ALL_KINDS: &[PolicyKind] = &PolicyKind::ALL;
 
 /// All rules in code order.
-pub static RULES: [RuleInfo; 18] = [
+pub static RULES: [RuleInfo; 19] = [
     RuleInfo {
         rule: Rule::NaclEntryWriteUnscoped,
         code: "JIT001",
@@ -191,6 +193,15 @@ pub static RULES: [RuleInfo; 18] = [
         source: include_str!("jit012_source_ip_fence_private_only.rs"),
     },
     RuleInfo {
+        rule: Rule::JitGrantErased,
+        code: "JIT013",
+        name: "jit-grant-erased",
+        default_severity: Severity::High,
+        summary: "Another resource will delete jit's grants: inline ACL rules, a managed default ACL, or tags without ignore_tags",
+        kinds: &[],
+        source: include_str!("jit013_jit_grant_erased.rs"),
+    },
+    RuleInfo {
         rule: Rule::InvalidPolicyGrammar,
         code: "JIT101",
         name: "invalid-policy-grammar",
@@ -247,7 +258,7 @@ pub static RULES: [RuleInfo; 18] = [
 ];
 
 impl Rule {
-    pub const ALL: [Rule; 18] = [
+    pub const ALL: [Rule; 19] = [
         Rule::NaclEntryWriteUnscoped,
         Rule::OpenApiGateway,
         Rule::ClientVpnHandlerPrefix,
@@ -260,6 +271,7 @@ impl Rule {
         Rule::JitGrantTooLong,
         Rule::StatementMissingElement,
         Rule::SourceIpFencePrivateOnly,
+        Rule::JitGrantErased,
         Rule::InvalidPolicyGrammar,
         Rule::EmptyPolicyElement,
         Rule::InvalidCondition,
@@ -409,6 +421,7 @@ mod tests {
                 assert!(docs.contains(section), "{} lacks {section}", r.code);
             }
         }
+        assert_eq!(Rule::lookup("JIT014"), None);
         assert_eq!(Rule::lookup("JIT100"), None);
     }
 }
