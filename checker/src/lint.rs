@@ -214,6 +214,28 @@ mod tests {
         assert!(findings.is_empty(), "{findings:?}");
     }
 
+    /// Structural findings keep their fingerprint when statements move (baselines survive
+    /// reordering), as the other rules' do.
+    #[test]
+    fn structural_fingerprints_do_not_depend_on_the_statement_index() {
+        let bad =
+            r#"{"Sid":"A","Effect":"Allow","Action":["s3:GetObject",5],"Resource":"my-bucket"}"#;
+        let other = r#"{"Sid":"B","Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}"#;
+        let fingerprints = |statements: String| {
+            let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+            let mut f: Vec<String> = lint_policy_document(&doc, &Config::default())
+                .unwrap()
+                .into_iter()
+                .map(|f| f.fingerprint)
+                .collect();
+            f.sort();
+            f
+        };
+        let first = fingerprints(bad.to_string());
+        assert_eq!(first.len(), 2, "JIT101 and JIT105");
+        assert_eq!(first, fingerprints(format!("{other},{bad}")));
+    }
+
     /// A document IAM refuses for its grammar is a JIT101 finding, not an input error; with
     /// JIT101 disabled it is an input error again, never a silent pass.
     #[test]

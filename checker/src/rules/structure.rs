@@ -92,6 +92,12 @@ impl<'n> Issues<'n> {
         message: String,
     ) {
         let sid = stmt.and_then(|(_, s)| s.get("Sid")).and_then(Node::as_str);
+        // Without the statement's index, so that reordering statements keeps a baseline valid
+        // (the statement is identified by its Sid or content instead).
+        let what = match what.strip_prefix("Statement[") {
+            Some(rest) => rest.split_once(']').map_or(what, |(_, tail)| tail),
+            None => what,
+        };
         let key = format!(
             "{aws_code}|{}|{what}",
             stmt.map(|(_, s)| sid
