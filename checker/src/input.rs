@@ -168,7 +168,7 @@ fn document(
         };
         return check_embedded_policy(sink, &scope, &decoded, what, &target).then_some(size);
     }
-    let kind = kind.unwrap_or_else(|| crate::rules::structure::bare_kind(node));
+    let kind = kind.unwrap_or_else(|| PolicyKind::of_bare_json(node));
     let refused = check_structure(sink, &scope, node, kind);
     match Policy::from_node(node) {
         Ok(policy) => {

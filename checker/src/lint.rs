@@ -60,7 +60,7 @@ fn lint_document(
     let mut sink = Sink::new(config, "<policy>", json_text, LintOptions::default());
     let root =
         json::parse(json_text).map_err(|e| sink.make_error(Some(e.offset as u32), e.message))?;
-    let kind = kind.unwrap_or_else(|| crate::rules::structure::bare_kind(&root));
+    let kind = kind.unwrap_or_else(|| PolicyKind::of_bare_json(&root));
     let refused = check_structure(&mut sink, &Scope::default(), &root, kind);
     let policy = match Policy::from_node(&root) {
         Ok(policy) => policy,

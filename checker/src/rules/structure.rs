@@ -39,21 +39,6 @@ impl<'n> Doc<'n> {
     }
 }
 
-/// The kind of a bare document from its JSON: a resource policy when a statement names a
-/// principal, as [`PolicyKind::of_bare_document`] decides for a parsed policy.
-pub(crate) fn bare_kind(root: &Node<'_>) -> PolicyKind {
-    let doc = Doc::new(root, PolicyKind::Managed);
-    if doc
-        .statements
-        .iter()
-        .any(|(_, s)| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
-    {
-        PolicyKind::Resource
-    } else {
-        PolicyKind::Managed
-    }
-}
-
 /// One problem a structural rule found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Issue<'n> {
