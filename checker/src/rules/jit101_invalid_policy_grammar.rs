@@ -20,10 +20,10 @@
 //! | two statements with the same `Sid` in an identity, trust or service control policy | `UNIQUE_SIDS_REQUIRED` |
 //!
 //! A statement without `Action`, `Resource` or `Principal` where IAM needs one is
-//! JIT011's (`MISSING_ACTION`, `MISSING_RESOURCE`, `MISSING_PRINCIPAL`). Every other rule reads
-//! the policy through a model that cannot represent these errors, so a document with a
-//! `DATA_TYPE_MISMATCH`, `MISSING_EFFECT`, `INVALID_EFFECT` or an element combination is reported
-//! here instead of as an input error, and the other rules skip it.
+//! JIT011's (`MISSING_ACTION`, `MISSING_RESOURCE`, `MISSING_PRINCIPAL`). The rules other than
+//! JIT101–JIT106 read the policy through a model that cannot represent these errors, so a
+//! document with a `DATA_TYPE_MISMATCH`, `MISSING_EFFECT`, `INVALID_EFFECT` or an element
+//! combination is reported here instead of as an input error, and those rules skip it.
 //!
 //! ## Why is this bad?
 //! IAM refuses the whole document (`MalformedPolicyDocument`), so a Terraform apply fails
