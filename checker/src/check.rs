@@ -102,7 +102,11 @@ pub(crate) fn check_structure(
             scope,
             Report {
                 rule: issue.rule,
-                level: Level::Default,
+                level: if issue.raised {
+                    Level::Raised
+                } else {
+                    Level::Default
+                },
                 span: issue.span,
                 statement: issue.statement,
                 sid: issue.sid,

@@ -11,9 +11,12 @@
 //! | a region that is not shaped like one (`us-east`, `US-EAST-1`, `eu_west_1`) | `INVALID_ARN_REGION` |
 //! | an account that is not 12 digits (or `aws`, for AWS-owned resources) | `INVALID_ARN_ACCOUNT` |
 //!
-//! API Gateway's shorthand `execute-api:/stage/GET/path` is accepted in API and bare resource
-//! policies, which API Gateway expands to the API's ARN. A field holding a wildcard (`*`, `?`) or a policy variable (`${aws:username}`) is not judged.
-//! Regions and services are checked for their form only: jitlint carries no catalogue of them.
+//! A missing prefix or field and an unknown partition are critical (one step above the rule's
+//! severity): IAM refuses the document. A malformed service, region or account is stored, and
+//! names nothing. API Gateway's shorthand `execute-api:/stage/GET/path` is accepted in API and
+//! bare resource policies (API Gateway expands it to the API's ARN). A field holding a wildcard
+//! (`*`, `?`) or a policy variable (`${aws:username}`) is not judged. Regions and services are
+//! checked for their form only: jitlint carries no catalogue of them.
 //!
 //! ## Why is this bad?
 //! IAM refuses a resource that is not an ARN (`MalformedPolicyDocument: Resource … must be in
@@ -39,6 +42,14 @@
 
 use crate::policy::PolicyKind;
 use crate::rules::structure::{Doc, Issues, at, has_variable, shown, string_items};
+
+/// What IAM refuses the whole document for (`MalformedPolicyDocument`): critical, one step above
+/// the rule's severity. An ARN with a malformed region or account is stored, and matches nothing.
+const REFUSED_BY_IAM: [&str; 3] = [
+    "INVALID_ARN_PREFIX",
+    "MISSING_ARN_FIELD",
+    "INVALID_PARTITION",
+];
 
 const PARTITIONS: [&str; 8] = [
     "aws",
@@ -69,6 +80,9 @@ pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
                         value,
                         format!("{}.{name} {}: {message}", at(i), shown(value)),
                     );
+                    if REFUSED_BY_IAM.contains(&code) {
+                        out.raise_last();
+                    }
                 }
             }
         }

@@ -43,14 +43,15 @@ impl<'n> Doc<'n> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Issue<'n> {
     pub rule: Rule,
-    /// Access Analyzer's issue code for the same problem (`MISSING_EFFECT`, …).
-    pub aws_code: &'static str,
     pub span: Span,
     pub statement: Option<usize>,
     pub sid: Option<&'n str>,
     /// What the issue is about, independent of formatting (for the fingerprint).
     pub key: String,
     pub message: String,
+    /// One step above the rule's severity: IAM refuses the document for it, where the rule's
+    /// other issues leave a document IAM stores but that cannot work.
+    pub raised: bool,
 }
 
 /// Collects a rule's issues for one document.
@@ -67,7 +68,8 @@ impl<'n> Issues<'n> {
         }
     }
 
-    /// Reports an issue at `span`, in statement `stmt` (index and node) if it is about one.
+    /// Reports an issue under Access Analyzer's code for it (`MISSING_EFFECT`, …), which ends the
+    /// message, at `span`, in statement `stmt` (index and node) if it is about one.
     pub fn push(
         &mut self,
         aws_code: &'static str,
@@ -92,13 +94,20 @@ impl<'n> Issues<'n> {
         );
         self.out.push(Issue {
             rule: self.rule,
-            aws_code,
             span,
             statement: stmt.map(|(i, _)| i),
             sid,
             key,
             message: format!("{message} (Access Analyzer: {aws_code})"),
+            raised: false,
         });
+    }
+
+    /// Marks the last issue as one IAM refuses the document for ([`Issue::raised`]).
+    pub fn raise_last(&mut self) {
+        if let Some(last) = self.out.last_mut() {
+            last.raised = true;
+        }
     }
 }
 
