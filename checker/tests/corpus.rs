@@ -76,8 +76,8 @@ fn aws_managed_policies() {
 }
 
 /// The inputs of the peer corpus that IAM itself refuses for their grammar, and why: the only ones
-/// with a JIT101 finding (critical, so CI fails), which replaces the input error they gave before
-/// JIT101 existed. No peer input gives an input error.
+/// with a JIT101 finding (critical, so CI fails; 11 of them were input errors before JIT101 and
+/// 5 passed). No peer input gives an input error.
 const REFUSED_BY_IAM: &[(&str, &str)] = &[
     (
         "all/policies_extracted/checkov__tests__terraform__checks__resource__aws__example_GlacierVaultAnyPrincipal__main.tf__aws_glacier_vault.my_archive1__29.json",
