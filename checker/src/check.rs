@@ -62,6 +62,62 @@ pub(crate) fn check_policy(
     }
 }
 
+/// Runs the structural rules (JIT101…), which read the document's JSON as IAM does, before the
+/// policy model is built. Returns whether JIT101 found a grammar error: then IAM refuses the
+/// document, and a policy model that cannot be built from it is reported by that finding rather
+/// than as an input error.
+pub(crate) fn check_structure(
+    sink: &mut Sink<'_>,
+    scope: &Scope,
+    root: &Node<'_>,
+    kind: PolicyKind,
+) -> bool {
+    use rules::structure::{Doc, Issues};
+    use rules::{
+        jit101_invalid_policy_grammar as jit101, jit102_empty_policy_element as jit102,
+        jit103_invalid_condition as jit103, jit104_condition_value_type_mismatch as jit104,
+        jit105_invalid_resource_arn as jit105, jit106_invalid_policy_variable as jit106,
+    };
+    type Check = for<'a> fn(&Doc<'a>, &mut Issues<'a>);
+    let checks: [(Rule, Check); 6] = [
+        (Rule::InvalidPolicyGrammar, jit101::check),
+        (Rule::EmptyPolicyElement, jit102::check),
+        (Rule::InvalidCondition, jit103::check),
+        (Rule::ConditionValueTypeMismatch, jit104::check),
+        (Rule::InvalidResourceArn, jit105::check),
+        (Rule::InvalidPolicyVariable, jit106::check),
+    ];
+    let doc = Doc::new(root, kind);
+    let mut issues = Issues::new(Rule::InvalidPolicyGrammar);
+    for (rule, check) in checks {
+        if rule.applies_to(kind) && sink.enabled(rule) {
+            issues.rule = rule;
+            check(&doc, &mut issues);
+        }
+    }
+    let mut refused = false;
+    for issue in issues.out {
+        refused |= issue.rule == Rule::InvalidPolicyGrammar;
+        sink.report(
+            scope,
+            Report {
+                rule: issue.rule,
+                level: if issue.raised {
+                    Level::Raised
+                } else {
+                    Level::Default
+                },
+                span: issue.span,
+                statement: issue.statement,
+                sid: issue.sid,
+                key: issue.key,
+                message: issue.message,
+            },
+        );
+    }
+    refused
+}
+
 /// Parses a policy embedded as a string (a plan attribute, a URL-encoded CLI document) and checks
 /// it; all findings point at `scope.anchor`. Returns whether it could be checked.
 pub(crate) fn check_embedded_policy(
@@ -88,11 +144,14 @@ pub(crate) fn check_embedded_policy(
             return false;
         }
     };
+    let refused = check_structure(sink, scope, &root, target.kind);
     match Policy::from_node(&root) {
         Ok(policy) => {
             check_policy(sink, scope, &policy, target);
             true
         }
+        // JIT101 reported why IAM refuses the document.
+        Err(_) if refused => false,
         Err(PolicyError { message, span }) => {
             let message = format!(
                 "{what} is not a valid IAM policy: {message}{}",

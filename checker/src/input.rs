@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
-use crate::check::{PolicyTarget, check_embedded_policy, check_policy};
+use crate::check::{PolicyTarget, check_embedded_policy, check_policy, check_structure};
 use crate::json::Node;
 use crate::policy::{Policy, PolicyKind};
 use crate::report::{Scope, Sink};
@@ -168,12 +168,14 @@ fn document(
         };
         return check_embedded_policy(sink, &scope, &decoded, what, &target).then_some(size);
     }
+    let kind = kind.unwrap_or_else(|| PolicyKind::of_bare_json(node));
+    let refused = check_structure(sink, &scope, node, kind);
     match Policy::from_node(node) {
         Ok(policy) => {
             let size =
                 count_non_whitespace(&text[node.span.start as usize..node.span.end as usize]);
             let target = PolicyTarget {
-                kind: kind.unwrap_or_else(|| PolicyKind::of_bare_document(&policy)),
+                kind,
                 size: check_size.then_some(size),
                 span: node.span,
                 escalation: None,
@@ -181,6 +183,8 @@ fn document(
             check_policy(sink, &scope, &policy, &target);
             Some(size)
         }
+        // JIT101 reported why IAM refuses the document.
+        Err(_) if refused => None,
         Err(e) => {
             let message = if what == "the policy" {
                 format!("not a valid IAM policy: {}", e.message)

@@ -1,7 +1,7 @@
 //! The engine's entry points: one input text (or one policy document) in, findings and errors
 //! out.
 
-use crate::check::{PolicyTarget, check_policy};
+use crate::check::{PolicyTarget, check_policy, check_structure};
 use crate::config::Config;
 use crate::finding::Finding;
 use crate::input::InputKind;
@@ -60,10 +60,16 @@ fn lint_document(
     let mut sink = Sink::new(config, "<policy>", json_text, LintOptions::default());
     let root =
         json::parse(json_text).map_err(|e| sink.make_error(Some(e.offset as u32), e.message))?;
-    let policy =
-        Policy::from_node(&root).map_err(|e| sink.make_error(Some(e.span.start), e.message))?;
+    let kind = kind.unwrap_or_else(|| PolicyKind::of_bare_json(&root));
+    let refused = check_structure(&mut sink, &Scope::default(), &root, kind);
+    let policy = match Policy::from_node(&root) {
+        Ok(policy) => policy,
+        // JIT101 reported why IAM refuses the document.
+        Err(_) if refused => return Ok(sink.findings),
+        Err(e) => return Err(sink.make_error(Some(e.span.start), e.message)),
+    };
     let target = PolicyTarget {
-        kind: kind.unwrap_or_else(|| PolicyKind::of_bare_document(&policy)),
+        kind,
         size: Some(count_non_whitespace(json_text)),
         span: root.span,
         escalation: None,
@@ -139,6 +145,8 @@ pub fn lint_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::Rule;
+    use crate::severity::Severity;
 
     #[test]
     fn deep_nesting_is_an_error_everywhere() {
@@ -194,5 +202,53 @@ mod tests {
             LintOptions::default(),
         );
         assert_eq!(report.errors.len(), 1);
+    }
+
+    /// The provider turns every finding on the documents it renders into an error: the shape it
+    /// renders (see provider/src/policy/document.rs) must pass every rule, the structural ones
+    /// (JIT101…) included.
+    #[test]
+    fn the_source_ip_document_jit_renders_has_no_finding() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyOutsideAllowlist","Effect":"Deny","Action":["*"],"Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":["198.51.100.0/24","203.0.113.7/32"]},"Bool":{"aws:ViaAWSService":"false"}}},{"Sid":"ExpireAt20261124T080000Z","Effect":"Deny","Action":["*"],"Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2026-11-24T08:00:00Z"},"IpAddress":{"aws:SourceIp":["203.0.113.7/32"]},"Bool":{"aws:ViaAWSService":"false"}}}]}"#;
+        let findings = lint_policy_document(doc, &Config::default()).unwrap();
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    /// Structural findings keep their fingerprint when statements move (baselines survive
+    /// reordering), as the other rules' do.
+    #[test]
+    fn structural_fingerprints_do_not_depend_on_the_statement_index() {
+        let bad =
+            r#"{"Sid":"A","Effect":"Allow","Action":["s3:GetObject",5],"Resource":"my-bucket"}"#;
+        let other = r#"{"Sid":"B","Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}"#;
+        let fingerprints = |statements: String| {
+            let doc = format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+            let mut f: Vec<String> = lint_policy_document(&doc, &Config::default())
+                .unwrap()
+                .into_iter()
+                .map(|f| f.fingerprint)
+                .collect();
+            f.sort();
+            f
+        };
+        let first = fingerprints(bad.to_string());
+        assert_eq!(first.len(), 2, "JIT101 and JIT105");
+        assert_eq!(first, fingerprints(format!("{other},{bad}")));
+    }
+
+    /// A document IAM refuses for its grammar is a JIT101 finding, not an input error; with
+    /// JIT101 disabled it is an input error again, never a silent pass.
+    #[test]
+    fn grammar_errors_are_findings_unless_jit101_is_disabled() {
+        let doc =
+            r#"{"Version":"2012-10-17","Statement":[{"Action":"s3:GetObject","Resource":"*"}]}"#;
+        let findings = lint_policy_document(doc, &Config::default()).unwrap();
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].rule, Rule::InvalidPolicyGrammar);
+        assert_eq!(findings[0].severity, Severity::Critical);
+        assert!(findings[0].message.contains("MISSING_EFFECT"));
+        let config = Config::from_toml("disable = [\"JIT101\"]", None).unwrap();
+        let err = lint_policy_document(doc, &config).unwrap_err();
+        assert!(err.message.contains("has no Effect"), "{err}");
     }
 }

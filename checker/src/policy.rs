@@ -575,6 +575,23 @@ impl PolicyKind {
         }
     }
 
+    /// [`PolicyKind::of_bare_document`] for a document's JSON, which may not be a policy the
+    /// model can build (the structural rules read such documents too).
+    pub fn of_bare_json(root: &Node<'_>) -> PolicyKind {
+        let names_principal =
+            |s: &Node<'_>| s.get("Principal").is_some() || s.get("NotPrincipal").is_some();
+        let any = match root.get("Statement").map(|s| &s.value) {
+            Some(Value::Array(items)) => items.iter().any(names_principal),
+            Some(Value::Object(_)) => root.get("Statement").is_some_and(names_principal),
+            _ => false,
+        };
+        if any {
+            PolicyKind::Resource
+        } else {
+            PolicyKind::Managed
+        }
+    }
+
     pub fn is_identity(self) -> bool {
         PolicyKind::IDENTITY.contains(&self)
     }

@@ -82,7 +82,7 @@ const SEED_000: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"VisualEdi
 
 #[test]
 fn exit_codes() {
-    let clean = fixture("jit009/seed_002_lambda_policies.json");
+    let clean = fixture("jit001/deny.json");
     let high = fixture("jit001/seed_000_iot_button_lambda.json");
     let medium = fixture("jit007/seed_002_office_fence.json");
     assert_eq!(jitlint(&["check", &clean]).code, 0);

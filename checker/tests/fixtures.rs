@@ -108,3 +108,78 @@ fn inputs() {
 fn plans() {
     snapshot_dir("plans");
 }
+
+#[test]
+fn jit101_invalid_policy_grammar() {
+    snapshot_dir("jit101");
+}
+
+#[test]
+fn jit102_empty_policy_element() {
+    snapshot_dir("jit102");
+}
+
+#[test]
+fn jit103_invalid_condition() {
+    snapshot_dir("jit103");
+}
+
+#[test]
+fn jit104_condition_value_type_mismatch() {
+    snapshot_dir("jit104");
+}
+
+#[test]
+fn jit105_invalid_resource_arn() {
+    snapshot_dir("jit105");
+}
+
+#[test]
+fn jit106_invalid_policy_variable() {
+    snapshot_dir("jit106");
+}
+
+/// Every Access Analyzer issue code in a structural rule's table of codes appears in a finding
+/// of that rule's fixtures.
+#[test]
+fn structural_rules_have_a_fixture_for_every_code_they_claim() {
+    let snapshots = manifest_dir().join("tests/snapshots");
+    for rule in jitlint::Rule::ALL {
+        let code = rule.code();
+        if !code.starts_with("JIT1") {
+            continue;
+        }
+        let prefix = format!("fixtures__{}__", code.to_ascii_lowercase());
+        let mut findings = String::new();
+        for entry in std::fs::read_dir(&snapshots).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) {
+                findings += &std::fs::read_to_string(&path).unwrap();
+            }
+        }
+        let docs = rule.docs();
+        // The codes in the table of *What it does* (the text around it names other rules' codes).
+        let table: String = docs
+            .split("## Why is this bad?")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .collect();
+        let claimed: Vec<&str> = table
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| s.len() > 4 && s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+            .collect();
+        assert!(!claimed.is_empty(), "{code} claims no Access Analyzer code");
+        for aws in claimed {
+            assert!(
+                findings.contains(&format!("[{code}]"))
+                    && findings.contains(&format!("(Access Analyzer: {aws})")),
+                "{code}: no fixture finding with {aws}"
+            );
+        }
+    }
+}

@@ -104,7 +104,8 @@ fn checkov_plan_vpc_endpoint_as_state() {
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(report.kind, Some(InputKind::State));
     assert_eq!(summary(&report), []);
-    // The same document as an identity policy is what the rules are about.
+    // The same document as an identity policy is what the rules are about (and IAM refuses its
+    // Principal there: JIT101).
     let text = String::from_utf8(read("checkov-plan_vpc_endpoint-as-state.json")).unwrap();
     let as_identity = text.replace("\"aws_vpc_endpoint\"", "\"aws_iam_policy\"");
     let r = lint_text(
@@ -115,7 +116,7 @@ fn checkov_plan_vpc_endpoint_as_state() {
         LintOptions::default(),
     );
     let codes: Vec<&str> = r.findings.iter().map(|f| f.rule.code()).collect();
-    assert_eq!(codes, ["JIT001", "JIT009"], "{:?}", r.findings);
+    assert_eq!(codes, ["JIT001", "JIT009", "JIT101"], "{:?}", r.findings);
 }
 
 /// Item 3: `Allow *` followed by an unconditional `Deny` of `execute-api:Invoke` to everyone

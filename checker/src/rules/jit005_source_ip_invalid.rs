@@ -5,6 +5,9 @@
 //! high; a CIDR block with host bits set (`203.0.113.7/24`) is medium, and the message names the
 //! network that was probably meant.
 //!
+//! Access Analyzer reports the first kind as `TYPE_MISMATCH_IP`; JIT104 reports it for the other
+//! condition keys of `IpAddress`/`NotIpAddress`.
+//!
 //! ## Why is this bad?
 //! An allowlist entry that is not an address matches nothing, so the person it was meant for is
 //! locked out, or, in a `Deny … NotIpAddress`, the fence is not where it was meant to be. AWS does

@@ -14,6 +14,9 @@
 //! AWS managed policies (`arn:aws:iam::aws:policy/…` in `get-account-authorization-details`
 //! output) are not bound by the customer quota and are not measured.
 //!
+//! Access Analyzer's counterparts are `POLICY_SIZE_EXCEEDS_IDENTITY_POLICY_QUOTA` and
+//! `POLICY_SIZE_EXCEEDS_RESOURCE_POLICY_QUOTA`.
+//!
 //! ## Why is this bad?
 //! IAM refuses the policy with `LimitExceeded` at apply time, after the plan looked fine and
 //! possibly halfway through an apply. Policies that grow automatically, such as an IP allowlist

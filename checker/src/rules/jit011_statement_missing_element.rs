@@ -7,7 +7,10 @@
 //! - neither `Principal` nor `NotPrincipal` in a trust policy or an S3 bucket policy.
 //!
 //! The other rules read such a statement as granting nothing, which is not what the author meant
-//! either.
+//! either. Access Analyzer reports these as `MISSING_ACTION`, `MISSING_RESOURCE` and
+//! `MISSING_PRINCIPAL`; a missing `Effect` (`MISSING_EFFECT`) and both elements of a pair
+//! (`UNSUPPORTED_ELEMENT_COMBINATION`) are JIT101's, and an element that is present but an empty
+//! array (`EMPTY_ARRAY_ACTION`, …) is JIT102's.
 //!
 //! ## Why is this bad?
 //! IAM answers `MalformedPolicyDocument` ("Policy statement must contain actions", "… must
@@ -51,19 +54,24 @@ pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>, kin
     for stmt in &policy.statements {
         let mut missing = Vec::new();
         if stmt.action.is_none() {
-            missing.push(("Action", "Action or NotAction"));
+            missing.push(("Action", "Action or NotAction", "MISSING_ACTION"));
         }
         if kind.is_identity() && stmt.resource.is_none() {
-            missing.push(("Resource", "Resource or NotResource"));
+            missing.push(("Resource", "Resource or NotResource", "MISSING_RESOURCE"));
         }
         if matches!(kind, PolicyKind::Trust | PolicyKind::Bucket) && stmt.principal.is_none() {
-            missing.push(("Principal", "Principal or NotPrincipal"));
+            missing.push((
+                "Principal",
+                "Principal or NotPrincipal",
+                "MISSING_PRINCIPAL",
+            ));
         }
         if missing.is_empty() {
             continue;
         }
-        let names: Vec<&str> = missing.iter().map(|(_, n)| *n).collect();
-        let keys: Vec<&str> = missing.iter().map(|(k, _)| *k).collect();
+        let names: Vec<&str> = missing.iter().map(|(_, n, _)| *n).collect();
+        let keys: Vec<&str> = missing.iter().map(|(k, _, _)| *k).collect();
+        let aws_codes: Vec<&str> = missing.iter().map(|(_, _, c)| *c).collect();
         sink.report(
             scope,
             Report {
@@ -81,10 +89,12 @@ pub(crate) fn check(sink: &mut Sink<'_>, scope: &Scope, policy: &Policy<'_>, kin
                 ),
                 message: format!(
                     "Statement[{}] of this {} has no {}: IAM refuses the whole policy \
-                     (MalformedPolicyDocument); add the element or remove the statement",
+                     (MalformedPolicyDocument); add the element or remove the statement \
+                     (Access Analyzer: {})",
                     stmt.index,
                     kind.noun(),
-                    names.join(" and no ")
+                    names.join(" and no "),
+                    aws_codes.join(", ")
                 ),
             },
         );

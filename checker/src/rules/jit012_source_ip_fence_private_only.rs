@@ -6,6 +6,8 @@
 //! condition besides `aws:SourceIp` and `aws:ViaAWSService`): a Deny that also tests
 //! `aws:SourceVpce` or `aws:SourceVpc` is the documented "only through my endpoint" pattern.
 //!
+//! Access Analyzer reports the same fence as `PRIVATE_NOT_IP_ADDRESS`.
+//!
 //! ## Why is this bad?
 //! `aws:SourceIp` never carries a private address. A request from the internet carries its
 //! public address, which is outside every private range; a request through a VPC endpoint

@@ -23,7 +23,14 @@ pub(crate) mod jit010_jit_grant_too_long;
 pub(crate) mod jit011_statement_missing_element;
 pub(crate) mod jit012_source_ip_fence_private_only;
 pub(crate) mod jit013_jit_grant_erased;
+pub(crate) mod jit101_invalid_policy_grammar;
+pub(crate) mod jit102_empty_policy_element;
+pub(crate) mod jit103_invalid_condition;
+pub(crate) mod jit104_condition_value_type_mismatch;
+pub(crate) mod jit105_invalid_resource_arn;
+pub(crate) mod jit106_invalid_policy_variable;
 pub(crate) mod scope;
+pub(crate) mod structure;
 
 /// A rule. The discriminant order is the code order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,6 +48,12 @@ pub enum Rule {
     StatementMissingElement,
     SourceIpFencePrivateOnly,
     JitGrantErased,
+    InvalidPolicyGrammar,
+    EmptyPolicyElement,
+    InvalidCondition,
+    ConditionValueTypeMismatch,
+    InvalidResourceArn,
+    InvalidPolicyVariable,
 }
 
 /// A rule's catalogue entry.
@@ -63,7 +76,7 @@ const IDENTITY: &[PolicyKind] = &PolicyKind::IDENTITY;
 const ALL_KINDS: &[PolicyKind] = &PolicyKind::ALL;
 
 /// All rules in code order.
-pub static RULES: [RuleInfo; 13] = [
+pub static RULES: [RuleInfo; 19] = [
     RuleInfo {
         rule: Rule::NaclEntryWriteUnscoped,
         code: "JIT001",
@@ -188,10 +201,64 @@ pub static RULES: [RuleInfo; 13] = [
         kinds: &[],
         source: include_str!("jit013_jit_grant_erased.rs"),
     },
+    RuleInfo {
+        rule: Rule::InvalidPolicyGrammar,
+        code: "JIT101",
+        name: "invalid-policy-grammar",
+        default_severity: Severity::Critical,
+        summary: "A policy breaks IAM's grammar (types, elements, Effect, Version, Sid, Principal), so IAM refuses it",
+        kinds: ALL_KINDS,
+        source: include_str!("jit101_invalid_policy_grammar.rs"),
+    },
+    RuleInfo {
+        rule: Rule::EmptyPolicyElement,
+        code: "JIT102",
+        name: "empty-policy-element",
+        default_severity: Severity::Low,
+        summary: "An Action, Resource, Principal, Condition or Sid is present but empty",
+        kinds: ALL_KINDS,
+        source: include_str!("jit102_empty_policy_element.rs"),
+    },
+    RuleInfo {
+        rule: Rule::InvalidCondition,
+        code: "JIT103",
+        name: "invalid-condition",
+        default_severity: Severity::Critical,
+        summary: "A condition uses an operator IAM does not know, Null with IfExists, or one key twice in different case",
+        kinds: ALL_KINDS,
+        source: include_str!("jit103_invalid_condition.rs"),
+    },
+    RuleInfo {
+        rule: Rule::ConditionValueTypeMismatch,
+        code: "JIT104",
+        name: "condition-value-type-mismatch",
+        default_severity: Severity::Medium,
+        summary: "A condition value does not fit its operator (IP, date, number, boolean; a wildcard without Like)",
+        kinds: ALL_KINDS,
+        source: include_str!("jit104_condition_value_type_mismatch.rs"),
+    },
+    RuleInfo {
+        rule: Rule::InvalidResourceArn,
+        code: "JIT105",
+        name: "invalid-resource-arn",
+        default_severity: Severity::High,
+        summary: "A Resource is not a well-formed ARN (prefix, fields, partition, service case, region, account)",
+        kinds: ALL_KINDS,
+        source: include_str!("jit105_invalid_resource_arn.rs"),
+    },
+    RuleInfo {
+        rule: Rule::InvalidPolicyVariable,
+        code: "JIT106",
+        name: "invalid-policy-variable",
+        default_severity: Severity::High,
+        summary: "A policy variable is malformed, or used where or in a Version in which IAM does not substitute it",
+        kinds: ALL_KINDS,
+        source: include_str!("jit106_invalid_policy_variable.rs"),
+    },
 ];
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 19] = [
         Rule::NaclEntryWriteUnscoped,
         Rule::OpenApiGateway,
         Rule::ClientVpnHandlerPrefix,
@@ -205,6 +272,12 @@ impl Rule {
         Rule::StatementMissingElement,
         Rule::SourceIpFencePrivateOnly,
         Rule::JitGrantErased,
+        Rule::InvalidPolicyGrammar,
+        Rule::EmptyPolicyElement,
+        Rule::InvalidCondition,
+        Rule::ConditionValueTypeMismatch,
+        Rule::InvalidResourceArn,
+        Rule::InvalidPolicyVariable,
     ];
 
     pub fn info(self) -> &'static RuleInfo {
@@ -329,7 +402,12 @@ mod tests {
         for (i, r) in RULES.iter().enumerate() {
             assert_eq!(r.rule as usize, i);
             assert_eq!(Rule::ALL[i], r.rule);
-            assert_eq!(r.code, format!("JIT{:03}", i + 1));
+            // JIT001… for jit's own rules, JIT101… for AWS's structural checks; never reused.
+            let number: usize = r.code.strip_prefix("JIT").unwrap().parse().unwrap();
+            assert_eq!(r.code, format!("JIT{number:03}"));
+            if i > 0 {
+                assert!(RULES[i - 1].code < r.code, "{} is out of order", r.code);
+            }
             assert_eq!(Rule::lookup(r.code), Some(r.rule));
             assert_eq!(Rule::lookup(&r.code.to_lowercase()), Some(r.rule));
             assert_eq!(Rule::lookup(r.name), Some(r.rule));
@@ -344,5 +422,6 @@ mod tests {
             }
         }
         assert_eq!(Rule::lookup("JIT014"), None);
+        assert_eq!(Rule::lookup("JIT100"), None);
     }
 }
