@@ -10,10 +10,10 @@
 //! | `"Principal": {}` | `EMPTY_OBJECT_PRINCIPAL` |
 //! | `"Condition": {}` or an operator with no keys (`"StringEquals": {}`) | `EMPTY_OBJECT_CONDITION` |
 //! | a condition key with no values (`"aws:SourceVpc": []`), and its `ForAllValues:`, `ForAnyValue:` and `…IfExists` forms | `EMPTY_ARRAY_CONDITION`, `EMPTY_ARRAY_CONDITION_FOR_ALL_VALUES`, `EMPTY_ARRAY_CONDITION_FOR_ANY_VALUE`, `EMPTY_ARRAY_CONDITION_IFEXISTS` |
-//! | `"Sid": ""` | `EMPTY_SID_VALUE` |
 //!
-//! Many Terraform plans hold `"Sid": ""` where `aws_iam_policy_document` rendered a statement
-//! without `sid` (IAM stores it as it is): set `sid`, or disable the rule for such plans.
+//! An empty `Sid` (Access Analyzer's `EMPTY_SID_VALUE`) is not reported: IAM stores it as it is,
+//! and the AWS provider's `aws_iam_policy_document` renders `"Sid": ""` for every statement
+//! without `sid`, so reporting it would fail CI on ordinary plans for nothing that matters.
 //!
 //! ## Why is this bad?
 //! An empty element is almost always a list that a template or a Terraform variable rendered
@@ -26,7 +26,6 @@
 //! ## Example
 //! ```json
 //! {
-//!   "Sid": "",
 //!   "Effect": "Allow",
 //!   "Action": ["s3:GetObject"],
 //!   "Resource": [],
@@ -52,20 +51,6 @@ use crate::rules::structure::{Doc, Issues, Operator, at, condition_blocks};
 pub(crate) fn check<'n>(doc: &Doc<'n>, out: &mut Issues<'n>) {
     for &(i, stmt) in &doc.statements {
         let here = Some((i, stmt));
-        if let Some(sid) = stmt.get("Sid")
-            && sid.as_str() == Some("")
-        {
-            out.push(
-                "EMPTY_SID_VALUE",
-                sid.span,
-                here,
-                "Sid",
-                format!(
-                    "{}.Sid is empty; name the statement or remove the Sid",
-                    at(i)
-                ),
-            );
-        }
         for (name, code) in [
             ("Action", "EMPTY_ARRAY_ACTION"),
             ("NotAction", "EMPTY_ARRAY_NOTACTION"),
