@@ -166,7 +166,8 @@ def sign(path, key):
     except FileNotFoundError:
         raise Refused("gpg is not on PATH: signing (JIT_GPG_KEY is set) needs GnuPG") from None
     if done.returncode != 0:
-        raise Refused(f"gpg could not sign {path} with key {key!r}:\n{done.stderr.strip()}")
+        hint = "" if passphrase is not None else " (a key with a passphrase needs JIT_GPG_PASSPHRASE)"
+        raise Refused(f"gpg could not sign {path} with key {key!r}{hint}:\n{done.stderr.strip()}")
     print(sig)
 
 
