@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // A directory here makes cargo rerun on any change inside it, including
     // newly added files.
     println!("cargo:rerun-if-changed={}", proto_dir.display());
+    println!("cargo:rustc-env=JIT_COMMIT={}", build_commit()?);
 
     let mut files = Vec::new();
     for entry in std::fs::read_dir(&proto_dir)? {
@@ -31,4 +32,26 @@ fn main() -> Result<(), Box<dyn Error>> {
         .build_client(true)
         .compile_fds(descriptors)?;
     Ok(())
+}
+
+/// The commit `--version` reports: `JIT_BUILD_COMMIT` (`scripts/release.sh` sets it to `git rev-parse HEAD`), or
+/// `unknown`. Taken from the environment rather than by running git here: watching git's HEAD would rebuild the
+/// whole crate after every commit, and a build from a source archive has no git at all.
+fn build_commit() -> Result<String, Box<dyn Error>> {
+    println!("cargo:rerun-if-env-changed=JIT_BUILD_COMMIT");
+    match std::env::var("JIT_BUILD_COMMIT") {
+        Err(_) => Ok("unknown".to_string()),
+        Ok(commit) if commit.is_empty() => Ok("unknown".to_string()),
+        Ok(commit)
+            if (7..=64).contains(&commit.len())
+                && commit.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) =>
+        {
+            Ok(commit)
+        }
+        Ok(commit) => Err(format!(
+            "JIT_BUILD_COMMIT={commit:?} is not a commit id: give the lower-case hex of `git rev-parse HEAD`, \
+             or unset it (the build then reports commit \"unknown\")"
+        )
+        .into()),
+    }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The jit demo, entirely local: starts a private local AWS (scripts/local-aws.sh: moto behind a proxy that refuses
 # what AWS refuses), creates a VPC with a network ACL in
-# it, and runs examples/vpn-ike and examples/remote-work-allowlist with the locally built provider: plan, check the plan with jitlint, apply, show
-# the grant as terraform and as AWS see it, then destroy it.
+# it, and runs examples/vpn-ike and examples/remote-work-allowlist with the locally built provider, installed as a
+# user installs a release: packed by scripts/release.sh into a local provider mirror, then `terraform init`. Then:
+# plan, check the plan with jitlint, apply, show the grant as terraform and as AWS see it, and destroy it.
 #
 # Needs terraform (1.11+), cargo and python3. Writes only to a temporary directory (removed at the end) and to
 # the cache directory ${JIT_CACHE:-$HOME/.cache/jit} (the moto venv and the cargo target directory).
@@ -25,7 +26,6 @@ PYTHON="$(dirname "$MOTO_SERVER")/python"
 step "Building terraform-provider-jit and jitlint"
 cargo build --manifest-path "$ROOT/Cargo.toml" -p terraform-provider-jit --bins
 cargo build --manifest-path "$ROOT/Cargo.toml" -p jitlint
-PROVIDER_DIR="$CARGO_TARGET_DIR/debug"
 JITLINT="$CARGO_TARGET_DIR/debug/jitlint"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/jit-demo.XXXXXX")
@@ -62,14 +62,17 @@ step "Creating a VPC and a network ACL in moto"
 ACL=$("$PYTHON" "$ROOT/scripts/demo_aws.py" setup "$ENDPOINT")
 echo "network ACL: $ACL"
 
-# Terraform finds the local provider build through dev_overrides, so no `terraform init` is needed (terraform
-# warns that overrides are in effect: expected). Everything AWS-related points at moto with dummy credentials.
+step "Packing the build as a release and laying out a local provider mirror (scripts/release.sh)"
+# The debug build, packed exactly as a release is (zip, manifest, SHA256SUMS), into the mirror layout that
+# terraform's filesystem_mirror reads. Terraform installs jit from there and from nowhere else: the CLI
+# configuration has no direct {} block, so nothing is fetched from the internet.
+"$ROOT/scripts/release.sh" --bin-dir "$CARGO_TARGET_DIR/debug" --provider-only --out "$WORK/dist" --mirror "$WORK/mirror"
 cat >"$WORK/cli.tfrc" <<HCL
 provider_installation {
-  dev_overrides {
-    "registry.terraform.io/jit-access/jit" = "$PROVIDER_DIR"
+  filesystem_mirror {
+    path    = "$WORK/mirror"
+    include = ["registry.terraform.io/jit-access/jit"]
   }
-  direct {}
 }
 HCL
 export TF_CLI_CONFIG_FILE="$WORK/cli.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
@@ -78,6 +81,10 @@ export AWS_EC2_METADATA_DISABLED=true NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
 cp -R "$ROOT/examples/vpn-ike" "$WORK/vpn-ike"
 cd "$WORK/vpn-ike"
+
+step "terraform init: install jit from the mirror and pin it in .terraform.lock.hcl"
+terraform init -input=false
+cat .terraform.lock.hcl
 
 step "terraform plan: UDP 500 and 4500 from 203.0.113.7 for 2 hours (examples/vpn-ike)"
 terraform plan -input=false -out=tfplan -var "network_acl_id=$ACL"
@@ -107,6 +114,9 @@ terraform destroy -input=false -auto-approve -var "network_acl_id=$ACL"
 step "Scenario 2 (examples/remote-work-allowlist): the office range for good, a home address for 10 hours"
 cp -R "$ROOT/examples/remote-work-allowlist" "$WORK/remote-work-allowlist"
 cd "$WORK/remote-work-allowlist"
+# The lock file a team commits: init installs exactly what it pins, and changes nothing.
+cp "$WORK/vpn-ike/.terraform.lock.hcl" .
+terraform init -input=false -lockfile=readonly
 terraform plan -input=false -out=tfplan -var 'home_addresses={"alice":"203.0.113.7"}'
 terraform show -json tfplan | "$JITLINT" check -
 terraform apply -input=false tfplan

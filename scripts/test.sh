@@ -2,7 +2,7 @@
 # THE test command (CI runs it through .ci/run): formatting, lints, the provider build, then every test, unit
 # and end-to-end. Extra arguments go to the test runner, e.g. `scripts/test.sh access_rule` runs matching tests.
 #
-# Needs terraform (1.11+), cargo and python3. The cargo target directory and the moto venv live in
+# Needs terraform (1.11+), cargo, python3 and gpg (the release tests sign with a throwaway key). The cargo target directory and the moto venv live in
 # ${JIT_CACHE:-$HOME/.cache/jit}, outside the clone, so that they survive between runs.
 set -euo pipefail
 
@@ -17,8 +17,10 @@ if ! command -v terraform >/dev/null 2>&1; then
     exit 1
 fi
 
-# The end-to-end tests start moto from this venv; installing it here keeps the tests from racing to do it.
+# The end-to-end tests start moto from this venv, and tests/tests/release.rs lints the release workflow with the
+# tools in the second; installing them here keeps the tests from racing to do it.
 scripts/moto-venv.sh >/dev/null
+scripts/gha-lint-venv.sh >/dev/null
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -6,9 +6,9 @@
 # of policies tagged `jit:managed = "source-ip-policy"` (jit_source_ip_policy tags its policies so). It can create
 # no entry, replace none, and cannot tag anything to widen its own reach.
 #
-# Build the package first (see README.md), then:
+# Download the release's Lambda bundle and check it first (see README.md), then:
 #
-#   terraform apply -var 'network_acl_ids=["acl-0123456789abcdef0"]' -var package=jitctl-lambda.zip
+#   terraform apply -var 'network_acl_ids=["acl-0123456789abcdef0"]' -var package=jitctl-lambda_0.2.0_arm64.zip
 
 terraform {
   required_version = ">= 1.11"

@@ -16,13 +16,18 @@ variable "network_acl_ids" {
 }
 
 variable "package" {
-  description = "Path of the deployment package: a zip holding the jitctl-lambda binary named `bootstrap`."
+  description = "Path of the released Lambda bundle jitctl-lambda_VERSION_ARCH.zip (its `bootstrap` is jitctl-lambda for provided.al2023), with ARCH the `architecture` below."
   type        = string
-  default     = "jitctl-lambda.zip"
+
+  validation {
+    # A release's bundles are named after the architecture they run on: catch the wrong one before Lambda does.
+    condition     = !can(regex("_(x86_64|arm64)\\.zip$", var.package)) || endswith(var.package, "_${var.architecture}.zip")
+    error_message = "package ${var.package} is a bundle for another architecture than \"${var.architecture}\": use jitctl-lambda_VERSION_${var.architecture}.zip, or set architecture to match the bundle."
+  }
 }
 
 variable "architecture" {
-  description = "CPU architecture the package was built for: arm64 or x86_64."
+  description = "CPU architecture of the package (the ARCH in its name): arm64 or x86_64."
   type        = string
   default     = "arm64"
 

@@ -20,7 +20,8 @@ terraform {
   required_version = ">= 1.11"
   required_providers {
     jit = {
-      source = "jit-access/jit"
+      source  = "jit-access/jit"
+      version = "~> 0.2"
     }
   }
 }

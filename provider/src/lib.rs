@@ -20,3 +20,18 @@ pub mod resource;
 pub mod resources;
 pub mod server;
 pub mod tf;
+
+/// The version of this build (the workspace version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The commit this build was made from: `JIT_BUILD_COMMIT` at build time (`scripts/release.sh` sets it from
+/// git), or `unknown` (see `build.rs`).
+pub const COMMIT: &str = env!("JIT_COMMIT");
+
+/// What `--version` prints after the program's name: `0.2.0 (commit 1a2b…)`.
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("JIT_COMMIT"),
+    ")"
+);

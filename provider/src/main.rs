@@ -1,10 +1,17 @@
-//! terraform-provider-jit: started by Terraform, never by hand.
+//! terraform-provider-jit: started by Terraform, never by hand (except `--version`).
 
 use std::process::ExitCode;
 
 use jit_provider::{clock, logging, plugin, server::JitProvider};
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == "--version")
+    {
+        println!("terraform-provider-jit {}", jit_provider::VERSION_LINE);
+        return ExitCode::SUCCESS;
+    }
     let handshake = match plugin::Handshake::from_env() {
         Ok(h) => h,
         Err(message) => {
@@ -13,6 +20,11 @@ fn main() -> ExitCode {
         }
     };
     logging::init();
+    tracing::debug!(
+        version = jit_provider::VERSION,
+        commit = jit_provider::COMMIT,
+        "terraform-provider-jit starting"
+    );
     let clock = match clock::from_env() {
         Ok(c) => c,
         Err(message) => {

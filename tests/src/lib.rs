@@ -9,6 +9,7 @@
 //!   terraform (through the provider) and the SDK checks in the test see the same state.
 //! - [`Aws`] holds SDK clients pointed at that server, with blocking helpers for the few calls the tests need.
 //! - [`Terraform`] is a temporary working directory plus the environment to run terraform in it.
+//! - [`HttpsMirror`] serves a provider network mirror over HTTPS, for the install tests.
 //!
 //! Everything is synchronous so that a test reads as the sequence of commands a user would type.
 
@@ -25,9 +26,11 @@ use aws_sdk_ec2::types::{Filter, NetworkAclEntry, PortRange, RuleAction};
 use serde_json::Value;
 
 mod local_aws;
+mod mirror;
 pub use local_aws::{
     FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, Step, http_request, parse_endpoint,
 };
+pub use mirror::HttpsMirror;
 
 /// The rule number of AWS's `*` rule, the last rule of each direction of every network ACL.
 pub const DEFAULT_RULE: i32 = 32767;
@@ -653,20 +656,25 @@ impl Terraform {
 
     /// A working directory whose `dev_overrides` point at `provider_dir`.
     pub fn with_provider_dir(moto: &Moto, provider_dir: &Path) -> Terraform {
-        let dir = tempfile::Builder::new()
-            .prefix("jit-e2e-")
-            .tempdir()
-            .expect("temporary directory");
-        let cli_config = dir.path().join("cli.tfrc");
-        std::fs::write(
-            &cli_config,
-            format!(
+        Terraform::with_cli_config(
+            moto,
+            &format!(
                 "provider_installation {{\n  dev_overrides {{\n    {:?} = {:?}\n  }}\n  direct {{}}\n}}\n",
                 PROVIDER_SOURCE,
                 provider_dir.display().to_string()
             ),
         )
-        .expect("write the CLI configuration");
+    }
+
+    /// A working directory whose CLI configuration is `cli_config_text` (e.g. a `provider_installation` block with a
+    /// mirror, for tests that run `terraform init` as a user would).
+    pub fn with_cli_config(moto: &Moto, cli_config_text: &str) -> Terraform {
+        let dir = tempfile::Builder::new()
+            .prefix("jit-e2e-")
+            .tempdir()
+            .expect("temporary directory");
+        let cli_config = dir.path().join("cli.tfrc");
+        std::fs::write(&cli_config, cli_config_text).expect("write the CLI configuration");
         let work = dir.path().join("work");
         std::fs::create_dir(&work).expect("create the working directory");
         // Nonexistent shared config files keep the provider away from the developer's real ~/.aws.
@@ -732,8 +740,8 @@ impl Terraform {
 
     /// Runs `terraform ARGS` in the working directory with the test environment. Inherited `AWS_*` variables
     /// (profiles, service-specific endpoints) and `TF_*` variables that change behaviour (`TF_CLI_ARGS*`, `TF_VAR_*`,
-    /// `TF_WORKSPACE`, `TF_DATA_DIR`) are removed so that the developer's shell cannot leak into a test;
-    /// `TF_LOG` and friends pass through for debugging.
+    /// `TF_WORKSPACE`, `TF_DATA_DIR`, `TF_PLUGIN_CACHE_DIR`) are removed so that the developer's shell cannot leak
+    /// into a test; `TF_LOG` and friends pass through for debugging.
     pub fn run(&self, args: &[&str]) -> Run {
         let (mut cmd, command) = self.command(args);
         let out = cmd.output().unwrap_or_else(|e| {
@@ -779,6 +787,7 @@ impl Terraform {
                 || name.starts_with("TF_VAR_")
                 || name == "TF_WORKSPACE"
                 || name == "TF_DATA_DIR"
+                || name == "TF_PLUGIN_CACHE_DIR"
             {
                 cmd.env_remove(&key);
             }

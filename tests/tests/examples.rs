@@ -82,3 +82,41 @@ fn vpn_ike_scenario_opens_ike_and_nat_traversal_for_one_address() {
     assert!(aws.entries(&acl).is_empty());
     assert!(aws.jit_tags(&acl).is_empty());
 }
+
+#[test]
+fn sweeper_refuses_a_lambda_bundle_for_the_other_architecture() {
+    let moto = Moto::start();
+    // Only the variables: they need no provider, so `terraform init` installs nothing.
+    let no_provider = tempfile::tempdir().expect("temporary directory");
+    let tf = Terraform::with_provider_dir(&moto, no_provider.path());
+    std::fs::copy(
+        workspace_root().join("examples/sweeper/variables.tf"),
+        tf.dir().join("variables.tf"),
+    )
+    .expect("copy variables.tf");
+    tf.run(&["init", "-input=false", "-no-color"])
+        .assert_success();
+    let plan = |package: &str, architecture: &str| {
+        tf.run(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-var=network_acl_ids=[]",
+            &format!("-var=package={package}"),
+            &format!("-var=architecture={architecture}"),
+        ])
+    };
+    let wrong = plan("jitctl-lambda_0.2.0_x86_64.zip", "arm64");
+    wrong.assert_failure();
+    assert!(
+        wrong.text().contains(
+            "package jitctl-lambda_0.2.0_x86_64.zip is a bundle for another architecture than \"arm64\""
+        ),
+        "{}",
+        wrong.report()
+    );
+    plan("jitctl-lambda_0.2.0_x86_64.zip", "x86_64").assert_success();
+    plan("jitctl-lambda_0.2.0_arm64.zip", "arm64").assert_success();
+    // A bundle built and named by hand is the user's call.
+    plan("my-sweeper.zip", "x86_64").assert_success();
+}

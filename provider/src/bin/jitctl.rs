@@ -77,7 +77,7 @@ SEE ALSO:
 #[derive(Parser)]
 #[command(
     name = "jitctl",
-    version,
+    version = jit_provider::VERSION_LINE,
     about = "See, sweep and revoke jit grants without a Terraform run",
     long_about = LONG_ABOUT,
     after_long_help = AFTER_LONG_HELP
