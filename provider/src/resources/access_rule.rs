@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::clock::{format_rfc3339, parse_rfc3339};
 use crate::config::Settings;
-use crate::duration::{Ttl, parse_ttl};
+use crate::duration::Ttl;
 use crate::grant::lifecycle::{self, State};
 use crate::grant::{
     AclView, Direction, EntrySpec, Grant, GrantId, Ports, Protocol, RULE_NUMBER_MAX,
@@ -20,6 +20,7 @@ use crate::grant::{
 };
 use crate::protocol::nacl::{self as protocol, CreateError, Guard, NewGrant, Numbering, Updated};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
+use crate::resources::common::{self, Wording};
 use crate::tf::value::Reader;
 use crate::tf::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Schema, Type, Value};
 
@@ -45,6 +46,13 @@ const REPLACING: [&str; 7] = [
 ];
 
 pub struct AccessRule;
+
+/// How the shared argument rules name a network-ACL grant.
+const WORDING: Wording = Wording {
+    noun: "a grant",
+    ttl_example: "2h",
+    prefix_scope: "allow rules",
+};
 
 fn path(name: &str) -> AttrPath {
     AttrPath::root(name)
@@ -118,16 +126,9 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
             format!("{id:?} is not a network ACL id; expected \"acl-\" followed by 8 or 17 hex digits, e.g. \"acl-0123456789abcdef0\""),
         ));
     }
-    let parsed_cidr = match &cidr {
-        Known::Value(c) => match jitlint::cidr::parse_cidr(c) {
-            Ok(net) => Some(net),
-            Err(e) => {
-                diags.push(Diagnostic::invalid(path("cidr_block"), e.to_string()));
-                None
-            }
-        },
-        _ => None,
-    };
+    let parsed_cidr = cidr
+        .value()
+        .and_then(|c| common::cidr(diags, &path("cidr_block"), c));
     let parsed_protocol = match &protocol {
         Known::Value(p) => match Protocol::parse(p) {
             Ok(p) => Some(p),
@@ -232,58 +233,16 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         }
         _ => None,
     };
-    let parsed_ttl = match &ttl {
-        Known::Value(t) => match parse_ttl(t) {
-            Ok(d) if d.seconds() == 0 => {
-                diags.push(Diagnostic::invalid(
-                    path("ttl"),
-                    format!("{t:?} is zero; a grant needs a positive TTL such as \"2h\""),
-                ));
-                None
-            }
-            Ok(d) => Some(d),
-            Err(e) => {
-                diags.push(Diagnostic::invalid(path("ttl"), e));
-                None
-            }
-        },
-        _ => None,
-    };
-    if let Known::Value(r) = &reason
-        && r.trim().is_empty()
-    {
-        diags.push(Diagnostic::invalid(
-            path("reason"),
-            "reason is empty; omit it or say why the access is needed",
-        ));
-    }
+    let parsed_ttl = common::ttl(diags, &path("ttl"), &ttl, WORDING);
+    common::reason(diags, &path("reason"), &reason);
 
     if let Some(s) = settings {
-        if let Some(t) = parsed_ttl
-            && t > s.max_ttl
-        {
-            diags.push(Diagnostic::invalid(
-                path("ttl"),
-                format!("{:?} ({t}) is longer than the provider's max_ttl ({}); shorten it, or raise max_ttl in the provider block", ttl.value().map(String::as_str).unwrap_or_default(), s.max_ttl),
-            ));
+        if let (Some(t), Known::Value(text)) = (parsed_ttl, &ttl) {
+            common::ttl_within_max(diags, &path("ttl"), text, t, s);
         }
-        if s.require_reason && reason.is_null() {
-            diags.push(Diagnostic::invalid(
-                path("reason"),
-                "this provider is configured with require_reason = true; say why the access is needed",
-            ));
-        }
+        common::reason_if_required(diags, &path("reason"), &reason, s);
         if let (Some(net), Some(RuleAction::Allow)) = (parsed_cidr, parsed_action) {
-            let (min, name) = match net {
-                IpNet::V4(_) => (s.min_prefix_v4, "min_prefix_length_ipv4"),
-                IpNet::V6(_) => (s.min_prefix_v6, "min_prefix_length_ipv6"),
-            };
-            if net.prefix_len() < min {
-                diags.push(Diagnostic::invalid(
-                    path("cidr_block"),
-                    format!("{net} opens /{} but the provider allows at most /{min} for allow rules; narrow it, or lower {name} in the provider block", net.prefix_len()),
-                ));
-            }
+            common::cidr_within_min_prefix(diags, &path("cidr_block"), net, s, WORDING);
         }
     }
 

@@ -40,6 +40,7 @@ use crate::policy::document::{
 };
 use crate::policy::revoke::{self, Marker};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
+use crate::resources::common::{self, Wording};
 use crate::tf::diag::Step;
 use crate::tf::value::Reader;
 use crate::tf::{
@@ -61,6 +62,13 @@ const REPLACING: [&str; 3] = ["name", "path", "description"];
 const USER_TAGS_MAX: usize = MAX_TAGS - 2;
 
 pub struct SourceIpPolicy;
+
+/// How the shared argument rules name a temporary entry.
+const WORDING: Wording = Wording {
+    noun: "a temporary entry",
+    ttl_example: "8h",
+    prefix_scope: "temporary access",
+};
 
 fn path(name: &str) -> AttrPath {
     AttrPath::root(name)
@@ -207,21 +215,19 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
                 let Known::Value(text) = r.get::<String>(diags, &p) else {
                     continue;
                 };
-                match jitlint::cidr::parse_cidr(&text) {
-                    Err(e) => diags.push(Diagnostic::invalid(p, e.to_string())),
-                    Ok(net) => {
-                        if let Some(why) = too_wide(&net) {
-                            diags.push(Diagnostic::invalid(p, why));
-                        } else if let Some(j) = allowed_at.get(&net) {
-                            diags.push(Diagnostic::invalid(
-                                p,
-                                format!("{net} is listed twice (also at index {j}); remove one"),
-                            ));
-                        } else {
-                            allowed_at.insert(net, i);
-                            allowed.push(net);
-                        }
-                    }
+                let Some(net) = common::cidr(diags, &p, &text) else {
+                    continue;
+                };
+                if let Some(why) = too_wide(&net) {
+                    diags.push(Diagnostic::invalid(p, why));
+                } else if let Some(j) = allowed_at.get(&net) {
+                    diags.push(Diagnostic::invalid(
+                        p,
+                        format!("{net} is listed twice (also at index {j}); remove one"),
+                    ));
+                } else {
+                    allowed_at.insert(net, i);
+                    allowed.push(net);
                 }
             }
         }
@@ -236,19 +242,16 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
             let mut seen: BTreeMap<IpNet, &str> = BTreeMap::new();
             for key in entries.keys() {
                 let p = entry_path(key);
-                let cidr = match jitlint::cidr::parse_cidr(key) {
-                    Err(e) => {
-                        diags.push(Diagnostic::invalid(p.clone(), e.to_string()));
-                        None
-                    }
-                    Ok(net) if net.prefix_len() == 0 => {
+                let cidr = match common::cidr(diags, &p, key) {
+                    None => None,
+                    Some(net) if net.prefix_len() == 0 => {
                         diags.push(Diagnostic::invalid(
                             p.clone(),
                             format!("{net} is every address; grant the one address that needs access, e.g. \"203.0.113.7/32\""),
                         ));
                         None
                     }
-                    Ok(net) => {
+                    Some(net) => {
                         if let Some(other) = seen.insert(net, key) {
                             diags.push(Diagnostic::invalid(
                                 p.clone(),
@@ -259,65 +262,22 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
                     }
                 };
                 let ttl_text = r.get::<String>(diags, &p.attr("ttl"));
-                let ttl = match &ttl_text {
-                    Known::Value(t) => match parse_ttl(t) {
-                        Ok(d) if d.seconds() == 0 => {
-                            diags.push(Diagnostic::invalid(
-                                p.attr("ttl"),
-                                format!("{t:?} is zero; a temporary entry needs a positive TTL such as \"8h\""),
-                            ));
-                            None
-                        }
-                        Ok(d) => Some(d),
-                        Err(e) => {
-                            diags.push(Diagnostic::invalid(p.attr("ttl"), e));
-                            None
-                        }
-                    },
-                    Known::Null => {
-                        diags.push(Diagnostic::invalid(
-                            p.attr("ttl"),
-                            "every temporary entry needs a ttl, e.g. \"8h\"",
-                        ));
-                        None
-                    }
-                    Known::Unknown => None,
-                };
-                let reason = r.get::<String>(diags, &p.attr("reason"));
-                if let Known::Value(text) = &reason
-                    && text.trim().is_empty()
-                {
+                let ttl = common::ttl(diags, &p.attr("ttl"), &ttl_text, WORDING);
+                if ttl_text.is_null() {
                     diags.push(Diagnostic::invalid(
-                        p.attr("reason"),
-                        "reason is empty; omit it or say why the access is needed",
+                        p.attr("ttl"),
+                        "every temporary entry needs a ttl, e.g. \"8h\"",
                     ));
                 }
+                let reason = r.get::<String>(diags, &p.attr("reason"));
+                common::reason(diags, &p.attr("reason"), &reason);
                 if let Some(s) = settings {
-                    if let Some(t) = ttl
-                        && t > s.max_ttl
-                    {
-                        diags.push(Diagnostic::invalid(
-                            p.attr("ttl"),
-                            format!("{:?} ({t}) is longer than the provider's max_ttl ({}); shorten it, or raise max_ttl in the provider block", ttl_text.value().map(String::as_str).unwrap_or_default(), s.max_ttl),
-                        ));
+                    if let (Some(t), Known::Value(text)) = (ttl, &ttl_text) {
+                        common::ttl_within_max(diags, &p.attr("ttl"), text, t, s);
                     }
-                    if s.require_reason && reason.is_null() {
-                        diags.push(Diagnostic::invalid(
-                            p.attr("reason"),
-                            "this provider is configured with require_reason = true; say why the access is needed",
-                        ));
-                    }
+                    common::reason_if_required(diags, &p.attr("reason"), &reason, s);
                     if let Some(net) = cidr {
-                        let (min, setting) = match net {
-                            IpNet::V4(_) => (s.min_prefix_v4, "min_prefix_length_ipv4"),
-                            IpNet::V6(_) => (s.min_prefix_v6, "min_prefix_length_ipv6"),
-                        };
-                        if net.prefix_len() < min {
-                            diags.push(Diagnostic::invalid(
-                                p.clone(),
-                                format!("{net} opens /{} but the provider allows at most /{min} for temporary access; narrow it, or lower {setting} in the provider block", net.prefix_len()),
-                            ));
-                        }
+                        common::cidr_within_min_prefix(diags, &p, net, s, WORDING);
                     }
                 }
                 if let (Some(cidr), Some(ttl)) = (cidr, ttl) {
