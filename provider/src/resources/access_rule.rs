@@ -25,8 +25,9 @@ use crate::grant::{
 use crate::protocol::nacl::{self as protocol, CreateError, Guard, NewGrant, Numbering, Updated};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
 use crate::resources::common::{self, Wording};
-use crate::tf::value::Reader;
-use crate::tf::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Schema, Type, Value};
+use crate::tf::{
+    AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Reader, Schema, Type, Value,
+};
 
 pub const TYPE_NAME: &str = "jit_access_rule";
 

@@ -45,10 +45,9 @@ use crate::policy::document::{
 use crate::policy::revoke::{self, Marker};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
 use crate::resources::common::{self, Wording};
-use crate::tf::diag::Step;
-use crate::tf::value::Reader;
 use crate::tf::{
-    AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Mode, Nesting, Schema, Type, Value,
+    AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Mode, Nesting, Reader, Schema,
+    Step, Type, Value,
 };
 
 pub const TYPE_NAME: &str = "jit_source_ip_policy";
