@@ -18,7 +18,7 @@ use crate::grant::{
 };
 use crate::protocol::nacl::{self as protocol, Guard, Swept};
 
-use super::{RuleRange, Target};
+use super::target::{RuleRange, Target};
 
 /// What a jit record or a jit-looking entry amounts to right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
