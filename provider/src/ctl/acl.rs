@@ -9,7 +9,7 @@
 
 use time::OffsetDateTime;
 
-use crate::aws::nacl::AclView;
+use crate::aws::nacl::{AclView, Nacls};
 use crate::clock::format_rfc3339;
 use crate::grant::acl::Tagged;
 use crate::grant::lifecycle::{self, State as Lifecycle};
@@ -18,7 +18,7 @@ use crate::grant::{
 };
 use crate::protocol::nacl::{self as protocol, Guard, Swept};
 
-use super::{RuleRange, Target};
+use super::target::{RuleRange, Target};
 
 /// What a jit record or a jit-looking entry amounts to right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,13 +58,11 @@ pub struct Row {
     pub vpc_id: Option<String>,
     /// `acl-…:ingress:200`; for a tag that cannot be read, `acl-…:<tag key>`.
     pub id: String,
-    /// The grant's identity, for records.
-    pub grant_id: Option<GrantId>,
     /// Direction and rule number, when known.
     pub slot: Option<(Direction, i32)>,
     pub state: State,
-    /// The grant as its record holds it.
-    pub grant: Option<Grant>,
+    /// The grant's record as read, for a jit record: its identity and the grant it holds.
+    pub record: Option<Record>,
     /// The tag key and its raw value, exactly as read.
     pub tag: Option<(String, String)>,
     /// The entry at the grant's direction and number, if any.
@@ -74,11 +72,19 @@ pub struct Row {
 }
 
 impl Row {
+    /// The grant's identity, for records.
+    pub fn grant_id(&self) -> Option<&GrantId> {
+        self.record.as_ref().map(|r| &r.id)
+    }
+
+    /// The grant as its record holds it.
+    pub fn grant(&self) -> Option<&Grant> {
+        self.record.as_ref().map(|r| &r.grant)
+    }
+
     /// Whether the row records a grant whose expiry has passed.
     pub fn past_expiry(&self, now: OffsetDateTime) -> bool {
-        self.grant
-            .as_ref()
-            .is_some_and(|g| lifecycle::is_expired(g, now))
+        self.grant().is_some_and(|g| lifecycle::is_expired(g, now))
     }
 
     /// A one-line explanation of a state that needs one (for `list` and `sweep` output).
@@ -122,10 +128,9 @@ pub fn classify(region: &str, view: &AclView, now: OffsetDateTime, range: RuleRa
         acl_id: view.acl_id.clone(),
         vpc_id: view.vpc_id.clone(),
         id,
-        grant_id: None,
         slot,
         state,
-        grant: None,
+        record: None,
         tag: None,
         entry: None,
         problem: None,
@@ -156,8 +161,7 @@ pub fn classify(region: &str, view: &AclView, now: OffsetDateTime, range: RuleRa
                     .tags
                     .get_key_value(&r.tag_key())
                     .map(|(k, v)| (k.clone(), v.clone()));
-                row.grant_id = Some(r.id);
-                row.grant = Some(r.grant);
+                row.record = Some(r);
                 rows.push(row);
             }
         }
@@ -177,18 +181,12 @@ pub fn classify(region: &str, view: &AclView, now: OffsetDateTime, range: RuleRa
         }
     }
     rows.sort_by(|a, b| {
-        (
-            &a.acl_id,
-            a.slot,
-            a.grant.as_ref().map(|g| g.created_at),
-            &a.id,
-        )
-            .cmp(&(
-                &b.acl_id,
-                b.slot,
-                b.grant.as_ref().map(|g| g.created_at),
-                &b.id,
-            ))
+        (&a.acl_id, a.slot, a.grant().map(|g| g.created_at), &a.id).cmp(&(
+            &b.acl_id,
+            b.slot,
+            b.grant().map(|g| g.created_at),
+            &b.id,
+        ))
     });
     rows
 }
@@ -245,41 +243,35 @@ impl SweepScope {
     }
 }
 
-/// Every jit grant (and jit-looking entry) in one region, on every ACL: entries orphaned by a
-/// lost record can sit on ACLs that carry no jit tag at all.
+/// Every ACL of one region: entries orphaned by a lost record can sit on ACLs that carry no
+/// jit tag at all.
+async fn all_acls(target: &Target) -> Result<Vec<AclView>, String> {
+    target
+        .nacls
+        .all()
+        .await
+        .map_err(|e| format!("could not list network ACLs: {e}"))
+}
+
+/// Every jit grant (and jit-looking entry) in one region, on every ACL.
 pub async fn list(
     target: &Target,
     now: OffsetDateTime,
     range: RuleRange,
 ) -> Result<Vec<Row>, String> {
-    let views = target
-        .nacls
-        .all()
-        .await
-        .map_err(|e| format!("could not list network ACLs: {e}"))?;
-    Ok(views
+    Ok(all_acls(target)
+        .await?
         .iter()
         .flat_map(|v| classify(&target.region, v, now, range))
         .collect())
 }
 
-/// Whether the sweep acts on a row, judged on the listing; each is re-judged on a fresh read
-/// right before anything is written.
-fn sweep_candidate(row: &Row, now: OffsetDateTime) -> bool {
-    match (row.state, &row.grant) {
-        (State::Grant(state), Some(g)) => protocol::sweep_ends(
-            state,
-            &Record {
-                id: row
-                    .grant_id
-                    .clone()
-                    .unwrap_or_else(|| GrantId::legacy(Direction::Ingress, 1)),
-                grant: g.clone(),
-                pending: matches!(state, Lifecycle::Pending | Lifecycle::Abandoned),
-            },
-            now,
-        ),
-        _ => false,
+/// The record the sweep acts on in a row, judged on the listing; each is re-judged on a fresh
+/// read right before anything is written.
+fn sweep_candidate(row: &Row, now: OffsetDateTime) -> Option<&Record> {
+    match (row.state, &row.record) {
+        (State::Grant(state), Some(r)) if protocol::sweep_ends(state, r, now) => Some(r),
+        _ => None,
     }
 }
 
@@ -300,65 +292,80 @@ pub async fn sweep(
         outcome,
         detail,
     };
-    let rows = match list(target, now, scope.range).await {
+    let views = match all_acls(target).await {
         Ok(v) => v,
         Err(e) => return vec![result("*", Outcome::Failed, e)],
     };
     let mut results = Vec::new();
-    for row in &rows {
-        match row.state {
-            State::Unreadable | State::Untagged => {
-                results.push(result(
-                    &row.id,
-                    Outcome::LeftAlone,
-                    row.note().unwrap_or_default(),
-                ));
-                continue;
-            }
-            State::Grant(_) if !sweep_candidate(row, now) => continue,
-            State::Grant(_) => {}
-        }
-        let (Some(id), Some(g)) = (&row.grant_id, &row.grant) else {
-            continue;
-        };
-        if dry_run {
-            let owned = matches!(
-                row.state,
-                State::EXPIRED | State::REVOKING | State::Grant(Lifecycle::Abandoned)
-            ) && row.entry.as_ref().is_some_and(|e| e.matches(&g.entry));
-            let (outcome, detail) = if owned && !scope.guard().allows(&g.entry) {
-                (Outcome::LeftAlone, guarded(row, scope))
+    for view in &views {
+        let records = view.records();
+        for row in classify(region, view, now, scope.range) {
+            let record = match row.state {
+                State::Unreadable | State::Untagged => {
+                    results.push(result(
+                        &row.id,
+                        Outcome::LeftAlone,
+                        row.note().unwrap_or_default(),
+                    ));
+                    continue;
+                }
+                State::Grant(_) => match sweep_candidate(&row, now) {
+                    Some(r) => r,
+                    None => continue,
+                },
+            };
+            let (outcome, detail) = if dry_run {
+                // Decided as the sweep decides it on its fresh read (`protocol::sweep_one`), on
+                // the listed snapshot.
+                let owned = lifecycle::owns(view, &records, record);
+                if owned && !scope.guard().allows(&record.grant.entry) {
+                    (Outcome::LeftAlone, guarded(&row, scope))
+                } else {
+                    (outcome(row.state), describe(&row, owned))
+                }
             } else {
-                (outcome(row.state), describe(row, owned))
+                match sweep_row(&target.nacls, &row, record, now, scope).await {
+                    Some(done) => done,
+                    None => continue,
+                }
             };
             results.push(result(&row.id, outcome, detail));
-            continue;
         }
-        let (outcome, detail) =
-            match protocol::sweep_one(&target.nacls, &row.acl_id, id, now, scope.guard()).await {
-                Ok(Swept::Nothing) => continue,
-                Ok(Swept::Removed(done, _, _)) if done.guarded => {
-                    (Outcome::LeftAlone, guarded(row, scope))
-                }
-                Ok(Swept::Removed(done, _, state)) => {
-                    (outcome(State::Grant(state)), describe(row, done.entry))
-                }
-                Err((step, e)) => (
-                    Outcome::Failed,
-                    format!(
-                        "could not {step}: {e}{}{}",
-                        denied_hint(e.code()),
-                        if step.contains("entry") {
-                            "; the grant is still open"
-                        } else {
-                            ""
-                        }
-                    ),
-                ),
-            };
-        results.push(result(&row.id, outcome, detail));
     }
     results
+}
+
+/// Sweeps the grant of `row` on a fresh read; `None` when that read no longer warrants it.
+async fn sweep_row(
+    nacls: &Nacls,
+    row: &Row,
+    record: &Record,
+    now: OffsetDateTime,
+    scope: SweepScope,
+) -> Option<(Outcome, String)> {
+    Some(
+        match protocol::sweep_one(nacls, &row.acl_id, &record.id, now, scope.guard()).await {
+            Ok(Swept::Nothing) => return None,
+            Ok(Swept::Removed(done, _, _)) if done.guarded => {
+                (Outcome::LeftAlone, guarded(row, scope))
+            }
+            Ok(Swept::Removed(done, _, state)) => {
+                (outcome(State::Grant(state)), describe(row, done.entry))
+            }
+            Err((step, e)) => (
+                Outcome::Failed,
+                format!(
+                    "could not {step}: {e}{}{}",
+                    denied_hint(e.code()),
+                    if step.contains("entry") {
+                        "; the grant is still open"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        },
+    )
 }
 
 /// A reused rule number is reported as left alone even though its stale record goes: the entry
@@ -372,7 +379,7 @@ fn outcome(state: State) -> Outcome {
 
 /// `allow ingress tcp 203.0.113.7/32 port 22, expired 2026-…`
 fn summary(row: &Row) -> String {
-    let Some(g) = &row.grant else {
+    let Some(g) = row.grant() else {
         return String::new();
     };
     match row.state {
@@ -603,7 +610,7 @@ mod tests {
                 .contains("not a jit grant")
         );
         assert!(rows[4].note().unwrap().contains("10.0.0.0/8"));
-        assert_eq!(rows[6].grant_id.as_ref().unwrap().as_str(), "aaaaaaaaaaaa");
+        assert_eq!(rows[6].grant_id().unwrap().as_str(), "aaaaaaaaaaaa");
     }
 
     #[test]

@@ -10,14 +10,14 @@
 //! - [`policy`]: the same for temporary CIDRs of `jit_source_ip_policy` policies.
 //! - [`output`]: the `table` and `json` renderings.
 //! - [`lambda`]: the scheduled-event handler.
+//! - [`target`]: what every operation works on: a region's AWS layers, jit's rule-number range.
 
 pub mod acl;
 pub mod lambda;
 pub mod output;
 pub mod policy;
+pub mod target;
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -25,18 +25,11 @@ use time::OffsetDateTime;
 use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{Nacls, SdkNacl};
 use crate::aws::{Connection, LazyClients};
-use crate::config::{DEFAULT_RULE_NUMBERS, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
+
+pub use target::{RuleRange, Target};
 
 /// Environment variable with the log level (`error`, `warn`, `info`, `debug`, `trace`).
 pub const LOG_ENV: &str = "JITCTL_LOG";
-
-/// One region to work on: its name (for output), its network ACLs, and IAM (global: only the
-/// first target's is used).
-pub struct Target {
-    pub region: String,
-    pub nacls: Nacls,
-    pub policies: Policies,
-}
 
 /// What `jitctl list` shows.
 #[derive(Debug, Default)]
@@ -95,58 +88,6 @@ pub async fn revoke(
         policy::revoke(&target.policies, id, now).await
     } else {
         acl::revoke(target, id, now).await
-    }
-}
-
-/// Rule numbers in which an entry without a jit tag looks like a lost jit grant: the provider's
-/// default `rule_numbers` range unless told otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RuleRange {
-    pub from: i32,
-    pub to: i32,
-}
-
-impl Default for RuleRange {
-    fn default() -> Self {
-        RuleRange {
-            from: DEFAULT_RULE_NUMBERS.0,
-            to: DEFAULT_RULE_NUMBERS.1,
-        }
-    }
-}
-
-impl RuleRange {
-    pub fn contains(self, n: i32) -> bool {
-        (self.from..=self.to).contains(&n)
-    }
-}
-
-impl fmt::Display for RuleRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.from, self.to)
-    }
-}
-
-impl FromStr for RuleRange {
-    type Err = String;
-
-    /// Parses `FROM-TO`, e.g. `100-199`, within the numbers AWS allows.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let usage = || format!("{s:?} is not a rule-number range; expected FROM-TO, e.g. 100-199");
-        let (from, to) = s.split_once('-').ok_or_else(usage)?;
-        let from: i32 = from.trim().parse().map_err(|_| usage())?;
-        let to: i32 = to.trim().parse().map_err(|_| usage())?;
-        for n in [from, to] {
-            if !(RULE_NUMBER_MIN..=RULE_NUMBER_MAX).contains(&n) {
-                return Err(format!(
-                    "{n} is outside {RULE_NUMBER_MIN}-{RULE_NUMBER_MAX}, the rule numbers AWS allows"
-                ));
-            }
-        }
-        if from > to {
-            return Err(format!("{s:?}: {from} is greater than {to}"));
-        }
-        Ok(RuleRange { from, to })
     }
 }
 
@@ -315,35 +256,5 @@ pub(crate) mod testing {
                 .map(|r| (r.tag_key(), r.tag_value()))
                 .collect(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rule_ranges_parse_and_explain_mistakes() {
-        assert_eq!(
-            "100-199".parse::<RuleRange>().unwrap(),
-            RuleRange::default()
-        );
-        assert_eq!(
-            "7-7".parse::<RuleRange>().unwrap(),
-            RuleRange { from: 7, to: 7 }
-        );
-        assert!(
-            "200-100"
-                .parse::<RuleRange>()
-                .unwrap_err()
-                .contains("greater")
-        );
-        assert!(
-            "0-10"
-                .parse::<RuleRange>()
-                .unwrap_err()
-                .contains("outside 1-32766")
-        );
-        assert!("100".parse::<RuleRange>().unwrap_err().contains("FROM-TO"));
     }
 }

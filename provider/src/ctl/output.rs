@@ -65,7 +65,7 @@ struct Shown {
 }
 
 fn shown(row: &Row) -> Shown {
-    if let Some(g) = &row.grant {
+    if let Some(g) = row.grant() {
         return Shown {
             cidr: Some(g.entry.cidr.to_string()),
             protocol: Some(g.entry.protocol.to_string()),
@@ -91,12 +91,12 @@ fn shown(row: &Row) -> Shown {
 
 fn row_json(row: &Row, now: OffsetDateTime) -> Value {
     let s = shown(row);
-    let g = row.grant.as_ref();
+    let g = row.grant();
     json!({
         "kind": "network_acl",
         "region": row.region,
         "id": row.id,
-        "grant_id": row.grant_id.as_ref().map(|g| g.as_str()),
+        "grant_id": row.grant_id().map(|g| g.as_str()),
         "state": row.state.as_str(),
         "network_acl_id": row.acl_id,
         "vpc_id": row.vpc_id,
@@ -196,7 +196,7 @@ pub fn list(inv: &Inventory, now: OffsetDateTime, f: Format) -> String {
         .iter()
         .map(|r| {
             let s = shown(r);
-            let g = r.grant.as_ref();
+            let g = r.grant();
             let left = match (g, r.state) {
                 (Some(g), State::ACTIVE | State::EXPIRED | State::MISSING | State::REUSED) => {
                     format_left((g.expires_at - now).whole_seconds())

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use ipnet::IpNet;
 
-use crate::grant::{Direction, EntrySpec, Ports, Protocol, Record, RuleAction, TAG_PREFIX};
+use crate::grant::model::{Direction, EntrySpec, Ports, Protocol, RuleAction};
+use crate::grant::record::{Record, TAG_PREFIX};
 
 /// One entry of a network ACL as AWS reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use crate::grant::{Direction, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
+use crate::grant::model::{Direction, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
 
 /// Characters of a new id.
 const LEN: usize = 12;

@@ -17,7 +17,10 @@ use std::cmp::Reverse;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::grant::{AclView, Direction, Grant, GrantId, Record};
+use crate::grant::acl::AclView;
+use crate::grant::id::GrantId;
+use crate::grant::model::{Direction, Grant};
+use crate::grant::record::Record;
 
 /// How long an intent may stay unconfirmed before it counts as abandoned (its writer died
 /// between writing it and committing it). The sweeper and later applies roll abandoned intents

@@ -21,9 +21,9 @@ use ipnet::IpNet;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use time::OffsetDateTime;
 
-use crate::grant::{
-    Direction, EntrySpec, Grant, GrantId, Ports, Protocol, RULE_NUMBER_MAX, RULE_NUMBER_MIN,
-    RuleAction,
+use crate::grant::id::GrantId;
+use crate::grant::model::{
+    Direction, EntrySpec, Grant, Ports, Protocol, RULE_NUMBER_MAX, RULE_NUMBER_MIN, RuleAction,
 };
 
 /// Every jit grant tag key starts with this; `jitctl` finds grants by it.

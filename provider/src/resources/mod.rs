@@ -1,4 +1,5 @@
-//! One file per resource.
+//! One file per resource, and the argument rules they share (`common`).
 
 pub mod access_rule;
+pub mod common;
 pub mod source_ip_policy;

@@ -1,69 +1,7 @@
-//! Diagnostics with attribute paths, as Terraform shows them under the offending line.
+//! Diagnostics, each optionally at an attribute path, as Terraform shows them under the
+//! offending line.
 
-use std::fmt;
-
-use super::value::Value;
-
-/// One step into a value: an attribute, a map key or a list index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Attr(String),
-    Key(String),
-    Index(i64),
-}
-
-/// A path to an attribute, e.g. `temporary_cidrs["203.0.113.7/32"].ttl`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AttrPath(pub Vec<Step>);
-
-impl AttrPath {
-    pub fn root(name: &str) -> Self {
-        AttrPath(vec![Step::Attr(name.to_string())])
-    }
-
-    pub fn attr(&self, name: &str) -> Self {
-        let mut steps = self.0.clone();
-        steps.push(Step::Attr(name.to_string()));
-        AttrPath(steps)
-    }
-
-    pub fn key(&self, key: &str) -> Self {
-        let mut steps = self.0.clone();
-        steps.push(Step::Key(key.to_string()));
-        AttrPath(steps)
-    }
-
-    /// Follows the path into a value; null where it leads nowhere.
-    pub fn lookup<'v>(&self, value: &'v Value) -> &'v Value {
-        const NULL: &Value = &Value::Null;
-        let mut current = value;
-        for step in &self.0 {
-            current = match (step, current) {
-                (Step::Attr(name) | Step::Key(name), v) => v.get(name),
-                (Step::Index(i), Value::List(items)) => usize::try_from(*i)
-                    .ok()
-                    .and_then(|i| items.get(i))
-                    .unwrap_or(NULL),
-                (Step::Index(_), _) => NULL,
-            };
-        }
-        current
-    }
-}
-
-impl fmt::Display for AttrPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, step) in self.0.iter().enumerate() {
-            match step {
-                Step::Attr(name) if i == 0 => write!(f, "{name}")?,
-                Step::Attr(name) => write!(f, ".{name}")?,
-                Step::Key(key) => write!(f, "[{key:?}]")?,
-                Step::Index(idx) => write!(f, "[{idx}]")?,
-            }
-        }
-        Ok(())
-    }
-}
+use super::path::AttrPath;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -142,29 +80,5 @@ impl Diagnostics {
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
         Diagnostics(vec![d])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_print_like_terraform() {
-        let p = AttrPath::root("temporary_cidrs")
-            .key("203.0.113.7/32")
-            .attr("ttl");
-        assert_eq!(p.to_string(), "temporary_cidrs[\"203.0.113.7/32\"].ttl");
-    }
-
-    #[test]
-    fn lookup_follows_attrs_and_keys() {
-        let v = Value::object([(
-            "m",
-            Value::object([("k", Value::object([("ttl", Value::from("1h"))]))]),
-        )]);
-        let p = AttrPath::root("m").key("k").attr("ttl");
-        assert_eq!(p.lookup(&v), &Value::from("1h"));
-        assert_eq!(AttrPath::root("nope").lookup(&v), &Value::Null);
     }
 }

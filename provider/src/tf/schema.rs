@@ -2,7 +2,7 @@
 //!
 //! Every attribute must carry a description: the registry docs are generated from them.
 
-use super::Value;
+use super::value::Value;
 
 /// A cty type, serialised for the protocol as cty's JSON type notation.
 #[derive(Debug, Clone, PartialEq)]

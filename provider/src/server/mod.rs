@@ -1,7 +1,9 @@
-//! `tfplugin6.Provider`: decodes requests, dispatches to resources, encodes responses.
+//! `tfplugin6.Provider`: the RPC dispatch. Each RPC decodes its request (`wire`), hands it to
+//! the resource (guarded against panics, cancellable by `StopProvider` except once an apply has
+//! started) and encodes the answer.
 //!
 //! Kept thin on purpose: everything about a resource lives in its own file, everything about
-//! values and diagnostics in `tf`.
+//! values and diagnostics in `tf`, the conversions to and from the protocol in `wire`.
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -23,8 +25,11 @@ use crate::config;
 use crate::proto::tfplugin6 as pb;
 use crate::resource::{ApplyRequest, Env, PlanRequest, Resource};
 use crate::resources;
-use crate::tf::schema::{AttrType, Mode, Nesting};
-use crate::tf::{AttrPath, Block, Diagnostic, Diagnostics, Schema, Severity, Value, diag::Step};
+
+mod wire;
+
+use crate::tf::{Diagnostic, Diagnostics, Schema, Value};
+use wire::{decode, diags_to_pb, encode, path_to_pb, schema_to_pb};
 
 /// The provider as Terraform sees it.
 pub struct JitProvider {
@@ -180,115 +185,6 @@ fn stopped() -> Diagnostics {
         "Terraform asked the provider to stop; the operation was cancelled",
     )
     .into()
-}
-
-fn decode(v: Option<&pb::DynamicValue>) -> Result<Value, Status> {
-    let Some(v) = v else { return Ok(Value::Null) };
-    let out = if !v.msgpack.is_empty() {
-        Value::from_msgpack(&v.msgpack)
-    } else if !v.json.is_empty() {
-        Value::from_json(&v.json)
-    } else {
-        Ok(Value::Null)
-    };
-    out.map_err(|e| Status::invalid_argument(e.to_string()))
-}
-
-fn encode(v: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: v.to_msgpack(),
-        json: Vec::new(),
-    })
-}
-
-fn path_to_pb(p: &AttrPath) -> pb::AttributePath {
-    use pb::attribute_path::step::Selector;
-    pb::AttributePath {
-        steps: p
-            .0
-            .iter()
-            .map(|s| pb::attribute_path::Step {
-                selector: Some(match s {
-                    Step::Attr(n) => Selector::AttributeName(n.clone()),
-                    Step::Key(k) => Selector::ElementKeyString(k.clone()),
-                    Step::Index(i) => Selector::ElementKeyInt(*i),
-                }),
-            })
-            .collect(),
-    }
-}
-
-fn diags_to_pb(d: &Diagnostics) -> Vec<pb::Diagnostic> {
-    d.0.iter()
-        .map(|d| pb::Diagnostic {
-            severity: match d.severity {
-                Severity::Error => pb::diagnostic::Severity::Error,
-                Severity::Warning => pb::diagnostic::Severity::Warning,
-            } as i32,
-            summary: d.summary.clone(),
-            detail: d.detail.clone(),
-            attribute: d.path.as_ref().map(path_to_pb),
-        })
-        .collect()
-}
-
-fn attribute_to_pb(a: &crate::tf::Attribute) -> pb::schema::Attribute {
-    let (ty, nested_type) = match &a.ty {
-        AttrType::Plain(t) => (t.to_json().to_string().into_bytes(), None),
-        AttrType::Nested {
-            nesting,
-            attributes,
-        } => (
-            Vec::new(),
-            Some(pb::schema::Object {
-                attributes: attributes.iter().map(attribute_to_pb).collect(),
-                nesting: match nesting {
-                    Nesting::Single => pb::schema::object::NestingMode::Single,
-                    Nesting::Map => pb::schema::object::NestingMode::Map,
-                } as i32,
-                ..Default::default()
-            }),
-        ),
-    };
-    pb::schema::Attribute {
-        name: a.name.to_string(),
-        r#type: ty,
-        nested_type,
-        description: a.description.clone(),
-        required: a.mode == Mode::Required,
-        optional: matches!(a.mode, Mode::Optional | Mode::OptionalComputed),
-        computed: matches!(a.mode, Mode::Computed | Mode::OptionalComputed),
-        sensitive: a.sensitive,
-        description_kind: pb::StringKind::Markdown as i32,
-        ..Default::default()
-    }
-}
-
-fn block_to_pb(b: &Block) -> pb::schema::Block {
-    pb::schema::Block {
-        attributes: b.attributes.iter().map(attribute_to_pb).collect(),
-        block_types: b
-            .blocks
-            .iter()
-            .map(|nb| pb::schema::NestedBlock {
-                type_name: nb.name.to_string(),
-                block: Some(block_to_pb(&nb.block)),
-                nesting: pb::schema::nested_block::NestingMode::Single as i32,
-                min_items: 0,
-                max_items: 1,
-            })
-            .collect(),
-        description: b.description.clone(),
-        description_kind: pb::StringKind::Markdown as i32,
-        ..Default::default()
-    }
-}
-
-fn schema_to_pb(s: &Schema) -> pb::Schema {
-    pb::Schema {
-        version: s.version,
-        block: Some(block_to_pb(&s.block)),
-    }
 }
 
 fn capabilities() -> Option<pb::ServerCapabilities> {
@@ -708,6 +604,7 @@ impl pb::provider_server::Provider for JitProvider {
 mod tests {
     use super::*;
     use crate::clock::SystemClock;
+    use crate::tf::Block;
     use pb::provider_server::Provider as _;
 
     #[tokio::test]
