@@ -21,12 +21,16 @@ use std::process::{Command, Stdio};
 
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_ec2::types::{Filter, NetworkAclEntry, PortRange, RuleAction};
+use aws_sdk_ec2::types::{
+    CertificateAuthenticationRequest, ClientConnectOptions, ClientVpnAuthenticationRequest,
+    ClientVpnAuthenticationType, ConnectionLogOptions, Filter, NetworkAclEntry, PortRange, RuleAction,
+};
 use serde_json::Value;
 
 mod local_aws;
 pub use local_aws::{
-    FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, http_request, parse_endpoint,
+    ClientVpnConnection, FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, http_request,
+    parse_endpoint,
 };
 
 /// The region every test uses, for the SDK and for terraform (`AWS_REGION`).
@@ -157,6 +161,69 @@ impl Aws {
     pub fn new_network_acl(&self) -> String {
         let vpc = self.create_vpc("10.0.0.0/16");
         self.create_network_acl(&vpc)
+    }
+
+    /// Creates a Client VPN endpoint (mutual authentication, connection logging off, client connect through
+    /// `AWSClientVPN-jit`) and returns its id.
+    pub fn new_client_vpn_endpoint(&self) -> String {
+        let cert = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000";
+        let out = self
+            .block_on(
+                self.ec2
+                    .create_client_vpn_endpoint()
+                    .client_cidr_block("10.100.0.0/22")
+                    .server_certificate_arn(cert)
+                    .authentication_options(
+                        ClientVpnAuthenticationRequest::builder()
+                            .r#type(ClientVpnAuthenticationType::CertificateAuthentication)
+                            .mutual_authentication(
+                                CertificateAuthenticationRequest::builder()
+                                    .client_root_certificate_chain_arn(cert)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .connection_log_options(ConnectionLogOptions::builder().enabled(false).build())
+                    .client_connect_options(
+                        ClientConnectOptions::builder()
+                            .enabled(true)
+                            .lambda_function_arn(format!(
+                                "arn:aws:lambda:{REGION}:123456789012:function:AWSClientVPN-jit"
+                            ))
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("CreateClientVpnEndpoint: {e:?}"));
+        out.client_vpn_endpoint_id()
+            .expect("CreateClientVpnEndpoint returned an endpoint id")
+            .to_string()
+    }
+
+    /// The tags of a Client VPN endpoint, from DescribeClientVpnEndpoints (DescribeTags does not list them).
+    pub fn client_vpn_tags(&self, endpoint_id: &str) -> BTreeMap<String, String> {
+        let out = self
+            .block_on(
+                self.ec2
+                    .describe_client_vpn_endpoints()
+                    .client_vpn_endpoint_ids(endpoint_id)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("DescribeClientVpnEndpoints {endpoint_id}: {e:?}"));
+        let endpoint = out
+            .client_vpn_endpoints()
+            .first()
+            .unwrap_or_else(|| panic!("Client VPN endpoint {endpoint_id} does not exist"));
+        endpoint
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
     }
 
     /// All entries of the ACL, both directions.

@@ -123,6 +123,21 @@ impl FaultConfig {
     }
 }
 
+/// A client connection to register with [`Moto::connect_client_vpn`].
+#[derive(Clone, Debug, Default)]
+pub struct ClientVpnConnection<'a> {
+    /// The Client VPN endpoint (`cvpn-endpoint-…`).
+    pub endpoint_id: &'a str,
+    /// The user (directory or SAML authentication); empty for mutual (certificate) authentication.
+    pub username: &'a str,
+    /// The client certificate's common name.
+    pub common_name: &'a str,
+    /// The client's address inside the VPN's client CIDR.
+    pub client_ip: &'a str,
+    /// What the client-connect handler answered (jit's handler: the grant id).
+    pub posture_compliance_statuses: &'a [&'a str],
+}
+
 /// Injected faults so far: action -> fault kind name ([`FaultKind::name`]) -> count.
 pub type FaultCounts = BTreeMap<String, BTreeMap<String, u64>>;
 
@@ -244,6 +259,47 @@ impl Moto {
             "/_jit/limits",
             Some(&json!({ "nacl_rules_per_direction": rules })),
         );
+    }
+
+    /// A client connects to Client VPN endpoint `endpoint_id` (as AWS would record it after the client-connect
+    /// handler admitted it); returns the connection id. Panics when the local AWS refuses (unknown endpoint).
+    pub fn connect_client_vpn(&self, connection: &ClientVpnConnection<'_>) -> String {
+        let answer = self.control(
+            "POST",
+            "/_jit/client-vpn/connections",
+            Some(&json!({
+                "endpoint_id": connection.endpoint_id,
+                "username": connection.username,
+                "common_name": connection.common_name,
+                "client_ip": connection.client_ip,
+                "posture_compliance_statuses": connection.posture_compliance_statuses,
+            })),
+        );
+        answer["connection_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the registered connection has no id: {answer}"))
+            .to_string()
+    }
+
+    /// Every connection of a Client VPN endpoint the local AWS knows: connection id -> status (`active`,
+    /// `terminated`), read through the control endpoint (independently of the EC2 API jit uses).
+    pub fn client_vpn_connection_statuses(&self, endpoint_id: &str) -> BTreeMap<String, String> {
+        let answer = self.control(
+            "GET",
+            &format!("/_jit/client-vpn/connections?endpoint_id={endpoint_id}"),
+            None,
+        );
+        answer
+            .as_array()
+            .unwrap_or_else(|| panic!("the connections are not a list: {answer}"))
+            .iter()
+            .map(|c| {
+                (
+                    c["connection_id"].as_str().unwrap_or_default().to_string(),
+                    c["status"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
     }
 
     /// Clears all AWS state (moto's reset) and the fault counters and sequence.
