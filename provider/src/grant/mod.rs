@@ -6,12 +6,16 @@
 //! - [`record`]: the one-tag-per-grant codec ([`Record`]), intents and revoke markers included;
 //! - [`acl`]: a network ACL's entries and tags at one moment ([`AclView`]);
 //! - [`lifecycle`]: who owns the entry at a rule number, and the grant-state machine with its
-//!   one expiry rule.
+//!   one expiry rule;
+//! - [`client_vpn`]: Client VPN grants (who may connect to an endpoint, from where), their tag
+//!   on the endpoint (same key, codec, time bounds and revoke marker), and the client-connect
+//!   handler's decision.
 //!
 //! This file holds the model itself: directions, actions, protocols, ports, the entry a grant
 //! opens ([`EntrySpec`]) and the grant ([`Grant`]), plus the grant address `acl-…:ingress:200`.
 
 pub mod acl;
+pub mod client_vpn;
 pub mod id;
 pub mod lifecycle;
 pub mod record;
