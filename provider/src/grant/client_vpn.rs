@@ -287,6 +287,35 @@ impl Record {
     }
 }
 
+/// Valid Client VPN endpoint ids: `cvpn-endpoint-` and 17 lowercase hex digits.
+pub fn valid_endpoint_id(id: &str) -> bool {
+    id.strip_prefix("cvpn-endpoint-").is_some_and(|hex| {
+        hex.len() == 17 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// `cvpn-endpoint-…:<grant id>`: the resource id, the import id and `jitctl`'s id of a grant.
+pub fn address(endpoint_id: &str, id: &GrantId) -> String {
+    format!("{endpoint_id}:{id}")
+}
+
+/// Parses `cvpn-endpoint-…:<grant id>`.
+pub fn parse_address(text: &str) -> Result<(String, GrantId), String> {
+    let usage = || {
+        format!(
+            "{text:?} is not a Client VPN grant id; expected \"cvpn-endpoint-0123456789abcdef0:<grant id>\", e.g. \"cvpn-endpoint-0123456789abcdef0:abcdefgh2345\""
+        )
+    };
+    let (endpoint, id) = text.split_once(':').ok_or_else(usage)?;
+    if !valid_endpoint_id(endpoint) {
+        return Err(usage());
+    }
+    let id = GrantId::parse(id)
+        .filter(|id| !id.is_legacy())
+        .ok_or_else(usage)?;
+    Ok((endpoint.to_string(), id))
+}
+
 /// The Client VPN grants among an endpoint's tags: the readable ones, and the errors of the
 /// `jit:grant:` tags that say they are Client VPN grants but cannot be read.
 pub fn records<'a>(
@@ -647,6 +676,26 @@ mod tests {
             public_ip: "192.0.2.1".parse().unwrap(),
         };
         assert!(matches!(decide(&records, &[], &nobody, during), Decision::Refuse(m) if m.contains("no username")));
+    }
+
+    #[test]
+    fn addresses_round_trip_and_refuse_garbage() {
+        let id = GrantId::parse("abcdefgh2345").unwrap();
+        let a = address("cvpn-endpoint-0123456789abcdef0", &id);
+        assert_eq!(a, "cvpn-endpoint-0123456789abcdef0:abcdefgh2345");
+        assert_eq!(
+            parse_address(&a).unwrap(),
+            ("cvpn-endpoint-0123456789abcdef0".to_string(), id)
+        );
+        for bad in [
+            "cvpn-endpoint-0123456789abcdef0",
+            "cvpn-endpoint-0123:abcdefgh2345",
+            "acl-0123456789abcdef0:abcdefgh2345",
+            "cvpn-endpoint-0123456789abcdef0:ingress:200",
+            "cvpn-endpoint-0123456789ABCDEF0:abcdefgh2345",
+        ] {
+            assert!(parse_address(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

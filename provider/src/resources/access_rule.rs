@@ -1052,6 +1052,9 @@ mod tests {
             policies: crate::aws::iam::Policies::new(Arc::new(
                 crate::aws::iam::fake::FakeIam::default(),
             )),
+            client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
+                crate::aws::client_vpn::fake::FakeClientVpn::default(),
+            )),
         }
     }
 

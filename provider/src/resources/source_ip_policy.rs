@@ -1491,6 +1491,9 @@ mod tests {
             clock: Arc::new(FixedClock(t(now))),
             nacls: Nacls::new(Arc::new(NoNacls)),
             policies: Policies::new(fake.clone()),
+            client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
+                crate::aws::client_vpn::fake::FakeClientVpn::default(),
+            )),
         }
     }
 
