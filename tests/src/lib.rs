@@ -28,6 +28,8 @@ use aws_sdk_ec2::types::{
 use serde_json::Value;
 
 mod local_aws;
+mod runtime_api;
+pub use runtime_api::{Invocation, RuntimeApi};
 pub use local_aws::{
     ClientVpnConnection, FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, http_request,
     parse_endpoint,
@@ -368,6 +370,42 @@ provider "jit" {{
 {rest}
 "#
     )
+}
+
+/// The path of one of jit's binaries (`jitctl`, `jitctl-lambda`, `jit-client-vpn-handler`), built next to the
+/// provider; panics with how to build it when it is missing.
+pub fn jit_binary(name: &str) -> PathBuf {
+    let dir = provider_dir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist; build it with `cargo build -p terraform-provider-jit --bins`",
+        path.display()
+    );
+    path
+}
+
+/// A command for one of jit's binaries with the tests' AWS environment: the local AWS's endpoint, dummy
+/// credentials, region [`REGION`], no shared config files, and the clock at `now`. Inherited `AWS_*` variables are
+/// removed so that the developer's shell cannot leak in.
+pub fn jit_command(moto: &Moto, name: &str, now: &str) -> Command {
+    let mut cmd = Command::new(jit_binary(name));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let no_file = std::env::temp_dir().join("jit-e2e-no-aws-config");
+    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &no_file)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &no_file)
+        .env(TEST_NOW_ENV, now)
+        .stdin(Stdio::null());
+    cmd
 }
 
 /// Where the locally built provider binary lives: the directory `dev_overrides` must point at.
