@@ -15,6 +15,12 @@ variable "network_acl_ids" {
   type        = list(string)
 }
 
+variable "client_vpn_endpoint_ids" {
+  description = "Client VPN endpoints (in `region`) that hold jit_client_vpn_grant grants; each gets the tag jit:managed = \"client-vpn\" that the sweeper's policy requires to remove grant tags and terminate connections."
+  type        = list(string)
+  default     = []
+}
+
 variable "package" {
   description = "Path of the deployment package: a zip holding the jitctl-lambda binary named `bootstrap`."
   type        = string

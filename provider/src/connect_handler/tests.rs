@@ -285,3 +285,35 @@ fn responses_respect_aws_limits() {
     assert!(r["posture-compliance-statuses"].as_array().unwrap().iter().all(|s| s.as_str().unwrap().chars().count() <= 255));
     assert_eq!(r["error-msg-on-failed-posture-compliance"].as_str().unwrap().chars().count(), 255);
 }
+
+/// The scenario's role policy for the handler passes jitlint, and grants nothing but reading the endpoints,
+/// publishing to the one topic and writing its own logs.
+#[test]
+fn the_handler_policy_is_least_privilege_and_passes_jitlint() {
+    let text = include_str!("../../../examples/client-vpn/handler-policy.json");
+    let findings = jitlint::lint_policy_document_as(
+        text,
+        jitlint::PolicyKind::InlineRole,
+        &jitlint::Config::default(),
+    )
+    .unwrap();
+    assert!(findings.is_empty(), "{findings:?}");
+    let doc: Value = serde_json::from_str(text).unwrap();
+    let mut actions: Vec<String> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+            _ => vec![],
+        })
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        ["ec2:DescribeClientVpnEndpoints", "logs:CreateLogStream", "logs:PutLogEvents", "sns:Publish"]
+    );
+    assert!(doc["Statement"].as_array().unwrap().iter().all(|s| s["Effect"] == "Allow"
+        && (s["Resource"] != "*" || s["Action"] == "ec2:DescribeClientVpnEndpoints")));
+}
