@@ -35,8 +35,9 @@ Per-request work is one or two reads from moto, only for the calls above; check 
 
 It can also inject faults, off by default: throttling, HTTP 500, a connection dropped before forwarding, a
 connection dropped after moto acted (the lost response that makes an SDK retry a request AWS already performed),
-and latency, on EC2 (Client VPN included), IAM and SNS requests; the sequence is deterministic for a seed. Requests signed with an access key id listed in
-`exempt_access_keys` (default `harness`, the tests' own verification clients) are never faulted.
+and latency, on EC2 (Client VPN included), IAM and SNS requests; the sequence is deterministic for a seed.
+Requests signed with an access key id listed in `exempt_access_keys` (default `harness`, the tests' own
+verification clients) are never faulted.
 
 Control endpoint, on the same port (JSON):
   GET  /_jit/faults   the fault configuration, and counters of injected faults per action and kind
@@ -775,7 +776,7 @@ def check_policy_document(doc):
 # Client VPN: served by the layer itself (moto 5.2.5 has no Client VPN at all)
 
 EC2_NS = f"http://ec2.amazonaws.com/doc/{EC2_VERSION}/"
-CVPN_ENDPOINT_ID = re.compile(r"cvpn-endpoint-[0-9a-f]{17}")
+LAMBDA_ARN = re.compile(r"arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]+)(:[^:]+)?")
 CVPN_AUTH_TYPES = ("certificate-authentication", "directory-service-authentication", "federated-authentication")
 CVPN_ENDPOINT_FILTERS = ("endpoint-id", "transport-protocol")
 CVPN_CONNECTION_FILTERS = ("connection-id", "username")
@@ -847,7 +848,9 @@ def validate_ec2_tags(tags):
 
 def tag_limit(resource):
     return AwsError(
-        400, "TagLimitExceeded", f"The maximum number of Tags for a resource has been reached ({MAX_TAGS} on {resource})."
+        400,
+        "TagLimitExceeded",
+        f"The maximum number of Tags for a resource has been reached ({MAX_TAGS} on {resource}).",
     )
 
 
@@ -957,9 +960,11 @@ class ClientVpn:
         connect_enabled = parse_bool(p.get("ClientConnectOptions.Enabled", "false"), "clientConnectOptions.enabled")
         lambda_arn = p.get("ClientConnectOptions.LambdaFunctionArn")
         if connect_enabled:
-            m = re.fullmatch(r"arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]+)(:[^:]+)?", lambda_arn or "")
+            m = LAMBDA_ARN.fullmatch(lambda_arn or "")
             if not m:
-                raise invalid(f"Value ({lambda_arn}) for parameter lambdaFunctionArn is invalid. Expected a Lambda function ARN.")
+                raise invalid(
+                    f"Value ({lambda_arn}) for parameter lambdaFunctionArn is invalid. Expected a Lambda function ARN."
+                )
             if not m.group(3).startswith("AWSClientVPN-"):
                 raise invalid(f"The Lambda function name {m.group(3)} must begin with the prefix AWSClientVPN-.")
             if m.group(1) != call.region:
@@ -1054,7 +1059,8 @@ class ClientVpn:
                     "clientRootCertificateChain", a["MutualAuthentication.ClientRootCertificateChainArn"]
                 ) + "</mutualAuthentication>"
             if a.get("ActiveDirectory.DirectoryId"):
-                inner += "<activeDirectory>" + el("directoryId", a["ActiveDirectory.DirectoryId"]) + "</activeDirectory>"
+                directory = el("directoryId", a["ActiveDirectory.DirectoryId"])
+                inner += f"<activeDirectory>{directory}</activeDirectory>"
             if a.get("FederatedAuthentication.SAMLProviderArn"):
                 inner += (
                     "<federatedAuthentication>"
@@ -1193,7 +1199,9 @@ class ClientVpn:
             )
         return xml_response(
             "TerminateClientVpnConnections",
-            el("clientVpnEndpointId", endpoint_id) + el("username", username) + f"<connectionStatuses>{out}</connectionStatuses>",
+            el("clientVpnEndpointId", endpoint_id)
+            + el("username", username)
+            + f"<connectionStatuses>{out}</connectionStatuses>",
         )
 
     # -- tags (CreateTags / DeleteTags on cvpn-endpoint-… ids) ---------------------------------------------------

@@ -54,7 +54,9 @@ class LocalAws:
     def __init__(self, script, work):
         self.log_path = work / "local-aws.log"
         with open(self.log_path, "wb") as out:
-            self.proc = subprocess.Popen(["bash", str(script)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=out)
+            self.proc = subprocess.Popen(
+                ["bash", str(script)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=out
+            )
         line = self.proc.stdout.readline().decode().strip()
         if not line.startswith("http://127.0.0.1:"):
             self.stop()
@@ -135,7 +137,7 @@ class RuntimeApi:
 
 def grant_tag(i):
     # One grant per user, valid for 2 hours from T0 (see provider/src/grant/client_vpn.rs for the format).
-    grant_id = "".join("abcdefghijklmnopqrstuvwxyz234567"[(i * 7 + j * 5) % 32] for j in range(12))
+    grant_id = "".join("abcdefghijklmnopqrstuvwxyz234567"[(i >> (5 * j)) & 31] for j in range(12))
     return f"jit:grant:{grant_id}", f"v=cvpn1;u=user{i};c={T0};e={T0 + 7200};t=2h"
 
 
@@ -199,7 +201,9 @@ def environment(endpoint_url, api):
 
 
 def start(handler, env):
-    return subprocess.Popen([handler], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [handler], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def cold_start(handler, endpoint_url, first_event):
