@@ -202,11 +202,13 @@ pub async fn sweep(target: &Target, now: OffsetDateTime, dry_run: bool) -> Vec<S
                 out.push(result(row.id, Outcome::Removed, format!("{detail}; its tag would be removed")));
                 continue;
             }
-            let value = record.tag_value();
+            // The value exactly as read: the delete happens only while the tag still holds it.
+            let key = record.tag_key();
+            let value = view.tags.get(&key).cloned().unwrap_or_default();
             out.push(
                 match target
                     .client_vpns
-                    .delete_tag(endpoint, &record.tag_key(), Some(&value))
+                    .delete_tag(endpoint, &key, Some(&value))
                     .await
                 {
                     Ok(()) => result(row.id, Outcome::Removed, format!("{detail}; tag deleted")),
@@ -329,9 +331,14 @@ mod tests {
         fake.connect(ENDPOINT, "c-old", "alice", "aaaaaaaaaaaa");
         fake.connect(ENDPOINT, "c-live", "bob", "bbbbbbbbbbbb");
         fake.connect(ENDPOINT, "c-office", "carol", "always-allow:198.51.100.0/24");
+        // Written by a later jit with a field this one does not know: deleted by its value as read.
+        let newer = record("dddddddddddd", "dave", 100);
+        fake.update_tags(ENDPOINT, |t| {
+            t.insert(newer.tag_key(), format!("{};z=later", newer.tag_value()));
+        });
 
         let dry = sweep(&t, at(1_000), true).await;
-        assert_eq!(dry.iter().filter(|r| r.outcome == Outcome::Removed).count(), 2, "{dry:?}");
+        assert_eq!(dry.iter().filter(|r| r.outcome == Outcome::Removed).count(), 3, "{dry:?}");
         assert_eq!(fake.active(ENDPOINT).len(), 3);
         assert!(fake.tags(ENDPOINT).contains_key(&old.tag_key()));
 
@@ -345,12 +352,14 @@ mod tests {
             removed,
             [
                 "cvpn-endpoint-0123456789abcdef0:aaaaaaaaaaaa",
+                "cvpn-endpoint-0123456789abcdef0:dddddddddddd",
                 "cvpn-endpoint-0123456789abcdef0:c-old"
             ]
         );
         assert!(done.iter().any(|r| r.outcome == Outcome::LeftAlone && r.detail.starts_with("unreadable")));
         assert_eq!(fake.active(ENDPOINT), ["c-live", "c-office"]);
         assert!(!fake.tags(ENDPOINT).contains_key(&old.tag_key()));
+        assert!(!fake.tags(ENDPOINT).contains_key(&newer.tag_key()));
         assert!(fake.tags(ENDPOINT).contains_key(&live.tag_key()));
         // Idempotent: nothing more to remove.
         assert!(sweep(&t, at(1_000), false).await.iter().all(|r| r.outcome == Outcome::LeftAlone));
