@@ -88,7 +88,9 @@ fn schema_of(event: &Value) -> Schema {
 pub fn parse_event(event: &Value) -> Result<Event, String> {
     let schema = schema_of(event);
     if !event.is_object() {
-        return Err("jit refused the connection: the client-connect request is not a JSON object".into());
+        return Err(
+            "jit refused the connection: the client-connect request is not a JSON object".into(),
+        );
     }
     let text = |name: &str| -> Result<String, String> {
         match event.get(name) {
@@ -115,7 +117,9 @@ pub fn parse_event(event: &Value) -> Result<Event, String> {
     }
     let ip_text = text("public-ip")?;
     let public_ip = ip_text.parse::<IpAddr>().map_err(|_| {
-        format!("jit refused the connection: the request's public-ip {ip_text:?} is not an IP address")
+        format!(
+            "jit refused the connection: the request's public-ip {ip_text:?} is not an IP address"
+        )
     })?;
     let groups = match event.get("groups") {
         None | Some(Value::Null) => Vec::new(),
@@ -123,7 +127,9 @@ pub fn parse_event(event: &Value) -> Result<Event, String> {
             .iter()
             .map(|g| {
                 g.as_str().map(str::to_string).ok_or_else(|| {
-                    format!("jit refused the connection: the request's groups hold {g}, not a string")
+                    format!(
+                        "jit refused the connection: the request's groups hold {g}, not a string"
+                    )
                 })
             })
             .collect::<Result<_, _>>()?,
@@ -175,10 +181,7 @@ pub fn parse_standing(value: &str) -> Result<Vec<IpNet>, String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            jitlint::cidr::parse_cidr(s)
-                .map_err(|e| format!("{ALWAYS_ALLOW_ENV}: {e}"))
-        })
+        .map(|s| jitlint::cidr::parse_cidr(s).map_err(|e| format!("{ALWAYS_ALLOW_ENV}: {e}")))
         .collect()
 }
 
@@ -215,7 +218,10 @@ impl Handler {
             tracing::warn!(event = %summary(parsed.as_ref()), "refused: {}", outcome.message);
         }
         if let Some(n) = &self.notifier {
-            let left = self.deadline.saturating_sub(started.elapsed()).min(NOTIFY_MAX);
+            let left = self
+                .deadline
+                .saturating_sub(started.elapsed())
+                .min(NOTIFY_MAX);
             let (subject, body) = notification(parsed.as_ref(), &outcome, self.clock.now());
             match tokio::time::timeout(left, n.publish(&subject, &body)).await {
                 Ok(Ok(())) => {}
@@ -247,15 +253,34 @@ impl Handler {
         let view = match tokio::time::timeout(left, self.vpns.view(&ev.endpoint_id)).await {
             Ok(Ok(Some(view))) => view,
             Ok(Ok(None)) => {
-                return (refuse(format!("jit refused the connection: endpoint {} does not exist for its handler (wrong account or region?)", ev.endpoint_id)), Some(ev));
+                return (
+                    refuse(format!(
+                        "jit refused the connection: endpoint {} does not exist for its handler (wrong account or region?)",
+                        ev.endpoint_id
+                    )),
+                    Some(ev),
+                );
             }
             Ok(Err(e)) => {
                 tracing::error!(endpoint = %ev.endpoint_id, "could not read the grants: {e}");
-                return (refuse(format!("jit could not read the grants of {} ({}), so it refuses the connection; try again in a minute", ev.endpoint_id, e.code().unwrap_or("AWS error"))), Some(ev));
+                return (
+                    refuse(format!(
+                        "jit could not read the grants of {} ({}), so it refuses the connection; try again in a minute",
+                        ev.endpoint_id,
+                        e.code().unwrap_or("AWS error")
+                    )),
+                    Some(ev),
+                );
             }
             Err(_) => {
                 tracing::error!(endpoint = %ev.endpoint_id, "no answer from AWS within {:?}", self.deadline);
-                return (refuse(format!("jit could not read the grants of {} in time, so it refuses the connection; try again in a minute", ev.endpoint_id)), Some(ev));
+                return (
+                    refuse(format!(
+                        "jit could not read the grants of {} in time, so it refuses the connection; try again in a minute",
+                        ev.endpoint_id
+                    )),
+                    Some(ev),
+                );
             }
         };
         let (records, unreadable) = view.records();
@@ -308,7 +333,13 @@ pub fn notification(
     // SNS subjects: at most 100 printable ASCII characters.
     let subject: String = format!("jit Client VPN: {who} {verdict} from {from}")
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
         .take(100)
         .collect();
     let body = json!({

@@ -23,17 +23,18 @@ use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::types::{
     CertificateAuthenticationRequest, ClientConnectOptions, ClientVpnAuthenticationRequest,
-    ClientVpnAuthenticationType, ConnectionLogOptions, Filter, NetworkAclEntry, PortRange, RuleAction,
+    ClientVpnAuthenticationType, ConnectionLogOptions, Filter, NetworkAclEntry, PortRange,
+    RuleAction,
 };
 use serde_json::Value;
 
 mod local_aws;
 mod runtime_api;
-pub use runtime_api::{Invocation, RuntimeApi};
 pub use local_aws::{
-    ClientVpnConnection, FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, http_request,
-    parse_endpoint,
+    ClientVpnConnection, FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto,
+    http_request, parse_endpoint,
 };
+pub use runtime_api::{Invocation, RuntimeApi};
 
 /// The region every test uses, for the SDK and for terraform (`AWS_REGION`).
 pub const REGION: &str = "us-east-1";
@@ -168,7 +169,8 @@ impl Aws {
     /// Creates a Client VPN endpoint (mutual authentication, connection logging off, client connect through
     /// `AWSClientVPN-jit`) and returns its id.
     pub fn new_client_vpn_endpoint(&self) -> String {
-        let cert = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000";
+        let cert =
+            "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000";
         let out = self
             .block_on(
                 self.ec2

@@ -351,14 +351,25 @@ impl Moto {
             body
         };
         let topic = ok(
-            self.query("sns", &[("Action", "CreateTopic"), ("Name", name), ("Version", "2010-03-31")]),
+            self.query(
+                "sns",
+                &[
+                    ("Action", "CreateTopic"),
+                    ("Name", name),
+                    ("Version", "2010-03-31"),
+                ],
+            ),
             "CreateTopic",
         );
         let topic_arn = xml_text(&topic, "TopicArn").expect("CreateTopic answers a TopicArn");
         let queue = ok(
             self.query(
                 "sqs",
-                &[("Action", "CreateQueue"), ("QueueName", name), ("Version", "2012-11-05")],
+                &[
+                    ("Action", "CreateQueue"),
+                    ("QueueName", name),
+                    ("Version", "2012-11-05"),
+                ],
             ),
             "CreateQueue",
         );
@@ -411,11 +422,10 @@ impl Moto {
                     envelope["Message"].as_str().unwrap_or_default().to_string(),
                 ));
             }
-            for handle in body
-                .split("<ReceiptHandle>")
-                .skip(1)
-                .filter_map(|rest| rest.split_once("</ReceiptHandle>").map(|(h, _)| xml_unescape(h)))
-            {
+            for handle in body.split("<ReceiptHandle>").skip(1).filter_map(|rest| {
+                rest.split_once("</ReceiptHandle>")
+                    .map(|(h, _)| xml_unescape(h))
+            }) {
                 self.query(
                     "sqs",
                     &[
@@ -492,7 +502,9 @@ fn drain(
 fn form_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

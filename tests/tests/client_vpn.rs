@@ -84,7 +84,14 @@ fn grant_id(tf: &Terraform, address: &str) -> String {
 }
 
 /// A client-connect request as AWS sends it.
-fn event(w: &World, schema: &str, username: &str, common_name: &str, ip: &str, groups: &[&str]) -> Value {
+fn event(
+    w: &World,
+    schema: &str,
+    username: &str,
+    common_name: &str,
+    ip: &str,
+    groups: &[&str],
+) -> Value {
     let mut e = json!({
         "connection-id": "cvpn-connection-0a1b2c3d4e5f60718",
         "endpoint-id": w.endpoint,
@@ -130,21 +137,33 @@ impl HandlerProcess {
     fn stop(mut self) -> String {
         let _ = self.child.kill();
         let mut logs = String::new();
-        let _ = self.child.stderr.take().map(|mut e| e.read_to_string(&mut logs));
+        let _ = self
+            .child
+            .stderr
+            .take()
+            .map(|mut e| e.read_to_string(&mut logs));
         let _ = self.child.wait();
         logs
     }
 }
 
 /// Runs `events` through a fresh handler process at `now`; returns each answer, in order, and the log.
-fn invoke(w: &World, now: &str, env: &[(&str, &str)], events: Vec<Value>) -> (Vec<Invocation>, String) {
+fn invoke(
+    w: &World,
+    now: &str,
+    env: &[(&str, &str)],
+    events: Vec<Value>,
+) -> (Vec<Invocation>, String) {
     let n = events.len();
     let api = RuntimeApi::start("AWSClientVPN-jit", events);
     let handler = HandlerProcess::start(&w.moto, &api, now, env);
     let answers: Vec<Invocation> = (0..n).map(|_| api.next(Duration::from_secs(60))).collect();
     let logs = handler.stop();
     for a in &answers {
-        assert_eq!(a.kind, "response", "the handler answers, never errors: {a:?}\n{logs}");
+        assert_eq!(
+            a.kind, "response",
+            "the handler answers, never errors: {a:?}\n{logs}"
+        );
         assert!(a.latency < ANSWER_WITHIN, "{a:?}");
     }
     (answers, logs)
@@ -166,7 +185,11 @@ fn message(answer: &Value) -> &str {
 #[track_caller]
 fn assert_admitted(answer: &Value, grant: &str) {
     assert_eq!(answer["allow"], true, "{answer}");
-    assert_eq!(answer["posture-compliance-statuses"], json!([grant]), "{answer}");
+    assert_eq!(
+        answer["posture-compliance-statuses"],
+        json!([grant]),
+        "{answer}"
+    );
 }
 
 #[track_caller]
@@ -226,9 +249,16 @@ fn terraform_grants_are_what_the_handler_admits() {
     assert!(logs.contains("\"level\":\"WARN\""), "JSON logs:\n{logs}");
 
     let published = w.moto.published(&queue);
-    assert_eq!(published.len(), answers.len(), "one message per decision: {published:?}");
+    assert_eq!(
+        published.len(),
+        answers.len(),
+        "one message per decision: {published:?}"
+    );
     let first: Value = serde_json::from_str(&published[0].1).expect("a JSON message");
-    assert_eq!(published[0].0, "jit Client VPN: alice allowed from 203.0.113.7");
+    assert_eq!(
+        published[0].0,
+        "jit Client VPN: alice allowed from 203.0.113.7"
+    );
     assert_eq!(first["decision"], "allowed");
     assert_eq!(first["admitted_by"], alice.as_str());
     assert_eq!(first["endpoint_id"], w.endpoint.as_str());
@@ -246,12 +276,22 @@ fn terraform_grants_are_what_the_handler_admits() {
             event(&w, "v2", "dave", "", "192.0.2.2", &["vpn-admins"]),
         ],
     );
-    assert_refused(&answers[0].body, "the last one expired at 2026-01-01T01:00:00Z");
-    assert_refused(&answers[1].body, "the last one expired at 2026-01-01T02:00:00Z");
+    assert_refused(
+        &answers[0].body,
+        "the last one expired at 2026-01-01T01:00:00Z",
+    );
+    assert_refused(
+        &answers[1].body,
+        "the last one expired at 2026-01-01T02:00:00Z",
+    );
     assert_admitted(&answers[2].body, &admins);
 
     // A revoked grant admits nobody from the revoke on.
-    let out = jitctl(&w, T0_PLUS_30M, &["revoke", &format!("{}:{admins}", w.endpoint)]);
+    let out = jitctl(
+        &w,
+        T0_PLUS_30M,
+        &["revoke", &format!("{}:{admins}", w.endpoint)],
+    );
     assert!(out.0, "{}", out.1);
     let (answers, _) = invoke(
         &w,
@@ -259,7 +299,10 @@ fn terraform_grants_are_what_the_handler_admits() {
         &[],
         vec![event(&w, "v2", "carol", "", "192.0.2.1", &["vpn-admins"])],
     );
-    assert_refused(&answers[0].body, "the last one was revoked at 2026-01-01T00:30:00Z");
+    assert_refused(
+        &answers[0].body,
+        "the last one was revoked at 2026-01-01T00:30:00Z",
+    );
     let plan = w.tf.plan();
     assert!(!plan.has_changes(), "a revoked grant is not re-created");
     assert_eq!(
@@ -282,7 +325,10 @@ fn terraform_grants_are_what_the_handler_admits() {
         vec![event(&w, "v1", "alice", "", "203.0.113.7", &[])],
     );
     assert_refused(&answers[0].body, "misconfigured");
-    assert!(logs.contains("\"level\":\"ERROR\"") && logs.contains("123.456.789.0/24"), "{logs}");
+    assert!(
+        logs.contains("\"level\":\"ERROR\"") && logs.contains("123.456.789.0/24"),
+        "{logs}"
+    );
 }
 
 #[test]
@@ -360,7 +406,12 @@ fn expiry_ends_exactly_the_connections_of_ended_grants() {
         .expect("grants")
         .iter()
         .filter(|g| g["kind"] == "client_vpn")
-        .map(|g| (g["grant_id"].as_str().unwrap().to_string(), g["state"].as_str().unwrap().to_string()))
+        .map(|g| {
+            (
+                g["grant_id"].as_str().unwrap().to_string(),
+                g["state"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(states[&alice], "expired");
     assert_eq!(states[&laptop], "expired");
@@ -368,7 +419,12 @@ fn expiry_ends_exactly_the_connections_of_ended_grants() {
 
     let (ok, text) = jitctl(&w, T0_PLUS_2H30M, &["sweep", "--dry-run"]);
     assert!(ok, "{text}");
-    assert!(w.moto.client_vpn_connection_statuses(&w.endpoint).values().all(|s| s == "active"));
+    assert!(
+        w.moto
+            .client_vpn_connection_statuses(&w.endpoint)
+            .values()
+            .all(|s| s == "active")
+    );
 
     let (ok, text) = jitctl(&w, T0_PLUS_2H30M, &["sweep"]);
     assert!(ok, "{text}");
@@ -399,10 +455,19 @@ fn expiry_ends_exactly_the_connections_of_ended_grants() {
     let plan = w.tf.plan();
     assert_eq!(plan.actions("jit_client_vpn_grant.admins"), ["update"]);
     w.tf.apply().assert_success();
-    assert_eq!(w.moto.client_vpn_connection_statuses(&w.endpoint)[&c_admin], "terminated");
-    assert_eq!(w.moto.client_vpn_connection_statuses(&w.endpoint)[&c_office], "active");
+    assert_eq!(
+        w.moto.client_vpn_connection_statuses(&w.endpoint)[&c_admin],
+        "terminated"
+    );
+    assert_eq!(
+        w.moto.client_vpn_connection_statuses(&w.endpoint)[&c_office],
+        "active"
+    );
     assert!(
-        w.aws.client_vpn_tags(&w.endpoint).keys().all(|k| !k.starts_with("jit:")),
+        w.aws
+            .client_vpn_tags(&w.endpoint)
+            .keys()
+            .all(|k| !k.starts_with("jit:")),
         "no grant tag left"
     );
     w.tf.assert_plan_empty();
@@ -417,7 +482,10 @@ fn import_update_and_destroy_through_terraform() {
     let alice = grant_id(&w.tf, "jit_client_vpn_grant.alice");
 
     // A longer ttl moves the expiry in place; the grant keeps its id.
-    w.tf.write_main_tf(&jit_config("", &grants(&w.endpoint).replacen("\"1h\"", "\"3h\"", 1)));
+    w.tf.write_main_tf(&jit_config(
+        "",
+        &grants(&w.endpoint).replacen("\"1h\"", "\"3h\"", 1),
+    ));
     let plan = w.tf.plan();
     assert_eq!(plan.actions("jit_client_vpn_grant.alice"), ["update"]);
     w.tf.apply().assert_success();
@@ -435,10 +503,16 @@ fn import_update_and_destroy_through_terraform() {
     let alice_only = one.split("\n\nresource").next().unwrap().to_string();
     other.write_main_tf(&jit_config("", &alice_only));
     other
-        .import("jit_client_vpn_grant.alice", &format!("{}:{alice}", w.endpoint))
+        .import(
+            "jit_client_vpn_grant.alice",
+            &format!("{}:{alice}", w.endpoint),
+        )
         .assert_success();
     other.assert_plan_empty();
-    let bad = other.import("jit_client_vpn_grant.alice", "cvpn-endpoint-0123456789abcdef0:zzzzzzzzzzzz");
+    let bad = other.import(
+        "jit_client_vpn_grant.alice",
+        "cvpn-endpoint-0123456789abcdef0:zzzzzzzzzzzz",
+    );
     assert!(!bad.success());
 
     // A tag removed by hand before the expiry is drift: the next apply creates the grant again.
@@ -448,7 +522,11 @@ fn import_update_and_destroy_through_terraform() {
                 .ec2()
                 .delete_tags()
                 .resources(&w.endpoint)
-                .tags(aws_sdk_ec2::types::Tag::builder().key(format!("jit:grant:{alice}")).build())
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key(format!("jit:grant:{alice}"))
+                        .build(),
+                )
                 .send(),
         )
         .expect("DeleteTags by hand");
@@ -457,12 +535,19 @@ fn import_update_and_destroy_through_terraform() {
     w.tf.apply().assert_success();
     let again = grant_id(&w.tf, "jit_client_vpn_grant.alice");
     assert_ne!(again, alice, "a new grant");
-    assert!(w.aws.client_vpn_tags(&w.endpoint).contains_key(&format!("jit:grant:{again}")));
+    assert!(
+        w.aws
+            .client_vpn_tags(&w.endpoint)
+            .contains_key(&format!("jit:grant:{again}"))
+    );
     w.tf.assert_plan_empty();
 
     w.tf.destroy().assert_success();
     assert!(
-        w.aws.client_vpn_tags(&w.endpoint).keys().all(|k| !k.starts_with("jit:")),
+        w.aws
+            .client_vpn_tags(&w.endpoint)
+            .keys()
+            .all(|k| !k.starts_with("jit:")),
         "destroy removes every grant's tag"
     );
 }

@@ -604,7 +604,10 @@ fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
     );
     let wrong_name = refused(create("jit-handler", &[], false));
     assert_code(&wrong_name, "InvalidParameterValue");
-    assert!(wrong_name.message.contains("AWSClientVPN-"), "{wrong_name:?}");
+    assert!(
+        wrong_name.message.contains("AWSClientVPN-"),
+        "{wrong_name:?}"
+    );
     assert_code(
         &refused(create("AWSClientVPN-jit", &[("aws:x", "v")], false)),
         "InvalidParameterValue",
@@ -615,7 +618,11 @@ fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
             .client_vpn_endpoints()
             .len()
     };
-    assert_eq!(listed(&aws), 0, "refused and dry-run creates create nothing");
+    assert_eq!(
+        listed(&aws),
+        0,
+        "refused and dry-run creates create nothing"
+    );
 
     let endpoint = create("AWSClientVPN-jit", &[("Name", "vpn")], false)
         .expect("a valid endpoint is created")
@@ -623,7 +630,10 @@ fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
         .expect("endpoint id")
         .to_string();
     assert!(endpoint.starts_with("cvpn-endpoint-"), "{endpoint}");
-    assert_eq!(aws.client_vpn_tags(&endpoint), [("Name".to_string(), "vpn".to_string())].into());
+    assert_eq!(
+        aws.client_vpn_tags(&endpoint),
+        [("Name".to_string(), "vpn".to_string())].into()
+    );
     let other = aws.new_client_vpn_endpoint();
     let by_filter = aws
         .block_on(
@@ -647,7 +657,10 @@ fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
             .client_vpn_endpoint_ids(unknown)
             .send(),
     );
-    assert_code(&refused(describe_unknown), "InvalidClientVpnEndpointId.NotFound");
+    assert_code(
+        &refused(describe_unknown),
+        "InvalidClientVpnEndpointId.NotFound",
+    );
     assert_code(
         &refused(tag_endpoint(&aws, unknown, "k", "v")),
         "InvalidClientVpnEndpointId.NotFound",
@@ -658,7 +671,10 @@ fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
             .client_vpn_endpoint_id(unknown)
             .send(),
     );
-    assert_code(&refused(connections_unknown), "InvalidClientVpnEndpointId.NotFound");
+    assert_code(
+        &refused(connections_unknown),
+        "InvalidClientVpnEndpointId.NotFound",
+    );
 
     for i in 1..50 {
         tag_endpoint(&aws, &endpoint, &format!("k{i}"), "v").expect("up to 50 tags");
@@ -687,14 +703,22 @@ fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
             .send(),
     );
     assert_code(&refused(dry_tag), "DryRunOperation");
-    assert!(aws.client_vpn_tags(&other).is_empty(), "a dry run tags nothing");
+    assert!(
+        aws.client_vpn_tags(&other).is_empty(),
+        "a dry run tags nothing"
+    );
 
     let delete = |key: &str, value: Option<&str>| {
         aws.block_on(
             aws.ec2()
                 .delete_tags()
                 .resources(&endpoint)
-                .tags(Tag::builder().key(key).set_value(value.map(str::to_string)).build())
+                .tags(
+                    Tag::builder()
+                        .key(key)
+                        .set_value(value.map(str::to_string))
+                        .build(),
+                )
                 .send(),
         )
         .expect("DeleteTags succeeds")
@@ -703,14 +727,22 @@ fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
     delete("k2", Some("v"));
     delete("k3", None);
     let tags = aws.client_vpn_tags(&endpoint);
-    assert_eq!(tags.get("k1").map(String::as_str), Some("changed"), "wrong value: kept");
+    assert_eq!(
+        tags.get("k1").map(String::as_str),
+        Some("changed"),
+        "wrong value: kept"
+    );
     assert!(!tags.contains_key("k2"), "right value: deleted");
     assert!(!tags.contains_key("k3"), "no value: deleted");
     assert_eq!(tags.len(), 47);
 }
 
 /// The status of each connection of `endpoint` through DescribeClientVpnConnections, optionally filtered.
-fn connection_statuses(aws: &Aws, endpoint: &str, filter: Option<Filter>) -> BTreeMap<String, String> {
+fn connection_statuses(
+    aws: &Aws,
+    endpoint: &str,
+    filter: Option<Filter>,
+) -> BTreeMap<String, String> {
     let out = aws
         .block_on(
             aws.ec2()
@@ -774,14 +806,23 @@ fn client_vpn_connections_are_listed_and_terminated_by_id_and_by_username() {
         )
         .map_err(Failure::from)
     };
-    assert_code(&refused(terminate(Some(&alice1), None, true)), "DryRunOperation");
-    assert_eq!(moto.client_vpn_connection_statuses(&endpoint)[&alice1], "active");
+    assert_code(
+        &refused(terminate(Some(&alice1), None, true)),
+        "DryRunOperation",
+    );
+    assert_eq!(
+        moto.client_vpn_connection_statuses(&endpoint)[&alice1],
+        "active"
+    );
     let out = terminate(Some(&alice1), None, false).expect("terminate by connection id");
     let statuses = out.connection_statuses();
     assert_eq!(statuses.len(), 1);
     assert_eq!(statuses[0].connection_id(), Some(alice1.as_str()));
     assert_eq!(
-        statuses[0].previous_status().and_then(|s| s.code()).map(|c| c.as_str()),
+        statuses[0]
+            .previous_status()
+            .and_then(|s| s.code())
+            .map(|c| c.as_str()),
         Some("active")
     );
     let again = terminate(Some(&alice1), None, false).expect("terminating again changes nothing");
@@ -805,11 +846,19 @@ fn client_vpn_connections_are_listed_and_terminated_by_id_and_by_username() {
     let after = connection_statuses(&aws, &endpoint, None);
     assert_eq!(after[&bob], "active", "{after:?}");
     for c in [&alice1, &alice2, &alice3] {
-        assert_eq!(after[c.as_str()], "terminated", "terminated connections stay listed: {after:?}");
+        assert_eq!(
+            after[c.as_str()],
+            "terminated",
+            "terminated connections stay listed: {after:?}"
+        );
     }
     assert_eq!(after, moto.client_vpn_connection_statuses(&endpoint));
     assert_code(
-        &refused(terminate(Some("cvpn-connection-00000000000000000"), None, false)),
+        &refused(terminate(
+            Some("cvpn-connection-00000000000000000"),
+            None,
+            false,
+        )),
         "InvalidClientVpnConnection.IdNotFound",
     );
     assert_code(
@@ -840,7 +889,8 @@ fn client_vpn_calls_take_injected_faults() {
     });
 
     moto.set_faults(
-        &FaultConfig::new(3, 1.0, &[FaultKind::DropAfter]).actions(&["TerminateClientVpnConnections"]),
+        &FaultConfig::new(3, 1.0, &[FaultKind::DropAfter])
+            .actions(&["TerminateClientVpnConnections"]),
     );
     let lost = faulty.block_on(
         faulty
@@ -851,19 +901,24 @@ fn client_vpn_calls_take_injected_faults() {
             .send(),
     );
     let f = refused(lost.map_err(Failure::from));
-    assert_eq!((f.status, f.code.as_deref()), (None, None), "no answer: {f:?}");
+    assert_eq!(
+        (f.status, f.code.as_deref()),
+        (None, None),
+        "no answer: {f:?}"
+    );
     assert_eq!(
         moto.client_vpn_connection_statuses(&endpoint)[&connection],
         "terminated",
         "the layer did act"
     );
 
-    moto.set_faults(
-        &FaultConfig::new(3, 1.0, &[FaultKind::DropBefore]).actions(&["CreateTags"]),
-    );
+    moto.set_faults(&FaultConfig::new(3, 1.0, &[FaultKind::DropBefore]).actions(&["CreateTags"]));
     let f = refused(tag_endpoint(&faulty, &endpoint, "jit:grant:x", "v"));
     assert_eq!(f.status, None, "{f:?}");
-    assert!(harness.client_vpn_tags(&endpoint).is_empty(), "nothing tagged");
+    assert!(
+        harness.client_vpn_tags(&endpoint).is_empty(),
+        "nothing tagged"
+    );
 
     moto.set_faults(
         &FaultConfig::new(3, 1.0, &[FaultKind::Throttle]).actions(&["DescribeClientVpnEndpoints"]),
@@ -872,5 +927,8 @@ fn client_vpn_calls_take_injected_faults() {
     let f = refused(throttled.map_err(Failure::from));
     assert_code(&f, "RequestLimitExceeded");
     assert_eq!(f.status, Some(503));
-    assert_eq!(moto.fault_counts()["DescribeClientVpnEndpoints"]["throttle"], 1);
+    assert_eq!(
+        moto.fault_counts()["DescribeClientVpnEndpoints"]["throttle"],
+        1
+    );
 }

@@ -79,7 +79,12 @@ fn view_from_sdk(e: &aws_sdk_ec2::types::ClientVpnEndpoint) -> Option<EndpointVi
         tags: e
             .tags()
             .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
             .collect(),
     })
 }

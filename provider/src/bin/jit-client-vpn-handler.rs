@@ -59,7 +59,9 @@ async fn main() -> Result<(), Error> {
         .map(|topic_arn| {
             // One attempt: the decision never waits for a retry of its notification.
             let config = aws_sdk_sns::config::Builder::from(&shared)
-                .retry_config(aws_sdk_sns::config::retry::RetryConfig::standard().with_max_attempts(1))
+                .retry_config(
+                    aws_sdk_sns::config::retry::RetryConfig::standard().with_max_attempts(1),
+                )
                 .build();
             Arc::new(Sns {
                 client: aws_sdk_sns::Client::from_conf(config),

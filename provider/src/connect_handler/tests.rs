@@ -96,7 +96,11 @@ fn event(schema: &str, user: &str, ip: &str, groups: &[&str]) -> Value {
 
 #[tokio::test]
 async fn v1_and_v2_events_are_answered_in_their_schema() {
-    let alice = record("aaaaaaaaaaaa", Identity::Username("alice".into()), Some("203.0.113.0/24"));
+    let alice = record(
+        "aaaaaaaaaaaa",
+        Identity::Username("alice".into()),
+        Some("203.0.113.0/24"),
+    );
     let admins = record("gggggggggggg", Identity::Group("vpn-admins".into()), None);
     let fake = fake_with(&[&alice, &admins]);
     let h = handler(Arc::new(fake.clone()), 2_000, None);
@@ -106,7 +110,9 @@ async fn v1_and_v2_events_are_answered_in_their_schema() {
         v1,
         json!({"allow": true, "error-msg-on-failed-posture-compliance": "", "posture-compliance-statuses": ["aaaaaaaaaaaa"], "schema-version": "v1"})
     );
-    let v2 = h.handle(&event("v2", "carol", "192.0.2.1", &["staff", "vpn-admins"])).await;
+    let v2 = h
+        .handle(&event("v2", "carol", "192.0.2.1", &["staff", "vpn-admins"]))
+        .await;
     assert_eq!(
         v2,
         json!({"allow": true, "error-msg-on-denied-connection": "", "posture-compliance-statuses": ["gggggggggggg"], "schema-version": "v2"})
@@ -115,10 +121,18 @@ async fn v1_and_v2_events_are_answered_in_their_schema() {
     assert_eq!(wrong_ip["allow"], false);
     assert_eq!(wrong_ip["schema-version"], "v2");
     let m = wrong_ip["error-msg-on-denied-connection"].as_str().unwrap();
-    assert!(m.contains("from 198.51.100.7") && m.contains("admits only 203.0.113.0/24"), "{m}");
+    assert!(
+        m.contains("from 198.51.100.7") && m.contains("admits only 203.0.113.0/24"),
+        "{m}"
+    );
     let wrong_user = h.handle(&event("v1", "mallory", "203.0.113.7", &[])).await;
     assert_eq!(wrong_user["allow"], false);
-    assert!(wrong_user["error-msg-on-failed-posture-compliance"].as_str().unwrap().starts_with("no jit grant for mallory"));
+    assert!(
+        wrong_user["error-msg-on-failed-posture-compliance"]
+            .as_str()
+            .unwrap()
+            .starts_with("no jit grant for mallory")
+    );
     // A v1 event carries no groups: a group grant cannot admit it.
     let v1_group = h.handle(&event("v1", "carol", "192.0.2.1", &[])).await;
     assert_eq!(v1_group["allow"], false);
@@ -138,7 +152,10 @@ async fn a_cached_grant_never_admits_past_its_expiry_and_a_revoke_once_read_is_f
         notifier: None,
         deadline: DEADLINE,
     };
-    assert_eq!(during.handle(&event("v1", "alice", "192.0.2.1", &[])).await["allow"], true);
+    assert_eq!(
+        during.handle(&event("v1", "alice", "192.0.2.1", &[])).await["allow"],
+        true
+    );
     // The same snapshot, one second later by the clock: expired.
     let after = Handler {
         clock: Arc::new(FixedClock(at(8_200))),
@@ -146,7 +163,12 @@ async fn a_cached_grant_never_admits_past_its_expiry_and_a_revoke_once_read_is_f
     };
     let refused = after.handle(&event("v1", "alice", "192.0.2.1", &[])).await;
     assert_eq!(refused["allow"], false);
-    assert!(refused["error-msg-on-failed-posture-compliance"].as_str().unwrap().contains("expired at"));
+    assert!(
+        refused["error-msg-on-failed-posture-compliance"]
+            .as_str()
+            .unwrap()
+            .contains("expired at")
+    );
     assert_eq!(fake.describes(), 1, "decided on the cached snapshot");
 
     let mut revoked = alice.clone();
@@ -155,7 +177,12 @@ async fn a_cached_grant_never_admits_past_its_expiry_and_a_revoke_once_read_is_f
     let h = handler(Arc::new(fake), 2_000, None);
     let r = h.handle(&event("v1", "alice", "192.0.2.1", &[])).await;
     assert_eq!(r["allow"], false);
-    assert!(r["error-msg-on-failed-posture-compliance"].as_str().unwrap().contains("revoked at"));
+    assert!(
+        r["error-msg-on-failed-posture-compliance"]
+            .as_str()
+            .unwrap()
+            .contains("revoked at")
+    );
 }
 
 #[tokio::test]
@@ -164,16 +191,37 @@ async fn malformed_events_are_refused_with_a_message() {
     let h = handler(Arc::new(fake.clone()), 2_000, None);
     for (e, text) in [
         (json!("hello"), "not a JSON object"),
-        (json!({"endpoint-id": "vpn-1", "public-ip": "192.0.2.1"}), "endpoint-id"),
-        (json!({"endpoint-id": ENDPOINT, "public-ip": "123.456.789.0"}), "public-ip"),
-        (json!({"endpoint-id": ENDPOINT, "public-ip": "192.0.2.1", "username": 7}), "username"),
-        (json!({"endpoint-id": ENDPOINT, "public-ip": "192.0.2.1", "schema-version": "v2", "groups": "admins"}), "groups"),
-        (json!({"endpoint-id": ENDPOINT, "public-ip": "192.0.2.1", "schema-version": "v9"}), "schema-version"),
+        (
+            json!({"endpoint-id": "vpn-1", "public-ip": "192.0.2.1"}),
+            "endpoint-id",
+        ),
+        (
+            json!({"endpoint-id": ENDPOINT, "public-ip": "123.456.789.0"}),
+            "public-ip",
+        ),
+        (
+            json!({"endpoint-id": ENDPOINT, "public-ip": "192.0.2.1", "username": 7}),
+            "username",
+        ),
+        (
+            json!({"endpoint-id": ENDPOINT, "public-ip": "192.0.2.1", "schema-version": "v2", "groups": "admins"}),
+            "groups",
+        ),
+        (
+            json!({"endpoint-id": ENDPOINT, "public-ip": "192.0.2.1", "schema-version": "v9"}),
+            "schema-version",
+        ),
     ] {
         let answer = h.handle(&e).await;
         assert_eq!(answer["allow"], false, "{e}");
-        let field = if e["schema-version"] == "v2" { "error-msg-on-denied-connection" } else { "error-msg-on-failed-posture-compliance" };
-        let m = answer[field].as_str().unwrap_or_else(|| panic!("no message for {e}: {answer}"));
+        let field = if e["schema-version"] == "v2" {
+            "error-msg-on-denied-connection"
+        } else {
+            "error-msg-on-failed-posture-compliance"
+        };
+        let m = answer[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no message for {e}: {answer}"));
         assert!(m.contains(text), "{e}: {m}");
     }
     assert_eq!(fake.calls(), 0, "nothing malformed reaches AWS");
@@ -207,12 +255,22 @@ impl ClientVpnApi for Hanging {
 
 #[tokio::test]
 async fn aws_errors_and_silence_refuse_with_a_message_within_the_deadline() {
-    let fake = fake_with(&[&record("aaaaaaaaaaaa", Identity::Username("alice".into()), None)]);
+    let fake = fake_with(&[&record(
+        "aaaaaaaaaaaa",
+        Identity::Username("alice".into()),
+        None,
+    )]);
     fake.unreachable(true);
     let h = handler(Arc::new(fake), 2_000, None);
     let r = h.handle(&event("v2", "alice", "192.0.2.1", &[])).await;
     assert_eq!(r["allow"], false);
-    assert!(r["error-msg-on-denied-connection"].as_str().unwrap().contains("could not read the grants"), "{r}");
+    assert!(
+        r["error-msg-on-denied-connection"]
+            .as_str()
+            .unwrap()
+            .contains("could not read the grants"),
+        "{r}"
+    );
 
     let slow = Handler {
         deadline: Duration::from_millis(200),
@@ -220,38 +278,67 @@ async fn aws_errors_and_silence_refuse_with_a_message_within_the_deadline() {
     };
     let started = Instant::now();
     let r = slow.handle(&event("v1", "alice", "192.0.2.1", &[])).await;
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(r["allow"], false);
-    assert!(r["error-msg-on-failed-posture-compliance"].as_str().unwrap().contains("in time"), "{r}");
+    assert!(
+        r["error-msg-on-failed-posture-compliance"]
+            .as_str()
+            .unwrap()
+            .contains("in time"),
+        "{r}"
+    );
 }
 
 #[tokio::test]
 async fn standing_ranges_admit_and_an_invalid_one_refuses_everyone() {
     assert!(parse_standing("198.51.100.0/24, 2001:db8::/48,").is_ok());
     let err = parse_standing("198.51.100.0/24,123.456.789.0/24").unwrap_err();
-    assert!(err.starts_with(ALWAYS_ALLOW_ENV) && err.contains("123.456.789.0/24"), "{err}");
+    assert!(
+        err.starts_with(ALWAYS_ALLOW_ENV) && err.contains("123.456.789.0/24"),
+        "{err}"
+    );
     let fake = fake_with(&[]);
     let office = Handler {
         standing: parse_standing("198.51.100.0/24"),
         ..handler(Arc::new(fake.clone()), 2_000, None)
     };
-    let r = office.handle(&event("v1", "anyone", "198.51.100.9", &[])).await;
+    let r = office
+        .handle(&event("v1", "anyone", "198.51.100.9", &[]))
+        .await;
     assert_eq!(r["allow"], true);
-    assert_eq!(r["posture-compliance-statuses"], json!(["always-allow:198.51.100.0/24"]));
+    assert_eq!(
+        r["posture-compliance-statuses"],
+        json!(["always-allow:198.51.100.0/24"])
+    );
     let broken = Handler {
         standing: parse_standing("office"),
         ..handler(Arc::new(fake), 2_000, None)
     };
-    let r = broken.handle(&event("v2", "anyone", "198.51.100.9", &[])).await;
+    let r = broken
+        .handle(&event("v2", "anyone", "198.51.100.9", &[]))
+        .await;
     assert_eq!(r["allow"], false);
-    assert!(r["error-msg-on-denied-connection"].as_str().unwrap().contains("misconfigured"));
+    assert!(
+        r["error-msg-on-denied-connection"]
+            .as_str()
+            .unwrap()
+            .contains("misconfigured")
+    );
 }
 
 #[tokio::test]
 async fn notifications_report_each_decision_and_never_change_or_delay_it() {
     let alice = record("aaaaaaaaaaaa", Identity::Username("alice".into()), None);
     let recorder = Arc::new(Recorder::default());
-    let h = handler(Arc::new(fake_with(&[&alice])), 2_000, Some(recorder.clone()));
+    let h = handler(
+        Arc::new(fake_with(&[&alice])),
+        2_000,
+        Some(recorder.clone()),
+    );
     h.handle(&event("v1", "alice", "192.0.2.1", &[])).await;
     h.handle(&event("v1", "bob", "192.0.2.1", &[])).await;
     let sent = recorder.sent.lock().unwrap().clone();
@@ -262,28 +349,65 @@ async fn notifications_report_each_decision_and_never_change_or_delay_it() {
     assert_eq!(body["decision"], "allowed");
     let body: Value = serde_json::from_str(&sent[1].1).unwrap();
     assert_eq!(body["decision"], "refused");
-    assert!(body["message"].as_str().unwrap().starts_with("no jit grant for bob"));
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no jit grant for bob")
+    );
 
-    let failing = Arc::new(Recorder { fail: true, ..Recorder::default() });
+    let failing = Arc::new(Recorder {
+        fail: true,
+        ..Recorder::default()
+    });
     let h = handler(Arc::new(fake_with(&[&alice])), 2_000, Some(failing));
-    assert_eq!(h.handle(&event("v1", "alice", "192.0.2.1", &[])).await["allow"], true);
-    let hanging = Arc::new(Recorder { hang: true, ..Recorder::default() });
+    assert_eq!(
+        h.handle(&event("v1", "alice", "192.0.2.1", &[])).await["allow"],
+        true
+    );
+    let hanging = Arc::new(Recorder {
+        hang: true,
+        ..Recorder::default()
+    });
     let h = Handler {
         deadline: Duration::from_millis(300),
         ..handler(Arc::new(fake_with(&[&alice])), 2_000, Some(hanging))
     };
     let started = Instant::now();
-    assert_eq!(h.handle(&event("v1", "alice", "192.0.2.1", &[])).await["allow"], true);
-    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert_eq!(
+        h.handle(&event("v1", "alice", "192.0.2.1", &[])).await["allow"],
+        true
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn responses_respect_aws_limits() {
     let many: Vec<String> = (0..12).map(|i| format!("{i}{}", "x".repeat(300))).collect();
     let r = response(Schema::V1, false, &"m".repeat(300), &many);
-    assert_eq!(r["posture-compliance-statuses"].as_array().unwrap().len(), 10);
-    assert!(r["posture-compliance-statuses"].as_array().unwrap().iter().all(|s| s.as_str().unwrap().chars().count() <= 255));
-    assert_eq!(r["error-msg-on-failed-posture-compliance"].as_str().unwrap().chars().count(), 255);
+    assert_eq!(
+        r["posture-compliance-statuses"].as_array().unwrap().len(),
+        10
+    );
+    assert!(
+        r["posture-compliance-statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s.as_str().unwrap().chars().count() <= 255)
+    );
+    assert_eq!(
+        r["error-msg-on-failed-posture-compliance"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        255
+    );
 }
 
 /// The scenario's role policy for the handler passes jitlint, and grants nothing but reading the endpoints,
@@ -312,8 +436,19 @@ fn the_handler_policy_is_least_privilege_and_passes_jitlint() {
     actions.sort();
     assert_eq!(
         actions,
-        ["ec2:DescribeClientVpnEndpoints", "logs:CreateLogStream", "logs:PutLogEvents", "sns:Publish"]
+        [
+            "ec2:DescribeClientVpnEndpoints",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sns:Publish"
+        ]
     );
-    assert!(doc["Statement"].as_array().unwrap().iter().all(|s| s["Effect"] == "Allow"
-        && (s["Resource"] != "*" || s["Action"] == "ec2:DescribeClientVpnEndpoints")));
+    assert!(
+        doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["Effect"] == "Allow"
+                && (s["Resource"] != "*" || s["Action"] == "ec2:DescribeClientVpnEndpoints"))
+    );
 }

@@ -105,14 +105,10 @@ pub struct ListError {
 }
 
 async fn endpoints(target: &Target) -> Result<Vec<EndpointView>, ListError> {
-    target
-        .client_vpns
-        .all()
-        .await
-        .map_err(|e| ListError {
-            denied: is_denied(&e),
-            message: format!("could not list Client VPN endpoints: {e}"),
-        })
+    target.client_vpns.all().await.map_err(|e| ListError {
+        denied: is_denied(&e),
+        message: format!("could not list Client VPN endpoints: {e}"),
+    })
 }
 
 /// Every Client VPN grant of one region.
@@ -199,7 +195,11 @@ pub async fn sweep(target: &Target, now: OffsetDateTime, dry_run: bool) -> Vec<S
                 format_rfc3339(grant.expires_at)
             );
             if dry_run {
-                out.push(result(row.id, Outcome::Removed, format!("{detail}; its tag would be removed")));
+                out.push(result(
+                    row.id,
+                    Outcome::Removed,
+                    format!("{detail}; its tag would be removed"),
+                ));
                 continue;
             }
             // The value exactly as read: the delete happens only while the tag still holds it.
@@ -212,7 +212,11 @@ pub async fn sweep(target: &Target, now: OffsetDateTime, dry_run: bool) -> Vec<S
                     .await
                 {
                     Ok(()) => result(row.id, Outcome::Removed, format!("{detail}; tag deleted")),
-                    Err(e) => result(row.id, Outcome::Failed, format!("could not delete the tag: {e}")),
+                    Err(e) => result(
+                        row.id,
+                        Outcome::Failed,
+                        format!("could not delete the tag: {e}"),
+                    ),
                 },
             );
         }
@@ -298,7 +302,10 @@ mod tests {
                 t.insert(r.tag_key(), r.tag_value());
             }
             t.insert("Name".into(), "vpn".into());
-            t.insert("jit:grant:zzzzzzzzzzzz".into(), "v=cvpn1;u=x;c=9;e=1;t=1s".into());
+            t.insert(
+                "jit:grant:zzzzzzzzzzzz".into(),
+                "v=cvpn1;u=x;c=9;e=1;t=1s".into(),
+            );
         });
         let mut t = target(&FakeNacl::default());
         t.client_vpns = ClientVpns::new(Arc::new(fake.clone()));
@@ -311,16 +318,28 @@ mod tests {
         let live = record("bbbbbbbbbbbb", "bob", 5_000);
         let (_, t) = setup(&[&old, &live]);
         let rows = list(&t, at(1_000)).await.unwrap();
-        let states: Vec<(&str, &str)> = rows.iter().map(|r| (r.id.as_str(), r.state.as_str())).collect();
+        let states: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.id.as_str(), r.state.as_str()))
+            .collect();
         assert_eq!(
             states,
             [
                 ("cvpn-endpoint-0123456789abcdef0:aaaaaaaaaaaa", "expired"),
                 ("cvpn-endpoint-0123456789abcdef0:bbbbbbbbbbbb", "active"),
-                ("cvpn-endpoint-0123456789abcdef0:jit:grant:zzzzzzzzzzzz", "unreadable"),
+                (
+                    "cvpn-endpoint-0123456789abcdef0:jit:grant:zzzzzzzzzzzz",
+                    "unreadable"
+                ),
             ]
         );
-        assert!(rows[2].problem.as_deref().unwrap().contains("expires before"));
+        assert!(
+            rows[2]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("expires before")
+        );
     }
 
     #[tokio::test]
@@ -330,7 +349,12 @@ mod tests {
         let (fake, t) = setup(&[&old, &live]);
         fake.connect(ENDPOINT, "c-old", "alice", "aaaaaaaaaaaa");
         fake.connect(ENDPOINT, "c-live", "bob", "bbbbbbbbbbbb");
-        fake.connect(ENDPOINT, "c-office", "carol", "always-allow:198.51.100.0/24");
+        fake.connect(
+            ENDPOINT,
+            "c-office",
+            "carol",
+            "always-allow:198.51.100.0/24",
+        );
         // Written by a later jit with a field this one does not know: deleted by its value as read.
         let newer = record("dddddddddddd", "dave", 100);
         fake.update_tags(ENDPOINT, |t| {
@@ -338,7 +362,11 @@ mod tests {
         });
 
         let dry = sweep(&t, at(1_000), true).await;
-        assert_eq!(dry.iter().filter(|r| r.outcome == Outcome::Removed).count(), 3, "{dry:?}");
+        assert_eq!(
+            dry.iter().filter(|r| r.outcome == Outcome::Removed).count(),
+            3,
+            "{dry:?}"
+        );
         assert_eq!(fake.active(ENDPOINT).len(), 3);
         assert!(fake.tags(ENDPOINT).contains_key(&old.tag_key()));
 
@@ -356,13 +384,21 @@ mod tests {
                 "cvpn-endpoint-0123456789abcdef0:c-old"
             ]
         );
-        assert!(done.iter().any(|r| r.outcome == Outcome::LeftAlone && r.detail.starts_with("unreadable")));
+        assert!(
+            done.iter()
+                .any(|r| r.outcome == Outcome::LeftAlone && r.detail.starts_with("unreadable"))
+        );
         assert_eq!(fake.active(ENDPOINT), ["c-live", "c-office"]);
         assert!(!fake.tags(ENDPOINT).contains_key(&old.tag_key()));
         assert!(!fake.tags(ENDPOINT).contains_key(&newer.tag_key()));
         assert!(fake.tags(ENDPOINT).contains_key(&live.tag_key()));
         // Idempotent: nothing more to remove.
-        assert!(sweep(&t, at(1_000), false).await.iter().all(|r| r.outcome == Outcome::LeftAlone));
+        assert!(
+            sweep(&t, at(1_000), false)
+                .await
+                .iter()
+                .all(|r| r.outcome == Outcome::LeftAlone)
+        );
     }
 
     #[tokio::test]
@@ -370,14 +406,32 @@ mod tests {
         let live = record("bbbbbbbbbbbb", "bob", 5_000);
         let (fake, t) = setup(&[&live]);
         fake.connect(ENDPOINT, "c-bob", "bob", "bbbbbbbbbbbb");
-        let done = revoke(&t, &format!("{ENDPOINT}:bbbbbbbbbbbb"), at(1_000)).await.unwrap();
+        let done = revoke(&t, &format!("{ENDPOINT}:bbbbbbbbbbbb"), at(1_000))
+            .await
+            .unwrap();
         assert_eq!(done.revoked_at, at(1_000));
-        assert!(done.detail.contains("1 connection(s) terminated"), "{}", done.detail);
+        assert!(
+            done.detail.contains("1 connection(s) terminated"),
+            "{}",
+            done.detail
+        );
         assert!(fake.active(ENDPOINT).is_empty());
-        let again = revoke(&t, &format!("{ENDPOINT}:bbbbbbbbbbbb"), at(2_000)).await.unwrap();
-        assert!(again.detail.starts_with("already revoked at"), "{}", again.detail);
-        let err = revoke(&t, &format!("{ENDPOINT}:cccccccccccc"), at(2_000)).await.unwrap_err();
+        let again = revoke(&t, &format!("{ENDPOINT}:bbbbbbbbbbbb"), at(2_000))
+            .await
+            .unwrap();
+        assert!(
+            again.detail.starts_with("already revoked at"),
+            "{}",
+            again.detail
+        );
+        let err = revoke(&t, &format!("{ENDPOINT}:cccccccccccc"), at(2_000))
+            .await
+            .unwrap_err();
         assert!(err.contains("is not a jit grant"), "{err}");
-        assert!(revoke(&t, "cvpn-endpoint-xyz:bbbbbbbbbbbb", at(2_000)).await.is_err());
+        assert!(
+            revoke(&t, "cvpn-endpoint-xyz:bbbbbbbbbbbb", at(2_000))
+                .await
+                .is_err()
+        );
     }
 }

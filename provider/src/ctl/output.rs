@@ -7,10 +7,10 @@ use time::OffsetDateTime;
 use super::Inventory;
 use super::acl::{Outcome, Revoked, Row, State, SweepResult};
 use super::client_vpn::{Row as ClientVpnRow, State as ClientVpnState};
-use crate::grant::client_vpn::Identity;
 use super::policy::{PolicyRow, PolicyState};
 use crate::clock::format_rfc3339;
 use crate::duration::Ttl;
+use crate::grant::client_vpn::Identity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -189,7 +189,10 @@ fn client_vpn_cells(row: &ClientVpnRow, now: OffsetDateTime) -> Vec<String> {
         row.region.clone(),
         row.id.clone(),
         row.state.as_str().to_uppercase(),
-        g.map_or_else(|| "-".into(), |g| g.cidr.map_or_else(|| "any".into(), |c| c.to_string())),
+        g.map_or_else(
+            || "-".into(),
+            |g| g.cidr.map_or_else(|| "any".into(), |c| c.to_string()),
+        ),
         "client-vpn".into(),
         "-".into(),
         or_dash(g.map(|g| g.identity.to_string())),

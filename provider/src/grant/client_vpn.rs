@@ -241,7 +241,11 @@ impl Record {
             fields
                 .get(name)
                 .and_then(|raw| record::parse_time(raw))
-                .ok_or_else(|| err(&format!("{name} is missing or not a time between 1970 and 9999")))
+                .ok_or_else(|| {
+                    err(&format!(
+                        "{name} is missing or not a time between 1970 and 9999"
+                    ))
+                })
         };
         let mut identities = Vec::new();
         if let Some(u) = text("u")? {
@@ -397,10 +401,7 @@ pub fn decide(
     let admitting = records
         .iter()
         .filter(|r| r.grant.admits(connection, now))
-        .max_by(|a, b| {
-            (a.grant.expires_at, &a.id)
-                .cmp(&(b.grant.expires_at, &b.id))
-        });
+        .max_by(|a, b| (a.grant.expires_at, &a.id).cmp(&(b.grant.expires_at, &b.id)));
     if let Some(r) = admitting {
         return Decision::Admit(Admission::Grant(r.id.clone()));
     }
@@ -430,7 +431,10 @@ fn refusal(records: &[Record], c: &Connection<'_>, now: OffsetDateTime) -> Strin
             format_rfc3339(r.grant.expires_at)
         );
     }
-    match mine.iter().max_by_key(|r| r.grant.revoked_at.unwrap_or(r.grant.expires_at)) {
+    match mine
+        .iter()
+        .max_by_key(|r| r.grant.revoked_at.unwrap_or(r.grant.expires_at))
+    {
         Some(r) => match r.grant.revoked_at {
             Some(x) => format!(
                 "no active jit grant for {who} from {ip}; the last one was revoked at {}",
@@ -531,20 +535,41 @@ mod tests {
         let ok = "v=cvpn1;u=alice;c=1;e=2;t=1s";
         assert!(Record::from_tag("jit:grant:abcdefgh2345", ok).is_ok());
         for (key, value) in [
-            ("jit:grant:abcdefgh2345", "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow"),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=2;s=ingress:200;c=1;e=2;t=1s;n=10.0.0.0/8;p=6;a=allow",
+            ),
             ("jit:grant:ingress:200", ok),
             ("Name", ok),
             ("jit:grant:abcdefgh2345", "v=cvpn1;c=1;e=2;t=1s"),
-            ("jit:grant:abcdefgh2345", "v=cvpn1;u=alice;g=admins;c=1;e=2;t=1s"),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=cvpn1;u=alice;g=admins;c=1;e=2;t=1s",
+            ),
             ("jit:grant:abcdefgh2345", "v=cvpn1;u=;c=1;e=2;t=1s"),
-            ("jit:grant:abcdefgh2345", "v=cvpn1;u=alice;n=10.0.0.1/8;c=1;e=2;t=1s"),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=cvpn1;u=alice;n=10.0.0.1/8;c=1;e=2;t=1s",
+            ),
             ("jit:grant:abcdefgh2345", "v=cvpn1;u=alice;c=5;e=2;t=1s"),
-            ("jit:grant:abcdefgh2345", "v=cvpn1;u=alice;c=1;e=-100000000000;t=1s"),
-            ("jit:grant:abcdefgh2345", "v=cvpn1;u=alice;c=1;e=253402300800;t=1s"),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=cvpn1;u=alice;c=1;e=-100000000000;t=1s",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=cvpn1;u=alice;c=1;e=253402300800;t=1s",
+            ),
             ("jit:grant:abcdefgh2345", "v=cvpn1;u=alice;c=1;e=2"),
             ("jit:grant:abcdefgh2345", "v=cvpn1;u=%FF;c=1;e=2;t=1s"),
-            ("jit:grant:abcdefgh2345", "v=cvpn1;u=alice;u=bob;c=1;e=2;t=1s"),
-            ("jit:grant:abcdefgh2345", "v=cvpn1;u=alice;c=1;e=2;t=1s;x=nope"),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=cvpn1;u=alice;u=bob;c=1;e=2;t=1s",
+            ),
+            (
+                "jit:grant:abcdefgh2345",
+                "v=cvpn1;u=alice;c=1;e=2;t=1s;x=nope",
+            ),
         ] {
             assert!(Record::from_tag(key, value).is_err(), "{key} = {value}");
         }
@@ -559,8 +584,26 @@ mod tests {
         revoked.grant.revoked_at = Some(at(1_795_000_100));
         let seeds = [sample().tag_value(), revoked.tag_value()];
         let splices = [
-            "", ";", "=", ";;", "-1", "0", "99999999999999999999", "253402300800", "%", "%FF",
-            "%E6%97", "日本", "v=cvpn1", ";u=", ";cn=x", ";g=", ";n=", "/33", "::/0", ";x=",
+            "",
+            ";",
+            "=",
+            ";;",
+            "-1",
+            "0",
+            "99999999999999999999",
+            "253402300800",
+            "%",
+            "%FF",
+            "%E6%97",
+            "日本",
+            "v=cvpn1",
+            ";u=",
+            ";cn=x",
+            ";g=",
+            ";n=",
+            "/33",
+            "::/0",
+            ";x=",
         ];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -603,7 +646,12 @@ mod tests {
         let none: &[String] = &[];
         let during = at(1_795_003_600);
         assert_eq!(
-            decide(&records, &[], &conn("alice@example.com", "203.0.113.9", none), during),
+            decide(
+                &records,
+                &[],
+                &conn("alice@example.com", "203.0.113.9", none),
+                during
+            ),
             Decision::Admit(Admission::Grant(r.id.clone()))
         );
         let refused = |c: &Connection<'_>, now| match decide(&records, &[], c, now) {
@@ -616,9 +664,15 @@ mod tests {
             "no active jit grant for alice@example.com from 198.51.100.7; grant abcdefgh2345 admits only 203.0.113.0/24, until 2026-11-18T13:06:40Z"
         );
         let wrong_user = refused(&conn("mallory", "203.0.113.9", none), during);
-        assert!(wrong_user.starts_with("no jit grant for mallory from 203.0.113.9"), "{wrong_user}");
+        assert!(
+            wrong_user.starts_with("no jit grant for mallory from 203.0.113.9"),
+            "{wrong_user}"
+        );
         // The one expiry rule: from expires_at on, nothing is admitted.
-        let expired = refused(&conn("alice@example.com", "203.0.113.9", none), r.grant.expires_at);
+        let expired = refused(
+            &conn("alice@example.com", "203.0.113.9", none),
+            r.grant.expires_at,
+        );
         assert_eq!(
             expired,
             "no active jit grant for alice@example.com from 203.0.113.9; the last one expired at 2026-11-18T13:06:40Z"
@@ -634,7 +688,10 @@ mod tests {
             Decision::Refuse(m) => m,
             d => panic!("a revoked grant admitted: {d:?}"),
         };
-        assert!(revoked_msg.ends_with("the last one was revoked at 2026-11-18T11:23:20Z"), "{revoked_msg}");
+        assert!(
+            revoked_msg.ends_with("the last one was revoked at 2026-11-18T11:23:20Z"),
+            "{revoked_msg}"
+        );
     }
 
     #[test]
@@ -675,7 +732,9 @@ mod tests {
             groups: &[],
             public_ip: "192.0.2.1".parse().unwrap(),
         };
-        assert!(matches!(decide(&records, &[], &nobody, during), Decision::Refuse(m) if m.contains("no username")));
+        assert!(
+            matches!(decide(&records, &[], &nobody, during), Decision::Refuse(m) if m.contains("no username"))
+        );
     }
 
     #[test]

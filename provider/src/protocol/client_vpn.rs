@@ -34,9 +34,9 @@ pub enum CreateError {
 impl CreateError {
     pub fn message(&self, endpoint: &str) -> String {
         match self {
-            CreateError::EndpointMissing => format!(
-                "Client VPN endpoint {endpoint} does not exist in this account and region"
-            ),
+            CreateError::EndpointMissing => {
+                format!("Client VPN endpoint {endpoint} does not exist in this account and region")
+            }
             CreateError::TagsFull => format!(
                 "Client VPN endpoint {endpoint} already carries {TAGS_PER_RESOURCE_MAX} tags, AWS's limit per resource, and each grant is one tag; remove expired grants (`jitctl sweep`) or other tags"
             ),

@@ -143,13 +143,17 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         let (at, detail) = match set.as_slice() {
             [] => (
                 "username",
-                "set exactly one of username, common_name or group: who the grant lets connect".to_string(),
+                "set exactly one of username, common_name or group: who the grant lets connect"
+                    .to_string(),
             ),
             many => (
                 many[1].0,
                 format!(
                     "{} are set; a grant names exactly one of username, common_name or group (one resource per identity)",
-                    many.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" and ")
+                    many.iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ),
             ),
         };
@@ -206,15 +210,13 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
     if diags.0.len() > errors_before || !r.complete {
         return None;
     }
-    let identity = identities
-        .into_iter()
-        .find_map(|(name, k)| {
-            k.into_value().map(|v| match name {
-                "username" => Identity::Username(v),
-                "common_name" => Identity::CommonName(v),
-                _ => Identity::Group(v),
-            })
-        })?;
+    let identity = identities.into_iter().find_map(|(name, k)| {
+        k.into_value().map(|v| match name {
+            "username" => Identity::Username(v),
+            "common_name" => Identity::CommonName(v),
+            _ => Identity::Group(v),
+        })
+    })?;
     let args = Args {
         endpoint_id: endpoint.into_value()?,
         identity,
@@ -297,9 +299,15 @@ impl GrantState {
             }
         };
         Value::object([
-            ("id", Value::from(address(&self.endpoint_id, &self.grant_id))),
+            (
+                "id",
+                Value::from(address(&self.endpoint_id, &self.grant_id)),
+            ),
             ("grant_id", Value::from(self.grant_id.as_str())),
-            ("client_vpn_endpoint_id", Value::from(self.endpoint_id.as_str())),
+            (
+                "client_vpn_endpoint_id",
+                Value::from(self.endpoint_id.as_str()),
+            ),
             ("username", identity("username")),
             ("common_name", identity("common_name")),
             ("group", identity("group")),
@@ -331,7 +339,11 @@ impl GrantState {
             (Some(u), None, None) => Identity::Username(u),
             (None, Some(n), None) => Identity::CommonName(n),
             (None, None, Some(g)) => Identity::Group(g),
-            _ => return Err(bad("the identity (exactly one of username, common_name, group)")),
+            _ => {
+                return Err(bad(
+                    "the identity (exactly one of username, common_name, group)",
+                ));
+            }
         };
         let cidr_text = text("cidr_block");
         let grant = Grant {
@@ -514,7 +526,10 @@ impl Resource for ClientVpnGrant {
             .await
             {
                 Ok(ended) => (Value::Null, termination_warnings(&ended)),
-                Err(e) => (req.prior, write_error("Could not remove the grant", e).into()),
+                Err(e) => (
+                    req.prior,
+                    write_error("Could not remove the grant", e).into(),
+                ),
             };
         }
         let mut diags = Diagnostics::default();
@@ -530,7 +545,12 @@ impl Resource for ClientVpnGrant {
             };
             let id = match GrantId::random() {
                 Ok(id) => id,
-                Err(e) => return (Value::Null, Diagnostic::error("Could not create the grant", e).into()),
+                Err(e) => {
+                    return (
+                        Value::Null,
+                        Diagnostic::error("Could not create the grant", e).into(),
+                    );
+                }
             };
             let record = Record {
                 id,
@@ -552,11 +572,15 @@ impl Resource for ClientVpnGrant {
                     let message = e.message(&args.endpoint_id);
                     match e {
                         CreateError::EndpointMissing => {
-                            diags.push(Diagnostic::invalid(path("client_vpn_endpoint_id"), message));
+                            diags
+                                .push(Diagnostic::invalid(path("client_vpn_endpoint_id"), message));
                             (Value::Null, diags)
                         }
                         CreateError::TagsFull => {
-                            diags.push(Diagnostic::error("Client VPN endpoint has no room for another grant", message));
+                            diags.push(Diagnostic::error(
+                                "Client VPN endpoint has no room for another grant",
+                                message,
+                            ));
                             (Value::Null, diags)
                         }
                         // The tag may have landed: the grant stays in state (Terraform taints it),
@@ -611,8 +635,13 @@ impl Resource for ClientVpnGrant {
                 || next.grant.reason != prior.grant.reason
                 || next.grant.requested_by != prior.grant.requested_by)
         {
-            match protocol::update(&env.client_vpns, &prior.endpoint_id, &prior.grant_id, &next.grant)
-                .await
+            match protocol::update(
+                &env.client_vpns,
+                &prior.endpoint_id,
+                &prior.grant_id,
+                &next.grant,
+            )
+            .await
             {
                 Ok(Updated::Written(_)) => {}
                 Ok(Updated::Revoked(at)) => {
@@ -676,9 +705,14 @@ impl Resource for ClientVpnGrant {
             .client_vpns
             .view(&endpoint)
             .await
-            .map_err(|e| Diagnostic::error("Could not read the Client VPN endpoint", e.to_string()))?
+            .map_err(|e| {
+                Diagnostic::error("Could not read the Client VPN endpoint", e.to_string())
+            })?
             .ok_or_else(|| {
-                Diagnostic::error("Cannot import", CreateError::EndpointMissing.message(&endpoint))
+                Diagnostic::error(
+                    "Cannot import",
+                    CreateError::EndpointMissing.message(&endpoint),
+                )
             })?;
         let (records, unreadable) = view.records();
         let Some(r) = records.iter().find(|r| r.id == grant_id) else {
@@ -687,7 +721,12 @@ impl Resource for ClientVpnGrant {
                 .find(|e| e.key == crate::grant::record::tag_key(&grant_id))
                 .map_or_else(
                     || "has no jit grant with that id (a `jit:grant:<grant id>` tag)".to_string(),
-                    |e| format!("has a tag for that grant that jit cannot read: {}", e.reason),
+                    |e| {
+                        format!(
+                            "has a tag for that grant that jit cannot read: {}",
+                            e.reason
+                        )
+                    },
                 );
             return Err(Diagnostic::error(
                 "Not a jit grant",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::*;
-use crate::aws::client_vpn::fake::{Fault, FakeClientVpn};
+use crate::aws::client_vpn::fake::{FakeClientVpn, Fault};
 use crate::grant::client_vpn::Identity;
 
 const ENDPOINT: &str = "cvpn-endpoint-0123456789abcdef0";
@@ -41,14 +41,19 @@ async fn a_lost_create_response_is_adopted_and_a_refused_one_leaves_nothing() {
     let (fake, vpns) = setup();
     let a = grant("aaaaaaaaaaaa", "alice", 0, 3600);
     fake.faults(&[Fault::After]);
-    create(&vpns, ENDPOINT, &a).await.expect("adopted after the re-read");
+    create(&vpns, ENDPOINT, &a)
+        .await
+        .expect("adopted after the re-read");
     assert_eq!(fake.tags(ENDPOINT).get(&a.tag_key()), Some(&a.tag_value()));
 
     let b = grant("bbbbbbbbbbbb", "bob", 0, 3600);
     fake.faults(&[Fault::Before]);
     let err = create(&vpns, ENDPOINT, &b).await.unwrap_err();
     assert!(matches!(err, CreateError::Aws(_)), "{err:?}");
-    assert!(err.message(ENDPOINT).contains("could not write the grant's tag"));
+    assert!(
+        err.message(ENDPOINT)
+            .contains("could not write the grant's tag")
+    );
     assert_eq!(fake.tags(ENDPOINT).len(), 1, "nothing of b");
 
     // A retried create (the SDK's own retry after a lost response) is the same write.
@@ -92,7 +97,11 @@ async fn an_update_never_clears_a_revoke_marker_written_since_the_plan() {
         update(&vpns, ENDPOINT, &a.id, &longer).await.unwrap(),
         Updated::Revoked(at(100))
     );
-    assert_eq!(fake.tags(ENDPOINT)[&a.tag_key()], a.tag_value(), "marker kept");
+    assert_eq!(
+        fake.tags(ENDPOINT)[&a.tag_key()],
+        a.tag_value(),
+        "marker kept"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +113,12 @@ async fn remove_ends_only_the_connections_its_grant_alone_admitted() {
     create(&vpns, ENDPOINT, &b).await.unwrap();
     fake.connect(ENDPOINT, "cvpn-connection-a", "alice", "aaaaaaaaaaaa");
     fake.connect(ENDPOINT, "cvpn-connection-b", "bob", "bbbbbbbbbbbb");
-    fake.connect(ENDPOINT, "cvpn-connection-office", "carol", "always-allow:198.51.100.0/24");
+    fake.connect(
+        ENDPOINT,
+        "cvpn-connection-office",
+        "carol",
+        "always-allow:198.51.100.0/24",
+    );
     fake.connect(ENDPOINT, "cvpn-connection-other", "dave", "compliant");
 
     let ended = remove(&vpns, ENDPOINT, &a.id, at(10)).await.unwrap();
@@ -113,12 +127,26 @@ async fn remove_ends_only_the_connections_its_grant_alone_admitted() {
     assert!(!fake.tags(ENDPOINT).contains_key(&a.tag_key()));
     assert_eq!(
         fake.active(ENDPOINT),
-        ["cvpn-connection-b", "cvpn-connection-office", "cvpn-connection-other"]
+        [
+            "cvpn-connection-b",
+            "cvpn-connection-office",
+            "cvpn-connection-other"
+        ]
     );
     // Idempotent: a second removal finds nothing to do.
-    assert!(remove(&vpns, ENDPOINT, &a.id, at(10)).await.unwrap().is_empty());
+    assert!(
+        remove(&vpns, ENDPOINT, &a.id, at(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // An endpoint deleted meanwhile took its tags and connections with it.
-    assert!(remove(&vpns, "cvpn-endpoint-00000000000000000", &a.id, at(10)).await.unwrap().is_empty());
+    assert!(
+        remove(&vpns, "cvpn-endpoint-00000000000000000", &a.id, at(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -137,19 +165,35 @@ async fn the_sweep_terminates_exactly_the_connections_of_ended_grants() {
     fake.connect(ENDPOINT, "c-live", "bob", "bbbbbbbbbbbb");
     fake.connect(ENDPOINT, "c-revoked", "carol", "cccccccccccc");
     fake.connect(ENDPOINT, "c-gone", "erin", "dddddddddddd");
-    fake.connect(ENDPOINT, "c-office", "frank", "always-allow:198.51.100.0/24");
+    fake.connect(
+        ENDPOINT,
+        "c-office",
+        "frank",
+        "always-allow:198.51.100.0/24",
+    );
 
-    let dry = terminate_ended(&vpns, ENDPOINT, at(200), None, true).await.unwrap();
+    let dry = terminate_ended(&vpns, ENDPOINT, at(200), None, true)
+        .await
+        .unwrap();
     assert_eq!(dry.len(), 3);
-    assert_eq!(fake.active(ENDPOINT).len(), 5, "a dry run terminates nothing");
-    let done = terminate_ended(&vpns, ENDPOINT, at(200), None, false).await.unwrap();
+    assert_eq!(
+        fake.active(ENDPOINT).len(),
+        5,
+        "a dry run terminates nothing"
+    );
+    let done = terminate_ended(&vpns, ENDPOINT, at(200), None, false)
+        .await
+        .unwrap();
     let mut ids: Vec<_> = done.iter().map(|t| t.connection_id.as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["c-expired", "c-gone", "c-revoked"]);
     assert!(done.iter().all(|t| t.error.is_none()));
     assert_eq!(fake.active(ENDPOINT), ["c-live", "c-office"]);
     assert!(sweep_removes(&expired, at(200)));
-    assert!(!sweep_removes(&revoked, at(200)), "the marker stays until the grant's expiry");
+    assert!(
+        !sweep_removes(&revoked, at(200)),
+        "the marker stays until the grant's expiry"
+    );
 }
 
 #[tokio::test]
@@ -189,24 +233,45 @@ async fn random_faults_converge_to_exactly_the_live_grants() {
             .collect();
         for r in &records {
             while create(&vpns, ENDPOINT, r).await.is_err() {}
-            fake.connect(ENDPOINT, &format!("c-{}", r.id), r.grant.identity.value(), r.id.as_str());
+            fake.connect(
+                ENDPOINT,
+                &format!("c-{}", r.id),
+                r.grant.identity.value(),
+                r.id.as_str(),
+            );
         }
         for r in records.iter().step_by(2) {
             while remove(&vpns, ENDPOINT, &r.id, at(10)).await.is_err() {}
         }
         fake.calm();
         // Terminations that failed are finished by the sweep.
-        terminate_ended(&vpns, ENDPOINT, at(10), None, false).await.unwrap();
+        terminate_ended(&vpns, ENDPOINT, at(10), None, false)
+            .await
+            .unwrap();
         let tags = fake.tags(ENDPOINT);
-        let want: Vec<String> = records.iter().skip(1).step_by(2).map(Record::tag_key).collect();
-        assert_eq!(tags.keys().cloned().collect::<Vec<_>>(), {
-            let mut w = want.clone();
-            w.sort();
-            w
-        }, "seed {seed}");
+        let want: Vec<String> = records
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(Record::tag_key)
+            .collect();
+        assert_eq!(
+            tags.keys().cloned().collect::<Vec<_>>(),
+            {
+                let mut w = want.clone();
+                w.sort();
+                w
+            },
+            "seed {seed}"
+        );
         let mut active = fake.active(ENDPOINT);
         active.sort();
-        let mut live: Vec<String> = records.iter().skip(1).step_by(2).map(|r| format!("c-{}", r.id)).collect();
+        let mut live: Vec<String> = records
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|r| format!("c-{}", r.id))
+            .collect();
         live.sort();
         assert_eq!(active, live, "seed {seed}");
         assert!(fake.injected() > 0, "seed {seed} injected no fault");

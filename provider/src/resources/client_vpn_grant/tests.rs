@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::aws::client_vpn::ClientVpns;
-use crate::aws::client_vpn::fake::{Fault, FakeClientVpn};
+use crate::aws::client_vpn::fake::{FakeClientVpn, Fault};
 use crate::clock::FixedClock;
 use crate::tf::Severity;
 
@@ -114,24 +114,51 @@ fn invalid_inputs_name_the_attribute() {
         ..Settings::default()
     };
     for (pairs, want, text) in [
-        (vec![("client_vpn_endpoint_id", Value::from("vpn-1"))], "client_vpn_endpoint_id", "cvpn-endpoint-"),
-        (vec![("username", Value::Null)], "username", "exactly one of"),
-        (vec![("group", Value::from("admins"))], "group", "username and group are set"),
+        (
+            vec![("client_vpn_endpoint_id", Value::from("vpn-1"))],
+            "client_vpn_endpoint_id",
+            "cvpn-endpoint-",
+        ),
+        (
+            vec![("username", Value::Null)],
+            "username",
+            "exactly one of",
+        ),
+        (
+            vec![("group", Value::from("admins"))],
+            "group",
+            "username and group are set",
+        ),
         (vec![("username", Value::from(" "))], "username", "is empty"),
-        (vec![("cidr_block", Value::from("203.0.113.7/24"))], "cidr_block", "203.0.113.0/24"),
-        (vec![("cidr_block", Value::from("10.0.0.0/8"))], "cidr_block", "min_prefix_length_ipv4"),
+        (
+            vec![("cidr_block", Value::from("203.0.113.7/24"))],
+            "cidr_block",
+            "203.0.113.0/24",
+        ),
+        (
+            vec![("cidr_block", Value::from("10.0.0.0/8"))],
+            "cidr_block",
+            "min_prefix_length_ipv4",
+        ),
         (vec![("ttl", Value::from("0s"))], "ttl", "positive"),
         (vec![("ttl", Value::from("13h"))], "ttl", "max_ttl"),
         (vec![("reason", Value::Null)], "reason", "require_reason"),
         (vec![("reason", Value::from(""))], "reason", "empty"),
-        (vec![("reason", Value::from("x".repeat(250)))], "reason", "too long"),
+        (
+            vec![("reason", Value::from("x".repeat(250)))],
+            "reason",
+            "too long",
+        ),
     ] {
         let mut cfg = config(&pairs);
         if cfg.get("reason").is_null() && want != "reason" {
             cfg.set("reason", Value::from("on call"));
         }
         let mut diags = Diagnostics::default();
-        assert!(check(&cfg, Some(&settings), &mut diags).is_none(), "{pairs:?}");
+        assert!(
+            check(&cfg, Some(&settings), &mut diags).is_none(),
+            "{pairs:?}"
+        );
         assert_eq!(error_paths(&diags), [want], "{pairs:?}: {diags:?}");
         let detail = &diags.0[0].detail;
         assert!(detail.contains(text), "{pairs:?}: {detail}");
@@ -175,12 +202,18 @@ async fn a_lost_create_response_is_adopted_and_an_unknown_outcome_stays_in_state
     fake.faults(&[Fault::After]);
     let (state, diags) = create(&env, config(&[])).await;
     assert!(!diags.has_errors(), "{diags:?}");
-    assert_eq!(record_of(&fake, &state).id.as_str(), state.get("grant_id").value_str());
+    assert_eq!(
+        record_of(&fake, &state).id.as_str(),
+        state.get("grant_id").value_str()
+    );
 
     fake.faults(&[Fault::Before]);
     let (kept, diags) = create(&env, config(&[("username", Value::from("bob"))])).await;
     assert_eq!(error_paths(&diags), [""], "{diags:?}");
-    assert!(!kept.is_null(), "a grant whose tag may exist stays in state, to be removed");
+    assert!(
+        !kept.is_null(),
+        "a grant whose tag may exist stays in state, to be removed"
+    );
     let (gone, diags) = ClientVpnGrant
         .apply(
             &env,
@@ -200,7 +233,12 @@ async fn a_missing_endpoint_is_refused_at_plan_on_its_attribute() {
     let fake = FakeClientVpn::default();
     let env = env(&fake, "2026-12-01T10:00:00Z");
     let p = plan(&env, &Value::Null, &config(&[])).await;
-    assert_eq!(error_paths(&p.diags), ["client_vpn_endpoint_id"], "{:?}", p.diags);
+    assert_eq!(
+        error_paths(&p.diags),
+        ["client_vpn_endpoint_id"],
+        "{:?}",
+        p.diags
+    );
     assert!(p.diags.0[0].detail.contains("does not exist"));
 }
 
@@ -216,7 +254,11 @@ async fn expiry_plans_an_update_and_apply_removes_the_tag_and_its_connections() 
 
     let later = env(&fake, "2026-12-01T12:00:00Z");
     let (read, _) = ClientVpnGrant.read(&later, state.clone()).await;
-    assert_eq!(read.get("status").value_str(), "active", "still on the endpoint");
+    assert_eq!(
+        read.get("status").value_str(),
+        "active",
+        "still on the endpoint"
+    );
     let p = plan(&later, &read, &cfg).await;
     assert!(p.requires_replace.is_empty());
     assert_eq!(p.planned.get("status").value_str(), "expired");
@@ -225,7 +267,11 @@ async fn expiry_plans_an_update_and_apply_removes_the_tag_and_its_connections() 
     assert!(!diags.has_errors(), "{diags:?}");
     assert_eq!(after.get("status").value_str(), "expired");
     assert!(fake.tags(ENDPOINT).is_empty());
-    assert_eq!(fake.active(ENDPOINT), ["c-other"], "only the expired grant's connection ends");
+    assert_eq!(
+        fake.active(ENDPOINT),
+        ["c-other"],
+        "only the expired grant's connection ends"
+    );
     // The next refresh and plan change nothing.
     let (again, _) = ClientVpnGrant.read(&later, after.clone()).await;
     assert_eq!(again, after);
@@ -238,10 +284,16 @@ async fn a_ttl_change_moves_the_expiry_in_place() {
     let fake = FakeClientVpn::with_endpoint(ENDPOINT);
     let env = env(&fake, "2026-12-01T10:00:00Z");
     let (state, _) = create(&env, config(&[])).await;
-    let cfg = config(&[("ttl", Value::from("3h")), ("reason", Value::from("longer"))]);
+    let cfg = config(&[
+        ("ttl", Value::from("3h")),
+        ("reason", Value::from("longer")),
+    ]);
     let p = plan(&env, &state, &cfg).await;
     assert!(p.requires_replace.is_empty(), "{:?}", p.requires_replace);
-    assert_eq!(p.planned.get("expires_at").value_str(), "2026-12-01T13:00:00Z");
+    assert_eq!(
+        p.planned.get("expires_at").value_str(),
+        "2026-12-01T13:00:00Z"
+    );
     let (after, diags) = apply(&env, state.clone(), p, cfg).await;
     assert!(!diags.has_errors(), "{diags:?}");
     assert_eq!(after.get("grant_id"), state.get("grant_id"));
@@ -249,7 +301,12 @@ async fn a_ttl_change_moves_the_expiry_in_place() {
     assert_eq!(r.grant.expires_at, t("2026-12-01T13:00:00Z"));
     assert_eq!(r.grant.reason.as_deref(), Some("longer"));
     // Another identity is another grant.
-    let p = plan(&env, &after, &config(&[("ttl", Value::from("3h")), ("username", Value::from("bob"))])).await;
+    let p = plan(
+        &env,
+        &after,
+        &config(&[("ttl", Value::from("3h")), ("username", Value::from("bob"))]),
+    )
+    .await;
     assert_eq!(p.requires_replace, [path("username")]);
 }
 
@@ -268,7 +325,10 @@ async fn a_revoke_between_plan_and_apply_survives_an_update() {
     let (after, diags) = apply(&env, state, p, cfg).await;
     assert_eq!(after.get("status").value_str(), "revoked");
     assert!(diags.0.iter().any(|d| d.summary == "Grant revoked"));
-    assert_eq!(record_of(&fake, &after).grant.revoked_at, r.grant.revoked_at);
+    assert_eq!(
+        record_of(&fake, &after).grant.revoked_at,
+        r.grant.revoked_at
+    );
 }
 
 #[tokio::test]
@@ -281,28 +341,60 @@ async fn read_tells_drift_from_expiry_and_revocation() {
     fake.update_tags(ENDPOINT, |tags| {
         tags.insert(r.tag_key(), r.tag_value());
     });
-    assert_eq!(ClientVpnGrant.read(&env0, state.clone()).await.0.get("status").value_str(), "revoked");
+    assert_eq!(
+        ClientVpnGrant
+            .read(&env0, state.clone())
+            .await
+            .0
+            .get("status")
+            .value_str(),
+        "revoked"
+    );
     // Removed by hand before its expiry: drift, created again by the next plan.
     fake.update_tags(ENDPOINT, |tags| tags.clear());
     assert!(ClientVpnGrant.read(&env0, state.clone()).await.0.is_null());
     // Gone after its expiry: simply expired.
     let later = env(&fake, "2026-12-01T12:00:01Z");
-    assert_eq!(ClientVpnGrant.read(&later, state).await.0.get("status").value_str(), "expired");
+    assert_eq!(
+        ClientVpnGrant
+            .read(&later, state)
+            .await
+            .0
+            .get("status")
+            .value_str(),
+        "expired"
+    );
 }
 
 #[tokio::test]
 async fn import_needs_a_jit_grant_of_the_endpoint() {
     let fake = FakeClientVpn::with_endpoint(ENDPOINT);
     let env = env(&fake, "2026-12-01T10:00:00Z");
-    let (state, _) = create(&env, config(&[("group", Value::Null), ("cidr_block", Value::from("2001:db8::/48"))])).await;
-    let imported = ClientVpnGrant.import(&env, state.get("id").value_str()).await.unwrap();
+    let (state, _) = create(
+        &env,
+        config(&[
+            ("group", Value::Null),
+            ("cidr_block", Value::from("2001:db8::/48")),
+        ]),
+    )
+    .await;
+    let imported = ClientVpnGrant
+        .import(&env, state.get("id").value_str())
+        .await
+        .unwrap();
     assert_eq!(imported, state);
     let err = ClientVpnGrant
         .import(&env, &format!("{ENDPOINT}:zzzzzzzzzzzz"))
         .await
         .unwrap_err();
-    assert!(err.0[0].detail.contains("no jit grant with that id"), "{err:?}");
-    let err = ClientVpnGrant.import(&env, "acl-0123456789abcdef0:ingress:100").await.unwrap_err();
+    assert!(
+        err.0[0].detail.contains("no jit grant with that id"),
+        "{err:?}"
+    );
+    let err = ClientVpnGrant
+        .import(&env, "acl-0123456789abcdef0:ingress:100")
+        .await
+        .unwrap_err();
     assert_eq!(err.0[0].summary, "Invalid import id");
 }
 
@@ -318,12 +410,25 @@ async fn schema_accepts_every_state() {
     states.push(user.clone());
     let (cert, _) = create(
         &env0,
-        config(&[("username", Value::Null), ("common_name", Value::from("laptop-42")), ("cidr_block", Value::from("203.0.113.7/32"))]),
+        config(&[
+            ("username", Value::Null),
+            ("common_name", Value::from("laptop-42")),
+            ("cidr_block", Value::from("203.0.113.7/32")),
+        ]),
     )
     .await;
     states.push(cert.clone());
-    let (group, _) = create(&env0, config(&[("username", Value::Null), ("group", Value::from("admins"))])).await;
-    states.push(ClientVpnGrant.import(&env0, group.get("id").value_str()).await.unwrap());
+    let (group, _) = create(
+        &env0,
+        config(&[("username", Value::Null), ("group", Value::from("admins"))]),
+    )
+    .await;
+    states.push(
+        ClientVpnGrant
+            .import(&env0, group.get("id").value_str())
+            .await
+            .unwrap(),
+    );
     let mut r = record_of(&fake, &group);
     r.grant.revoked_at = Some(t("2026-12-01T10:30:00Z"));
     fake.update_tags(ENDPOINT, |tags| {
@@ -336,7 +441,9 @@ async fn schema_accepts_every_state() {
     states.push(apply(&later, user, p, cfg).await.0);
     for s in &states {
         assert!(!s.is_null());
-        block.check_state(s).unwrap_or_else(|e| panic!("{e}\n{s:?}"));
+        block
+            .check_state(s)
+            .unwrap_or_else(|e| panic!("{e}\n{s:?}"));
         assert_eq!(GrantState::from_value(s).unwrap().to_value(), *s);
     }
     let statuses: std::collections::BTreeSet<&str> =
