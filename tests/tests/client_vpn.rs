@@ -292,7 +292,7 @@ fn terraform_grants_are_what_the_handler_admits() {
         T0_PLUS_30M,
         &["revoke", &format!("{}:{admins}", w.endpoint)],
     );
-    assert!(out.0, "{}", out.1);
+    assert!(out.ok, "{}{}", out.stdout, out.stderr);
     let (answers, _) = invoke(
         &w,
         T0_PLUS_30M,
@@ -358,20 +358,24 @@ fn aws_unreachable_is_a_refusal_with_a_message_within_the_deadline() {
     assert_refused(&answer.body, "could not read the grants");
 }
 
-/// `jitctl ARGS` at `now`: (success, stdout + stderr).
-fn jitctl(w: &World, now: &str, args: &[&str]) -> (bool, String) {
+/// What `jitctl` did: whether it succeeded, its stdout and its stderr.
+struct Jitctl {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// `jitctl ARGS` at `now`.
+fn jitctl(w: &World, now: &str, args: &[&str]) -> Jitctl {
     let out = jit_command(&w.moto, "jitctl", now)
         .args(args)
         .output()
         .expect("run jitctl");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    Jitctl {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 #[test]
@@ -398,9 +402,9 @@ fn expiry_ends_exactly_the_connections_of_ended_grants() {
     let c_other = connect("gina", "", "compliant");
 
     // jitctl list shows the grants, with their state by the clock.
-    let (ok, text) = jitctl(&w, T0_PLUS_2H30M, &["list", "--format", "json"]);
-    assert!(ok, "{text}");
-    let listed: Value = serde_json::from_str(text.trim()).expect("JSON");
+    let out = jitctl(&w, T0_PLUS_2H30M, &["list", "--format", "json"]);
+    assert!(out.ok, "{}", out.stderr);
+    let listed: Value = serde_json::from_str(&out.stdout).expect("JSON");
     let states: BTreeMap<String, String> = listed["grants"]
         .as_array()
         .expect("grants")
@@ -417,8 +421,8 @@ fn expiry_ends_exactly_the_connections_of_ended_grants() {
     assert_eq!(states[&laptop], "expired");
     assert_eq!(states[&admins], "active");
 
-    let (ok, text) = jitctl(&w, T0_PLUS_2H30M, &["sweep", "--dry-run"]);
-    assert!(ok, "{text}");
+    let out = jitctl(&w, T0_PLUS_2H30M, &["sweep", "--dry-run"]);
+    assert!(out.ok, "{}{}", out.stdout, out.stderr);
     assert!(
         w.moto
             .client_vpn_connection_statuses(&w.endpoint)
@@ -426,8 +430,8 @@ fn expiry_ends_exactly_the_connections_of_ended_grants() {
             .all(|s| s == "active")
     );
 
-    let (ok, text) = jitctl(&w, T0_PLUS_2H30M, &["sweep"]);
-    assert!(ok, "{text}");
+    let out = jitctl(&w, T0_PLUS_2H30M, &["sweep"]);
+    assert!(out.ok, "{}{}", out.stdout, out.stderr);
     let statuses = w.moto.client_vpn_connection_statuses(&w.endpoint);
     let expected: BTreeMap<String, String> = [
         (&c_alice, "terminated"),
@@ -439,13 +443,18 @@ fn expiry_ends_exactly_the_connections_of_ended_grants() {
     .into_iter()
     .map(|(c, s)| (c.clone(), s.to_string()))
     .collect();
-    assert_eq!(statuses, expected, "{text}");
+    assert_eq!(statuses, expected, "{}", out.stdout);
     let tags = w.aws.client_vpn_tags(&w.endpoint);
     assert!(!tags.contains_key(&format!("jit:grant:{alice}")));
     assert!(!tags.contains_key(&format!("jit:grant:{laptop}")));
     assert!(tags.contains_key(&format!("jit:grant:{admins}")));
-    let (ok, text) = jitctl(&w, T0_PLUS_2H30M, &["sweep"]);
-    assert!(ok && text.contains("0 removed"), "idempotent: {text}");
+    let again = jitctl(&w, T0_PLUS_2H30M, &["sweep"]);
+    assert!(
+        again.ok && again.stdout.contains("0 removed"),
+        "idempotent: {}{}",
+        again.stdout,
+        again.stderr
+    );
 
     // Terraform agrees: the swept grants read as expired, and the plan is empty.
     w.tf.set_env(TEST_NOW_ENV, T0_PLUS_2H30M);
