@@ -396,7 +396,7 @@ fn list_and_sweep_remove_only_expired_grants_jit_owns() {
 #[test]
 fn sweep_failures_exit_1_with_a_line_each() {
     let moto = Moto::start();
-    // Nothing listens on port 1: neither EC2 nor IAM can be read, one line each.
+    // Nothing listens on port 1: neither network ACLs, Client VPN endpoints nor IAM can be read, one line each.
     let out = jitctl(
         &moto,
         T0,
@@ -408,16 +408,23 @@ fn sweep_failures_exit_1_with_a_line_each() {
         .lines()
         .filter(|l| l.starts_with("jitctl: "))
         .collect();
-    assert_eq!(lines.len(), 2, "{}", out.stderr);
+    assert_eq!(lines.len(), 3, "{}", out.stderr);
     assert!(
         lines[0].starts_with(&format!("jitctl: {REGION} *: could not list network ACLs")),
         "{}",
         lines[0]
     );
     assert!(
-        lines[1].starts_with("jitctl: global *: could not list jit-managed IAM policies"),
+        lines[1].starts_with(&format!(
+            "jitctl: {REGION} *: could not list Client VPN endpoints"
+        )),
         "{}",
         lines[1]
+    );
+    assert!(
+        lines[2].starts_with("jitctl: global *: could not list jit-managed IAM policies"),
+        "{}",
+        lines[2]
     );
 
     // --endpoint-url reaches moto without AWS_ENDPOINT_URL; a bad one is a usage error.
