@@ -350,9 +350,13 @@ async fn read_tells_drift_from_expiry_and_revocation() {
             .value_str(),
         "revoked"
     );
-    // Removed by hand before its expiry: drift, created again by the next plan.
+    // Removed by hand before its expiry: drift, created again by the next plan (a new process: the first
+    // one's snapshot is at most 5 s old).
     fake.update_tags(ENDPOINT, |tags| tags.clear());
-    assert!(ClientVpnGrant.read(&env0, state.clone()).await.0.is_null());
+    let writes = fake.writes();
+    let next = env(&fake, "2026-12-01T10:00:00Z");
+    assert!(ClientVpnGrant.read(&next, state.clone()).await.0.is_null());
+    assert_eq!(fake.writes(), writes, "read writes nothing");
     // Gone after its expiry: simply expired.
     let later = env(&fake, "2026-12-01T12:00:01Z");
     assert_eq!(
@@ -434,7 +438,8 @@ async fn schema_accepts_every_state() {
     fake.update_tags(ENDPOINT, |tags| {
         tags.insert(r.tag_key(), r.tag_value());
     });
-    states.push(ClientVpnGrant.read(&env0, group).await.0);
+    let next = env(&fake, "2026-12-01T10:40:00Z");
+    states.push(ClientVpnGrant.read(&next, group).await.0);
     let later = env(&fake, "2026-12-01T12:00:00Z");
     let cfg = config(&[("reason", Value::from("why"))]);
     let p = plan(&later, &user, &cfg).await;
