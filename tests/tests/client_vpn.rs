@@ -305,10 +305,13 @@ fn terraform_grants_are_what_the_handler_admits() {
     );
     let plan = w.tf.plan();
     assert!(!plan.has_changes(), "a revoked grant is not re-created");
+    assert_eq!(plan.drift(), ["jit_client_vpn_grant.admins"]);
+    w.tf.apply().assert_success();
     assert_eq!(
         w.tf.state_resource("jit_client_vpn_grant.admins").unwrap()["status"],
         "revoked"
     );
+    w.tf.assert_plan_empty();
 
     // Standing ranges: the office is always let in; an invalid value refuses everyone, loudly, with a message.
     let (answers, _) = invoke(
@@ -456,8 +459,15 @@ fn expiry_ends_exactly_the_connections_of_ended_grants() {
         again.stderr
     );
 
-    // Terraform agrees: the swept grants read as expired, and the plan is empty.
+    // Terraform agrees: the refresh reads the swept grants as expired (drift, no change to make).
     w.tf.set_env(TEST_NOW_ENV, T0_PLUS_2H30M);
+    let plan = w.tf.plan();
+    assert!(!plan.has_changes(), "nothing to do after the sweep");
+    assert_eq!(
+        plan.drift(),
+        ["jit_client_vpn_grant.alice", "jit_client_vpn_grant.laptop"]
+    );
+    w.tf.apply().assert_success();
     w.tf.assert_plan_empty();
     // At the admins' expiry, terraform removes the tag in place and ends the connection.
     w.tf.set_env(TEST_NOW_ENV, T0_PLUS_5H);

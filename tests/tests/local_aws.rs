@@ -734,7 +734,7 @@ fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
     );
     assert!(!tags.contains_key("k2"), "right value: deleted");
     assert!(!tags.contains_key("k3"), "no value: deleted");
-    assert_eq!(tags.len(), 47);
+    assert_eq!(tags.len(), 48);
 }
 
 /// The status of each connection of `endpoint` through DescribeClientVpnConnections, optionally filtered.
