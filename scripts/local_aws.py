@@ -14,6 +14,18 @@ passes through unchanged. The rules:
   - CreateTags: at most 50 tags per resource counting the existing ones (TagLimitExceeded), key <= 128 and value
     <= 256 characters, no `aws:` keys; tagging an unknown ACL id: InvalidNetworkAclID.NotFound. (DeleteTags with
     a value deletes only on a match: moto already does this.)
+  - Client VPN, which moto does not have at all, is served by the layer itself (per region, in memory, cleared by
+    /_jit/reset): CreateClientVpnEndpoint (client CIDR /12-/22, authentication, connection logging, a client-connect
+    Lambda whose name begins with AWSClientVPN- in the endpoint's region, TagSpecification of type
+    client-vpn-endpoint under the tag rules above, ClientToken idempotency), DescribeClientVpnEndpoints (ids,
+    filters endpoint-id and transport-protocol, tags in tagSet, MaxResults 5-1000 and NextToken),
+    DeleteClientVpnEndpoint, DescribeClientVpnConnections (filters connection-id and username; terminated
+    connections stay listed for an hour), TerminateClientVpnConnections (by ConnectionId, or by Username for up to
+    five active connections; terminating a terminated connection changes nothing). CreateTags/DeleteTags on
+    cvpn-endpoint-... ids follow the tag rules above (DeleteTags with a value, even empty, only on a match). An
+    unknown endpoint is InvalidClientVpnEndpointId.NotFound, an unknown connection
+    InvalidClientVpnConnection.IdNotFound. Clients "connect" through the control endpoint (below).
+  - SNS (the client-connect handler's notifications) passes through to moto unchanged.
   - IAM CreatePolicy / TagPolicy tags: at most 50 per policy, key <= 128, value <= 256, only Unicode letters,
     digits, spaces and `_ . : / = + - @` (ValidationError), no `aws:` keys (InvalidInput).
   - CreatePolicy / CreatePolicyVersion: a document over 6,144 characters without whitespace is LimitExceeded
@@ -24,8 +36,9 @@ Per-request work is one or two reads from moto, only for the calls above; check 
 
 It can also inject faults, off by default: throttling, HTTP 500, a connection dropped before forwarding, a
 connection dropped after moto acted (the lost response that makes an SDK retry a request AWS already performed),
-and latency; the sequence is deterministic for a seed. Requests signed with an access key id listed in
-`exempt_access_keys` (default `harness`, the tests' own verification clients) are never faulted.
+and latency, on EC2 (Client VPN included), IAM and SNS requests; the sequence is deterministic for a seed.
+Requests signed with an access key id listed in `exempt_access_keys` (default `harness`, the tests' own
+verification clients) are never faulted.
 
 Control endpoint, on the same port (JSON):
   GET  /_jit/faults   the fault configuration, and counters of injected faults per action and kind
@@ -38,7 +51,10 @@ Control endpoint, on the same port (JSON):
   POST /_jit/hold     arm it: {"action": "CreateTags", "when": "before"|"after", "nth": 1, "match": ";i=1"} holds
                       the nth request of that action (whose parameters contain `match`) without an answer, before
                       moto sees it or after moto acted, until the next POST (which releases it; {} disarms)
-  POST /_jit/reset    reset moto (all state) and the fault counters and sequence
+  POST /_jit/reset    reset moto (all state), the Client VPN endpoints, and the fault counters and sequence
+  POST /_jit/client-vpn/connections   a client connects: {"endpoint_id", optional "connection_id", "username",
+                      "common_name", "client_ip", "posture_compliance_statuses"}; answers the connection
+  GET  /_jit/client-vpn/connections?endpoint_id=ID   the endpoint's connections with their status
 
 Environment at start: JIT_LOCAL_AWS_NACL_RULES_PER_DIRECTION (default 20), JIT_LOCAL_AWS_FAULTS (JSON as for
 POST /_jit/faults).
@@ -80,12 +96,14 @@ MAX_NACL_RULES = 40
 DEFAULT_RULE = 32767
 MAX_TAGS = 50
 MAX_POLICY_CHARS = 6144
+# The services whose requests faults are injected into.
+FAULTED_SERVICES = ("ec2", "iam", "sns")
 FAULT_KINDS = ("throttle", "internal_error", "drop_before", "drop_after", "latency")
 # Request headers not copied into the requests the proxy makes to moto itself.
 HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive", "expect", "te", "upgrade"}
 # moto's response headers that describe its own connection, not the answer.
 SKIP_RESPONSE_HEADERS = HOP_HEADERS | {"server", "date"}
-CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]*/[^/]*/([^/]*)/")
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]*/([^/]*)/([^/]*)/")
 # IAM's tag pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]*, by Unicode category.
 IAM_TAG_EXTRA = set("_.:/=+-@")
 IAM_TAG_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"
@@ -113,6 +131,7 @@ def ec2_error_body(code, message):
 
 
 def iam_error_body(code, message):
+    """An error in the query protocol's format (IAM, and SNS: the SDKs read it without regard to the namespace)."""
     return (
         f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{IAM_NS}\"><Error><Type>Sender</Type>"
         f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
@@ -220,7 +239,7 @@ class Faults:
         """The fault kind to inject into this request, or None; counts it."""
         with self.lock:
             cfg = self.cfg
-            if cfg["rate"] <= 0 or access_key in cfg["exempt_access_keys"] or service not in ("ec2", "iam"):
+            if cfg["rate"] <= 0 or access_key in cfg["exempt_access_keys"] or service not in FAULTED_SERVICES:
                 return None
             if cfg["actions"] is not None:
                 if action not in cfg["actions"]:
@@ -387,11 +406,12 @@ class Moto:
 class Call:
     """One AWS query-protocol request as received: service, action, parameters, and how to ask moto for more."""
 
-    def __init__(self, moto, headers, params, service, access_key):
+    def __init__(self, moto, headers, params, service, access_key, region):
         self.moto = moto
         self.params = params
         self.service = service
         self.access_key = access_key
+        self.region = region
         self.action = params.get("Action", "")
         # Same credentials and account headers as the caller, so that moto answers from the caller's account.
         self.base_headers = {k: v for k, v in headers.items() if k.lower() not in HOP_HEADERS}
@@ -541,6 +561,7 @@ class Strict:
     def __init__(self, nacl_rules):
         self.nacl_rules = nacl_rules
         self.locks = Locks()
+        self.client_vpn = ClientVpn()
 
     # Each handler either raises AwsError, returns a (status, body) answer of its own, or returns a callable that
     # forwards the request (possibly rewritten) and is run while the handler's locks are held.
@@ -554,7 +575,10 @@ class Strict:
             "DeleteNetworkAclEntry": self.delete_nacl_entry,
             "CreateTags": self.create_tags,
             "CreateNetworkAcl": self.create_nacl,
+            "DeleteTags": self.delete_tags,
         }.get(call.action)
+        if handler is None and call.action in CLIENT_VPN_ACTIONS:
+            return self.client_vpn.handle(call, dry_run)
         if handler is None:
             if dry_run:
                 raise dry_run_error()
@@ -646,40 +670,52 @@ class Strict:
         tags = [(t.get("Key", ""), t.get("Value", "")) for _, t in members(p, "Tag")]
         if not resources:
             raise AwsError(400, "MissingParameter", "The request must contain the parameter resourceIdSet")
-        for key, value in tags:
-            if key.lower().startswith("aws:"):
-                raise invalid(
-                    f"Value ( {key} ) for parameter key is invalid. Tag keys starting with 'aws:' are reserved "
-                    "for internal use"
-                )
-            if not key:
-                raise invalid("Value ( ) for parameter key is invalid. Tag keys must not be empty")
-            if len(key) > 128:
-                raise invalid(f"Tag key exceeds the maximum length of 128 characters: {key[:40]}...")
-            if len(value) > 256:
-                raise invalid(f"Tag value exceeds the maximum length of 256 characters (tag key {key}).")
-        locks = [self.locks.get(r) for r in sorted(set(resources))]
+        validate_ec2_tags(tags)
+        endpoints = [r for r in resources if r.startswith("cvpn-endpoint-")]
+        others = [r for r in resources if not r.startswith("cvpn-endpoint-")]
+        new_keys = {k for k, _ in tags}
+        locks = [self.locks.get(r) for r in sorted(set(others))]
         for lock in locks:
             lock.acquire()
         try:
-            for r in resources:
+            for r in others:
                 if r.startswith("acl-"):
                     nacl_entries(call, r)
-            existing = self.ec2_tag_keys(call, resources)
-            new_keys = {k for k, _ in tags}
-            for r in resources:
+            self.client_vpn.check_tags(call, endpoints, new_keys)
+            existing = self.ec2_tag_keys(call, others) if others else {}
+            for r in others:
                 if len(existing.get(r, set()) | new_keys) > MAX_TAGS:
-                    raise AwsError(
-                        400,
-                        "TagLimitExceeded",
-                        f"The maximum number of Tags for a resource has been reached ({MAX_TAGS} on {r}).",
-                    )
+                    raise tag_limit(r)
             if dry_run:
                 raise dry_run_error()
-            return forward(None)
+            # moto tags what it knows; the layer's Client VPN endpoints are tagged by the layer.
+            answer = forward(None) if not endpoints else forward(rewrite_resources(p, others)) if others else None
+            if answer is not None and answer[0] >= 300:
+                return answer
+            self.client_vpn.put_tags(call, endpoints, dict(tags))
+            return answer or xml_response("CreateTags", "<return>true</return>")
         finally:
             for lock in reversed(locks):
                 lock.release()
+
+    def delete_tags(self, call, forward, dry_run):
+        p = call.params
+        resources = values(p, "ResourceId")
+        endpoints = [r for r in resources if r.startswith("cvpn-endpoint-")]
+        if not endpoints:
+            if dry_run:
+                raise dry_run_error()
+            return forward(None)
+        others = [r for r in resources if not r.startswith("cvpn-endpoint-")]
+        tags = [(t.get("Key", ""), t.get("Value")) for _, t in members(p, "Tag")]
+        if not tags:
+            raise invalid("DeleteTags of Client VPN endpoints needs the tags to delete (Tag.N.Key).")
+        self.client_vpn.delete_tags(call, endpoints, tags, dry_run)
+        if others:
+            answer = forward(rewrite_resources(p, others))
+            if answer[0] >= 300:
+                return answer
+        return xml_response("DeleteTags", "<return>true</return>")
 
     @staticmethod
     def ec2_tag_keys(call, resources):
@@ -834,6 +870,520 @@ def check_policy_document(doc):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Client VPN: served by the layer itself (moto 5.2.5 has no Client VPN at all)
+
+EC2_NS = f"http://ec2.amazonaws.com/doc/{EC2_VERSION}/"
+LAMBDA_ARN = re.compile(r"arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]+)(:[^:]+)?")
+CVPN_AUTH_TYPES = ("certificate-authentication", "directory-service-authentication", "federated-authentication")
+CVPN_ENDPOINT_FILTERS = ("endpoint-id", "transport-protocol")
+CVPN_CONNECTION_FILTERS = ("connection-id", "username")
+# AWS: "This option can only be used if the user has established up to five connections."
+CVPN_TERMINATE_BY_USER_MAX = 5
+CVPN_TERMINATED_KEPT_S = 3600
+CLIENT_VPN_ACTIONS = (
+    "CreateClientVpnEndpoint",
+    "DescribeClientVpnEndpoints",
+    "DeleteClientVpnEndpoint",
+    "DescribeClientVpnConnections",
+    "TerminateClientVpnConnections",
+)
+
+
+def rewrite_resources(p, resources):
+    """The request's parameters with ResourceId.N replaced by `resources` (the part moto is to act on)."""
+    out = {k: v for k, v in p.items() if not k.startswith("ResourceId.")}
+    for i, r in enumerate(resources, 1):
+        out[f"ResourceId.{i}"] = r
+    return out
+
+
+def cvpn_not_found(endpoint_id):
+    return AwsError(
+        400, "InvalidClientVpnEndpointId.NotFound", f"The Client VPN endpoint ID '{endpoint_id}' does not exist"
+    )
+
+
+def xml_response(action, inner):
+    return (
+        200,
+        [("Content-Type", "text/xml;charset=UTF-8")],
+        (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<{action}Response xmlns="{EC2_NS}">'
+            f"<requestId>{uuid.uuid4()}</requestId>{inner}</{action}Response>"
+        ).encode(),
+    )
+
+
+def el(name, value):
+    """<name>value</name>, with the value escaped; nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return f"<{name}>{escape(str(value))}</{name}>"
+
+
+def iso(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
+
+
+def validate_ec2_tags(tags):
+    """EC2's tag rules for CreateTags and TagSpecification: no `aws:` or empty keys, key <= 128, value <= 256."""
+    for key, value in tags:
+        if key.lower().startswith("aws:"):
+            raise invalid(
+                f"Value ( {key} ) for parameter key is invalid. Tag keys starting with 'aws:' are reserved "
+                "for internal use"
+            )
+        if not key:
+            raise invalid("Value ( ) for parameter key is invalid. Tag keys must not be empty")
+        if len(key) > 128:
+            raise invalid(f"Tag key exceeds the maximum length of 128 characters: {key[:40]}...")
+        if len(value) > 256:
+            raise invalid(f"Tag value exceeds the maximum length of 256 characters (tag key {key}).")
+
+
+def tag_limit(resource):
+    return AwsError(
+        400,
+        "TagLimitExceeded",
+        f"The maximum number of Tags for a resource has been reached ({MAX_TAGS} on {resource}).",
+    )
+
+
+def page_bounds(p, total):
+    """(start, end) of the page that MaxResults (5 to 1000) and NextToken select out of `total` items."""
+    raw = p.get("MaxResults")
+    size = 1000
+    if raw is not None:
+        try:
+            size = int(raw)
+        except ValueError:
+            raise invalid(f"Value ({raw}) for parameter maxResults is invalid. Expected an integer.")
+        if not 5 <= size <= 1000:
+            raise invalid(f"Value ( {raw} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.")
+    token = p.get("NextToken")
+    start = 0
+    if token:
+        m = re.fullmatch(r"jit-page-(\d+)", token)
+        if not m:
+            raise AwsError(400, "InvalidNextToken", f"The token '{token}' is invalid.")
+        start = int(m.group(1))
+    return start, min(start + size, total)
+
+
+def next_token(end, total):
+    return el("nextToken", f"jit-page-{end}") if end < total else ""
+
+
+def filters_of(p, known):
+    """Filter.N.Name / Filter.N.Value.M as {name: [values]}; an unknown name is InvalidParameterValue."""
+    out = {}
+    for _, f in members(p, "Filter"):
+        name = f.get("Name", "")
+        if name not in known:
+            raise invalid(f"The filter '{name}' is invalid. Valid filters: {', '.join(known)}.")
+        vals = [v for k, v in sorted(f.items(), key=lambda kv: kv[0]) if k.startswith("Value.")]
+        out.setdefault(name, []).extend(vals)
+    return out
+
+
+class ClientVpn:
+    """Client VPN endpoints (per region), their tags and their client connections, behind one lock.
+
+    Connections exist only through the control endpoint POST /_jit/client-vpn/connections (a client connecting is
+    nothing an API call does); a terminated one stays visible, as `terminated`, for an hour, as in AWS."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with getattr(self, "lock", threading.Lock()):
+            self.endpoints = {}  # id -> endpoint dict (with "region" and "tags", an ordered dict)
+            self.connections = {}  # endpoint id -> [connection dict], in the order they connected
+            self.client_tokens = {}  # (region, ClientToken) -> endpoint id
+
+    # -- the API -------------------------------------------------------------------------------------------------
+
+    def handle(self, call, dry_run):
+        handler = {
+            "CreateClientVpnEndpoint": self.create_endpoint,
+            "DescribeClientVpnEndpoints": self.describe_endpoints,
+            "DeleteClientVpnEndpoint": self.delete_endpoint,
+            "DescribeClientVpnConnections": self.describe_connections,
+            "TerminateClientVpnConnections": self.terminate_connections,
+        }[call.action]
+        with self.lock:
+            return handler(call, call.params, dry_run)
+
+    def endpoint(self, call, endpoint_id):
+        """The endpoint `endpoint_id` of the caller's region; InvalidClientVpnEndpointId.NotFound otherwise."""
+        ep = self.endpoints.get(endpoint_id)
+        if ep is None or ep["region"] != call.region:
+            raise cvpn_not_found(endpoint_id)
+        return ep
+
+    def create_endpoint(self, call, p, dry_run):
+        for name in ("ClientCidrBlock", "ServerCertificateArn"):
+            if not p.get(name):
+                raise AwsError(400, "MissingParameter", f"The request must contain the parameter {name}")
+        cidr = p["ClientCidrBlock"]
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError:
+            net = None
+        if net is None or net.version != 4 or "/" not in cidr:
+            raise invalid(f"Value ({cidr}) for parameter clientCidrBlock is invalid. This is not a valid CIDR block.")
+        if not 12 <= net.prefixlen <= 22:
+            raise invalid(
+                f"Client CIDR range {cidr} must have a size of at least /22 and must not be greater than /12."
+            )
+        auths = []
+        for _, a in members(p, "Authentication"):
+            kind = a.get("Type", "")
+            if kind not in CVPN_AUTH_TYPES:
+                raise invalid(f"Value ({kind}) for parameter authentication.type is invalid.")
+            auths.append(a)
+        if not auths:
+            raise AwsError(400, "MissingParameter", "The request must contain the parameter Authentication")
+        if len(auths) > 2:
+            raise invalid("At most two authentication options can be specified.")
+        if "ConnectionLogOptions.Enabled" not in p:
+            raise AwsError(400, "MissingParameter", "The request must contain the parameter ConnectionLogOptions")
+        log_enabled = parse_bool(p["ConnectionLogOptions.Enabled"], "connectionLogOptions.enabled")
+        if log_enabled and not p.get("ConnectionLogOptions.CloudwatchLogGroup"):
+            raise invalid("A CloudWatch Logs log group is required when connection logging is enabled.")
+        connect_enabled = parse_bool(p.get("ClientConnectOptions.Enabled", "false"), "clientConnectOptions.enabled")
+        lambda_arn = p.get("ClientConnectOptions.LambdaFunctionArn")
+        if connect_enabled:
+            m = LAMBDA_ARN.fullmatch(lambda_arn or "")
+            if not m:
+                raise invalid(
+                    f"Value ({lambda_arn}) for parameter lambdaFunctionArn is invalid. Expected a Lambda function ARN."
+                )
+            if not m.group(3).startswith("AWSClientVPN-"):
+                raise invalid(f"The Lambda function name {m.group(3)} must begin with the prefix AWSClientVPN-.")
+            if m.group(1) != call.region:
+                raise invalid(f"The Lambda function must be in the Client VPN endpoint's region ({call.region}).")
+        transport = p.get("TransportProtocol", "udp")
+        if transport not in ("tcp", "udp"):
+            raise invalid(f"Value ({transport}) for parameter transportProtocol is invalid.")
+        port = p.get("VpnPort", "443")
+        if port not in ("443", "1194"):
+            raise invalid(f"Value ({port}) for parameter vpnPort is invalid. Valid values: 443, 1194.")
+        tags = {}
+        for _, spec in members(p, "TagSpecification"):
+            rtype = spec.get("ResourceType", "")
+            if rtype != "client-vpn-endpoint":
+                raise invalid(f"'{rtype}' is not a valid taggable resource type for this operation.")
+            pairs = [
+                (spec.get(f"Tag.{n}.Key", ""), spec.get(f"Tag.{n}.Value", ""))
+                for n in sorted({int(k.split(".")[1]) for k in spec if re.fullmatch(r"Tag\.\d+\.Key", k)})
+            ]
+            validate_ec2_tags(pairs)
+            tags.update(pairs)
+        if len(tags) > MAX_TAGS:
+            raise tag_limit("the new Client VPN endpoint")
+        token = p.get("ClientToken")
+        if dry_run:
+            raise dry_run_error()
+        if token and (call.region, token) in self.client_tokens:
+            ep = self.endpoints.get(self.client_tokens[(call.region, token)])
+            if ep is not None:
+                return xml_response("CreateClientVpnEndpoint", self.create_answer(ep))
+        endpoint_id = "cvpn-endpoint-" + uuid.uuid4().hex[:17]
+        ep = {
+            "region": call.region,
+            "id": endpoint_id,
+            "description": p.get("Description"),
+            "created": time.time(),
+            "client_cidr": cidr,
+            "server_certificate_arn": p["ServerCertificateArn"],
+            "auths": auths,
+            "log": {
+                "enabled": log_enabled,
+                "group": p.get("ConnectionLogOptions.CloudwatchLogGroup"),
+                "stream": p.get("ConnectionLogOptions.CloudwatchLogStream"),
+            },
+            "connect": {"enabled": connect_enabled, "lambda": lambda_arn if connect_enabled else None},
+            "transport": transport,
+            "port": port,
+            "split_tunnel": parse_bool(p.get("SplitTunnel", "false"), "splitTunnel"),
+            "vpc_id": p.get("VpcId"),
+            "security_groups": values(p, "SecurityGroupId"),
+            "tags": tags,
+        }
+        self.endpoints[endpoint_id] = ep
+        self.connections[endpoint_id] = []
+        if token:
+            self.client_tokens[(call.region, token)] = endpoint_id
+        return xml_response("CreateClientVpnEndpoint", self.create_answer(ep))
+
+    @staticmethod
+    def dns_name(ep):
+        return f"*.{ep['id']}.prod.clientvpn.{ep['region']}.amazonaws.com"
+
+    def create_answer(self, ep):
+        return el("clientVpnEndpointId", ep["id"]) + "<status><code>pending-associate</code></status>" + el(
+            "dnsName", self.dns_name(ep)
+        )
+
+    def describe_endpoints(self, call, p, dry_run):
+        ids = values(p, "ClientVpnEndpointId")
+        filters = filters_of(p, CVPN_ENDPOINT_FILTERS)
+        for i in ids:
+            self.endpoint(call, i)
+        if dry_run:
+            raise dry_run_error()
+        found = [ep for ep in self.endpoints.values() if ep["region"] == call.region and (not ids or ep["id"] in ids)]
+        if "endpoint-id" in filters:
+            found = [ep for ep in found if ep["id"] in filters["endpoint-id"]]
+        if "transport-protocol" in filters:
+            found = [ep for ep in found if ep["transport"] in filters["transport-protocol"]]
+        start, end = page_bounds(p, len(found))
+        items = "".join(f"<item>{self.endpoint_xml(ep)}</item>" for ep in found[start:end])
+        return xml_response(
+            "DescribeClientVpnEndpoints", f"<clientVpnEndpoint>{items}</clientVpnEndpoint>{next_token(end, len(found))}"
+        )
+
+    def endpoint_xml(self, ep):
+        auths = ""
+        for a in ep["auths"]:
+            inner = el("type", a.get("Type"))
+            if a.get("MutualAuthentication.ClientRootCertificateChainArn"):
+                inner += "<mutualAuthentication>" + el(
+                    "clientRootCertificateChain", a["MutualAuthentication.ClientRootCertificateChainArn"]
+                ) + "</mutualAuthentication>"
+            if a.get("ActiveDirectory.DirectoryId"):
+                directory = el("directoryId", a["ActiveDirectory.DirectoryId"])
+                inner += f"<activeDirectory>{directory}</activeDirectory>"
+            if a.get("FederatedAuthentication.SAMLProviderArn"):
+                inner += (
+                    "<federatedAuthentication>"
+                    + el("samlProviderArn", a["FederatedAuthentication.SAMLProviderArn"])
+                    + el("selfServiceSamlProviderArn", a.get("FederatedAuthentication.SelfServiceSAMLProviderArn"))
+                    + "</federatedAuthentication>"
+                )
+            auths += f"<item>{inner}</item>"
+        log = ep["log"]
+        connect = ep["connect"]
+        tags = "".join(f"<item>{el('key', k)}{el('value', v)}</item>" for k, v in ep["tags"].items())
+        groups = "".join(el("item", g) for g in ep["security_groups"])
+        return (
+            el("clientVpnEndpointId", ep["id"])
+            + el("description", ep["description"])
+            + "<status><code>pending-associate</code></status>"
+            + el("creationTime", iso(ep["created"]))
+            + el("dnsName", self.dns_name(ep))
+            + el("clientCidrBlock", ep["client_cidr"])
+            + el("splitTunnel", ep["split_tunnel"])
+            + el("vpnProtocol", "openvpn")
+            + el("transportProtocol", ep["transport"])
+            + el("vpnPort", ep["port"])
+            + el("serverCertificateArn", ep["server_certificate_arn"])
+            + f"<authenticationOptions>{auths}</authenticationOptions>"
+            + "<connectionLogOptions>"
+            + el("Enabled", log["enabled"])
+            + el("CloudwatchLogGroup", log["group"])
+            + el("CloudwatchLogStream", log["stream"])
+            + "</connectionLogOptions>"
+            + f"<tagSet>{tags}</tagSet>"
+            + f"<securityGroupIdSet>{groups}</securityGroupIdSet>"
+            + el("vpcId", ep["vpc_id"])
+            + "<clientConnectOptions>"
+            + el("enabled", connect["enabled"])
+            + el("lambdaFunctionArn", connect["lambda"])
+            + "<status><code>applied</code></status></clientConnectOptions>"
+            + el("sessionTimeoutHours", 24)
+        )
+
+    def delete_endpoint(self, call, p, dry_run):
+        endpoint_id = p.get("ClientVpnEndpointId", "")
+        self.endpoint(call, endpoint_id)
+        if dry_run:
+            raise dry_run_error()
+        del self.endpoints[endpoint_id]
+        self.connections.pop(endpoint_id, None)
+        return xml_response("DeleteClientVpnEndpoint", "<status><code>deleting</code></status>")
+
+    def live_connections(self, endpoint_id):
+        """The endpoint's connections, without those terminated more than an hour ago."""
+        now = time.time()
+        conns = self.connections.get(endpoint_id, [])
+        conns[:] = [c for c in conns if c["ended"] is None or now - c["ended"] < CVPN_TERMINATED_KEPT_S]
+        return conns
+
+    def describe_connections(self, call, p, dry_run):
+        endpoint_id = p.get("ClientVpnEndpointId")
+        if not endpoint_id:
+            raise AwsError(400, "MissingParameter", "The request must contain the parameter ClientVpnEndpointId")
+        self.endpoint(call, endpoint_id)
+        filters = filters_of(p, CVPN_CONNECTION_FILTERS)
+        if dry_run:
+            raise dry_run_error()
+        found = self.live_connections(endpoint_id)
+        if "connection-id" in filters:
+            found = [c for c in found if c["id"] in filters["connection-id"]]
+        if "username" in filters:
+            found = [c for c in found if c["username"] in filters["username"]]
+        start, end = page_bounds(p, len(found))
+        items = "".join(f"<item>{self.connection_xml(endpoint_id, c)}</item>" for c in found[start:end])
+        return xml_response(
+            "DescribeClientVpnConnections", f"<connections>{items}</connections>{next_token(end, len(found))}"
+        )
+
+    @staticmethod
+    def connection_xml(endpoint_id, c):
+        statuses = "".join(el("item", s) for s in c["posture"])
+        return (
+            el("clientVpnEndpointId", endpoint_id)
+            + el("timestamp", iso(time.time()).replace("T", " "))
+            + el("connectionId", c["id"])
+            + el("username", c["username"])
+            + el("connectionEstablishedTime", iso(c["started"]).replace("T", " "))
+            + el("ingressBytes", 0)
+            + el("egressBytes", 0)
+            + el("ingressPackets", 0)
+            + el("egressPackets", 0)
+            + el("clientIp", c["client_ip"])
+            + el("commonName", c["common_name"])
+            + f"<status>{el('code', c['status'])}</status>"
+            + el("connectionEndTime", "-" if c["ended"] is None else iso(c["ended"]).replace("T", " "))
+            + f"<postureComplianceStatusSet>{statuses}</postureComplianceStatusSet>"
+        )
+
+    def terminate_connections(self, call, p, dry_run):
+        endpoint_id = p.get("ClientVpnEndpointId")
+        if not endpoint_id:
+            raise AwsError(400, "MissingParameter", "The request must contain the parameter ClientVpnEndpointId")
+        self.endpoint(call, endpoint_id)
+        connection_id, username = p.get("ConnectionId"), p.get("Username")
+        if bool(connection_id) == bool(username):
+            raise AwsError(
+                400,
+                "InvalidParameterCombination",
+                "Specify either a connection ID or a username, not both and not neither.",
+            )
+        conns = self.live_connections(endpoint_id)
+        if connection_id:
+            chosen = [c for c in conns if c["id"] == connection_id]
+            if not chosen:
+                raise AwsError(
+                    400,
+                    "InvalidClientVpnConnection.IdNotFound",
+                    f"The connection ID '{connection_id}' does not exist on {endpoint_id}",
+                )
+        else:
+            chosen = [c for c in conns if c["username"] == username and c["status"] == "active"]
+            if len(chosen) > CVPN_TERMINATE_BY_USER_MAX:
+                raise invalid(
+                    f"User {username} has {len(chosen)} active connections; terminating by username works for up "
+                    f"to {CVPN_TERMINATE_BY_USER_MAX}: terminate them by connection ID."
+                )
+        if dry_run:
+            raise dry_run_error()
+        now = time.time()
+        out = ""
+        for c in chosen:
+            previous = c["status"]
+            if previous == "active":
+                c["status"], c["ended"] = "terminated", now
+            current = "terminating" if previous == "active" else c["status"]
+            out += (
+                f"<item>{el('connectionId', c['id'])}<previousStatus>{el('code', previous)}</previousStatus>"
+                f"<currentStatus>{el('code', current)}</currentStatus></item>"
+            )
+        return xml_response(
+            "TerminateClientVpnConnections",
+            el("clientVpnEndpointId", endpoint_id)
+            + el("username", username)
+            + f"<connectionStatuses>{out}</connectionStatuses>",
+        )
+
+    # -- tags (CreateTags / DeleteTags on cvpn-endpoint-… ids) ---------------------------------------------------
+
+    def check_tags(self, call, resources, new_keys):
+        """Refuses CreateTags of `new_keys` on these endpoints: unknown id, or over 50 tags counting existing ones."""
+        with self.lock:
+            for r in resources:
+                ep = self.endpoint(call, r)
+                if len(set(ep["tags"]) | new_keys) > MAX_TAGS:
+                    raise tag_limit(r)
+
+    def put_tags(self, call, resources, tags):
+        with self.lock:
+            for r in resources:
+                self.endpoint(call, r)["tags"].update(tags)
+
+    def delete_tags(self, call, resources, tags, dry_run):
+        """DeleteTags: a tag given with a value (even empty) goes only when the value matches; without, always."""
+        with self.lock:
+            eps = [self.endpoint(call, r) for r in resources]
+            if dry_run:
+                raise dry_run_error()
+            for ep in eps:
+                for key, value in tags:
+                    if key in ep["tags"] and (value is None or ep["tags"][key] == value):
+                        del ep["tags"][key]
+
+    # -- the control endpoint ------------------------------------------------------------------------------------
+
+    def register_connection(self, cfg):
+        """POST /_jit/client-vpn/connections: a client connected. Returns the connection as JSON."""
+        if not isinstance(cfg, dict):
+            raise ValueError("the body must be a JSON object")
+        known = {"endpoint_id", "connection_id", "username", "common_name", "client_ip", "posture_compliance_statuses"}
+        unknown = set(cfg) - known
+        if unknown:
+            raise ValueError(f"unknown connection fields {sorted(unknown)}; known: {sorted(known)}")
+        endpoint_id = cfg.get("endpoint_id")
+        with self.lock:
+            if endpoint_id not in self.endpoints:
+                raise ValueError(f"no Client VPN endpoint {endpoint_id!r}")
+            conns = self.live_connections(endpoint_id)
+            connection_id = cfg.get("connection_id") or "cvpn-connection-" + uuid.uuid4().hex[:17]
+            if any(c["id"] == connection_id for c in conns):
+                raise ValueError(f"connection {connection_id} exists already")
+            posture = cfg.get("posture_compliance_statuses", [])
+            if not isinstance(posture, list) or len(posture) > 10 or any(
+                not isinstance(s, str) or len(s) > 255 for s in posture
+            ):
+                raise ValueError("posture_compliance_statuses: at most 10 strings of at most 255 characters")
+            c = {
+                "id": connection_id,
+                "username": cfg.get("username", ""),
+                "common_name": cfg.get("common_name", ""),
+                "client_ip": cfg.get("client_ip", "10.0.0.2"),
+                "posture": posture,
+                "status": "active",
+                "started": time.time(),
+                "ended": None,
+            }
+            conns.append(c)
+            return self.connection_json(endpoint_id, c)
+
+    def list_connections(self, endpoint_id):
+        """GET /_jit/client-vpn/connections?endpoint_id=…: every connection of the endpoint, as JSON."""
+        with self.lock:
+            if endpoint_id not in self.endpoints:
+                raise ValueError(f"no Client VPN endpoint {endpoint_id!r}")
+            return [self.connection_json(endpoint_id, c) for c in self.live_connections(endpoint_id)]
+
+    @staticmethod
+    def connection_json(endpoint_id, c):
+        return {
+            "endpoint_id": endpoint_id,
+            "connection_id": c["id"],
+            "username": c["username"],
+            "common_name": c["common_name"],
+            "client_ip": c["client_ip"],
+            "posture_compliance_statuses": c["posture"],
+            "status": c["status"],
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The HTTP side
 
 
@@ -917,7 +1467,7 @@ class Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         auth = self.headers.get("Authorization", "")
         m = CREDENTIAL.search(auth)
-        access_key, service = (m.group(1), m.group(2)) if m else ("", "")
+        access_key, region, service = (m.group(1), m.group(2), m.group(3)) if m else ("", "", "")
         params = {}
         ctype = self.headers.get("Content-Type", "")
         if self.command == "POST" and "x-www-form-urlencoded" in ctype:
@@ -944,7 +1494,7 @@ class Handler(BaseHTTPRequestHandler):
                     raise AwsError(503, "RequestLimitExceeded", "Request limit exceeded.")
                 raise AwsError(400, "Throttling", "Rate exceeded")
             elif kind == "internal_error":
-                if service == "ec2":
+                if service in ("ec2", "sns"):
                     raise AwsError(500, "InternalError", "An internal error has occurred")
                 raise AwsError(
                     500,
@@ -956,7 +1506,7 @@ class Handler(BaseHTTPRequestHandler):
             if held and app.hold.when == "before":
                 app.hold.wait(action, params)
                 raise Dropped()
-            call = Call(app.moto, self.headers, params, service, access_key)
+            call = Call(app.moto, self.headers, params, service, access_key, region)
             if service == "ec2" and action:
                 answer = app.strict.ec2(call, forward)
             elif service == "iam" and action:
@@ -971,7 +1521,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send(*answer)
             status = answer[0]
         except AwsError as e:
-            render = iam_error_body if service == "iam" else ec2_error_body
+            render = ec2_error_body if service == "ec2" else iam_error_body
             self.send(e.status, [("Content-Type", "text/xml")], render(e.code, e.message))
             status = f"{e.status} {e.code}"
         except Dropped:
@@ -979,7 +1529,7 @@ class Handler(BaseHTTPRequestHandler):
             status = "connection dropped"
         except Exception as e:  # a bug or moto gone: answer, and keep serving
             log(f"{service} {action}: {traceback.format_exc()}")
-            render = iam_error_body if service == "iam" else ec2_error_body
+            render = ec2_error_body if service == "ec2" else iam_error_body
             self.send(500, [("Content-Type", "text/xml")], render("InternalError", f"local AWS proxy failed: {e}"))
             status = "500 proxy failure"
         ms = (time.monotonic() - started) * 1000
@@ -1011,8 +1561,14 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/_jit/hold" and self.command == "POST":
                 app.hold.configure(cfg)
                 self.send_json(200, app.hold.snapshot())
+            elif path == "/_jit/client-vpn/connections" and self.command == "POST":
+                self.send_json(200, app.strict.client_vpn.register_connection(cfg))
+            elif path == "/_jit/client-vpn/connections" and self.command == "GET":
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                self.send_json(200, app.strict.client_vpn.list_connections(query.get("endpoint_id")))
             elif path == "/_jit/reset" and self.command == "POST":
                 status, _, _ = app.moto.request("POST", "/moto-api/reset", b"", {})
+                app.strict.client_vpn.reset()
                 app.faults.restart()
                 self.send_json(200 if status == 200 else 502, {"moto_reset_status": status})
             else:

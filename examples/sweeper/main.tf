@@ -38,6 +38,14 @@ resource "aws_ec2_tag" "jit_managed" {
   value       = "network-acl"
 }
 
+# Marks the Client VPN endpoints whose expired grants the sweeper may remove and whose connections it may end.
+resource "aws_ec2_tag" "jit_managed_client_vpn" {
+  for_each    = toset(var.client_vpn_endpoint_ids)
+  resource_id = each.value
+  key         = "jit:managed"
+  value       = "client-vpn"
+}
+
 resource "aws_iam_role" "sweeper" {
   name = local.function_name
   assume_role_policy = jsonencode({

@@ -15,6 +15,12 @@ variable "network_acl_ids" {
   type        = list(string)
 }
 
+variable "client_vpn_endpoint_ids" {
+  description = "Client VPN endpoints (in `region`) that hold jit_client_vpn_grant grants; each gets the tag jit:managed = \"client-vpn\" that the sweeper's policy requires to remove grant tags and terminate connections."
+  type        = list(string)
+  default     = []
+}
+
 variable "package" {
   description = "Path of the released Lambda bundle jitctl-lambda_VERSION_ARCH.zip (its `bootstrap` is jitctl-lambda for provided.al2023), with ARCH the `architecture` below."
   type        = string

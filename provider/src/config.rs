@@ -41,8 +41,8 @@ impl Default for Settings {
 
 pub fn schema() -> Block {
     Block {
-        description: "Just-in-time network access on AWS: network-ACL entries and IAM source-IP \
-                      allowlists that expire on their own."
+        description: "Just-in-time network access on AWS: network-ACL entries, IAM source-IP \
+                      allowlists and Client VPN grants that expire on their own."
             .into(),
         attributes: vec![
             Attribute::optional(

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod connect_handler;
 pub mod ctl;
 pub mod docs;
 pub mod duration;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::aws::client_vpn::ClientVpns;
 use crate::aws::iam::Policies;
 use crate::aws::nacl::Nacls;
 use crate::clock::Clock;
@@ -16,6 +17,7 @@ pub struct Env {
     pub clock: Arc<dyn Clock>,
     pub nacls: Nacls,
     pub policies: Policies,
+    pub client_vpns: ClientVpns,
 }
 
 /// `PlanResourceChange` input: prior state (null on create), Terraform's proposed new state

@@ -22,15 +22,22 @@ use std::process::{Command, Stdio};
 
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_ec2::types::{Filter, NetworkAclEntry, PortRange, RuleAction};
+use aws_sdk_ec2::types::{
+    CertificateAuthenticationRequest, ClientConnectOptions, ClientVpnAuthenticationRequest,
+    ClientVpnAuthenticationType, ConnectionLogOptions, Filter, NetworkAclEntry, PortRange,
+    RuleAction,
+};
 use serde_json::Value;
 
 mod local_aws;
 mod mirror;
+mod runtime_api;
 pub use local_aws::{
-    FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, Step, http_request, parse_endpoint,
+    ClientVpnConnection, FaultConfig, FaultCounts, FaultKind, HARNESS_ACCESS_KEY, Moto, Step,
+    http_request, parse_endpoint,
 };
 pub use mirror::HttpsMirror;
+pub use runtime_api::{Invocation, RuntimeApi};
 
 /// The rule number of AWS's `*` rule, the last rule of each direction of every network ACL.
 pub const DEFAULT_RULE: i32 = 32767;
@@ -163,6 +170,70 @@ impl Aws {
     pub fn new_network_acl(&self) -> String {
         let vpc = self.create_vpc("10.0.0.0/16");
         self.create_network_acl(&vpc)
+    }
+
+    /// Creates a Client VPN endpoint (mutual authentication, connection logging off, client connect through
+    /// `AWSClientVPN-jit`) and returns its id.
+    pub fn new_client_vpn_endpoint(&self) -> String {
+        let cert =
+            "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-000000000000";
+        let out = self
+            .block_on(
+                self.ec2
+                    .create_client_vpn_endpoint()
+                    .client_cidr_block("10.100.0.0/22")
+                    .server_certificate_arn(cert)
+                    .authentication_options(
+                        ClientVpnAuthenticationRequest::builder()
+                            .r#type(ClientVpnAuthenticationType::CertificateAuthentication)
+                            .mutual_authentication(
+                                CertificateAuthenticationRequest::builder()
+                                    .client_root_certificate_chain_arn(cert)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .connection_log_options(ConnectionLogOptions::builder().enabled(false).build())
+                    .client_connect_options(
+                        ClientConnectOptions::builder()
+                            .enabled(true)
+                            .lambda_function_arn(format!(
+                                "arn:aws:lambda:{REGION}:123456789012:function:AWSClientVPN-jit"
+                            ))
+                            .build(),
+                    )
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("CreateClientVpnEndpoint: {e:?}"));
+        out.client_vpn_endpoint_id()
+            .expect("CreateClientVpnEndpoint returned an endpoint id")
+            .to_string()
+    }
+
+    /// The tags of a Client VPN endpoint, from DescribeClientVpnEndpoints (DescribeTags does not list them).
+    pub fn client_vpn_tags(&self, endpoint_id: &str) -> BTreeMap<String, String> {
+        let out = self
+            .block_on(
+                self.ec2
+                    .describe_client_vpn_endpoints()
+                    .client_vpn_endpoint_ids(endpoint_id)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("DescribeClientVpnEndpoints {endpoint_id}: {e:?}"));
+        let endpoint = out
+            .client_vpn_endpoints()
+            .first()
+            .unwrap_or_else(|| panic!("Client VPN endpoint {endpoint_id} does not exist"));
+        endpoint
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
     }
 
     /// The entries of the ACL, both directions, without AWS's `*` rules (number 32767, which every ACL has and
@@ -334,6 +405,42 @@ provider "jit" {{
     )
 }
 
+/// The path of one of jit's binaries (`jitctl`, `jitctl-lambda`, `jit-client-vpn-handler`), built next to the
+/// provider; panics with how to build it when it is missing.
+pub fn jit_binary(name: &str) -> PathBuf {
+    let dir = provider_dir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} does not exist; build it with `cargo build -p terraform-provider-jit --bins`",
+        path.display()
+    );
+    path
+}
+
+/// A command for one of jit's binaries with the tests' AWS environment: the local AWS's endpoint, dummy
+/// credentials, region [`REGION`], no shared config files, and the clock at `now`. Inherited `AWS_*` variables are
+/// removed so that the developer's shell cannot leak in.
+pub fn jit_command(moto: &Moto, name: &str, now: &str) -> Command {
+    let mut cmd = Command::new(jit_binary(name));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let no_file = std::env::temp_dir().join("jit-e2e-no-aws-config");
+    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &no_file)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &no_file)
+        .env(TEST_NOW_ENV, now)
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// Where the locally built provider binary lives: the directory `dev_overrides` must point at.
 ///
 /// The provider is a different package, so `env!("CARGO_BIN_EXE_...")` is not available here. A test binary lives
@@ -363,41 +470,6 @@ pub fn provider_dir() -> Result<PathBuf, String> {
             binary.display()
         ))
     }
-}
-
-/// The path of one of the locally built jit binaries (`jitctl`, `jitctl-lambda`, ...), next to the provider.
-pub fn jit_binary(name: &str) -> PathBuf {
-    let dir = provider_dir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} does not exist; build it with `cargo build -p terraform-provider-jit --bins`",
-        path.display()
-    );
-    path
-}
-
-/// A command for one of the jit binaries with the tests' AWS environment: the local AWS's endpoint, dummy
-/// credentials, region [`REGION`], no shared config files, and the clock at `now`. Inherited `AWS_*` variables
-/// are removed so that the developer's shell cannot leak in.
-pub fn jit_command(moto: &Moto, name: &str, now: &str) -> Command {
-    let mut cmd = Command::new(jit_binary(name));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(&key);
-        }
-    }
-    let no_file = std::env::temp_dir().join("jit-e2e-no-aws-config");
-    cmd.env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &no_file)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &no_file)
-        .env(TEST_NOW_ENV, now)
-        .stdin(Stdio::null());
-    cmd
 }
 
 /// The outcome of one terraform command.

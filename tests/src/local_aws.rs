@@ -138,6 +138,21 @@ pub enum Step {
     After,
 }
 
+/// A client connection to register with [`Moto::connect_client_vpn`].
+#[derive(Clone, Debug, Default)]
+pub struct ClientVpnConnection<'a> {
+    /// The Client VPN endpoint (`cvpn-endpoint-…`).
+    pub endpoint_id: &'a str,
+    /// The user (directory or SAML authentication); empty for mutual (certificate) authentication.
+    pub username: &'a str,
+    /// The client certificate's common name.
+    pub common_name: &'a str,
+    /// The client's address inside the VPN's client CIDR.
+    pub client_ip: &'a str,
+    /// What the client-connect handler answered (jit's handler: the grant id).
+    pub posture_compliance_statuses: &'a [&'a str],
+}
+
 /// Injected faults so far: action -> fault kind name ([`FaultKind::name`]) -> count.
 pub type FaultCounts = BTreeMap<String, BTreeMap<String, u64>>;
 
@@ -299,6 +314,184 @@ impl Moto {
         self.control("POST", "/_jit/hold", Some(&json!({})));
     }
 
+    /// A client connects to Client VPN endpoint `endpoint_id` (as AWS would record it after the client-connect
+    /// handler admitted it); returns the connection id. Panics when the local AWS refuses (unknown endpoint).
+    pub fn connect_client_vpn(&self, connection: &ClientVpnConnection<'_>) -> String {
+        let answer = self.control(
+            "POST",
+            "/_jit/client-vpn/connections",
+            Some(&json!({
+                "endpoint_id": connection.endpoint_id,
+                "username": connection.username,
+                "common_name": connection.common_name,
+                "client_ip": connection.client_ip,
+                "posture_compliance_statuses": connection.posture_compliance_statuses,
+            })),
+        );
+        answer["connection_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the registered connection has no id: {answer}"))
+            .to_string()
+    }
+
+    /// Every connection of a Client VPN endpoint the local AWS knows: connection id -> status (`active`,
+    /// `terminated`), read through the control endpoint (independently of the EC2 API jit uses).
+    pub fn client_vpn_connection_statuses(&self, endpoint_id: &str) -> BTreeMap<String, String> {
+        let answer = self.control(
+            "GET",
+            &format!("/_jit/client-vpn/connections?endpoint_id={endpoint_id}"),
+            None,
+        );
+        answer
+            .as_array()
+            .unwrap_or_else(|| panic!("the connections are not a list: {answer}"))
+            .iter()
+            .map(|c| {
+                (
+                    c["connection_id"].as_str().unwrap_or_default().to_string(),
+                    c["status"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// One query-protocol request (form-encoded, `Action=…`) to `service` (`sns`, `sqs`) through the local AWS,
+    /// signed as the harness (moto does not check signatures); returns the status and the XML answer. For the
+    /// services the tests only need to set up and read back, without an SDK of their own.
+    pub fn query(&self, service: &str, params: &[(&str, &str)]) -> (u16, String) {
+        let body: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect();
+        let body = body.join("&");
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={HARNESS_ACCESS_KEY}/20260101/us-east-1/{service}/aws4_request,              SignedHeaders=host, Signature=0"
+        );
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))
+            .unwrap_or_else(|e| panic!("connect to the local AWS: {e}"));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("set a read timeout");
+        write!(
+            stream,
+            "POST / HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Authorization: {auth}\r\nContent-Length: {}\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .unwrap_or_else(|e| panic!("send {service} {params:?}: {e}"));
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .unwrap_or_else(|e| panic!("read the answer to {service} {params:?}: {e}"));
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    /// An SNS topic with an SQS queue subscribed to it: returns the topic's ARN and the queue's URL, from which
+    /// [`Moto::published`] reads what was published.
+    pub fn sns_topic_with_queue(&self, name: &str) -> (String, String) {
+        let ok = |(status, body): (u16, String), what: &str| {
+            assert_eq!(status, 200, "{what}: {body}");
+            body
+        };
+        let topic = ok(
+            self.query(
+                "sns",
+                &[
+                    ("Action", "CreateTopic"),
+                    ("Name", name),
+                    ("Version", "2010-03-31"),
+                ],
+            ),
+            "CreateTopic",
+        );
+        let topic_arn = xml_text(&topic, "TopicArn").expect("CreateTopic answers a TopicArn");
+        let queue = ok(
+            self.query(
+                "sqs",
+                &[
+                    ("Action", "CreateQueue"),
+                    ("QueueName", name),
+                    ("Version", "2012-11-05"),
+                ],
+            ),
+            "CreateQueue",
+        );
+        let queue_url = xml_text(&queue, "QueueUrl").expect("CreateQueue answers a QueueUrl");
+        let queue_arn = format!("arn:aws:sqs:us-east-1:123456789012:{name}");
+        ok(
+            self.query(
+                "sns",
+                &[
+                    ("Action", "Subscribe"),
+                    ("TopicArn", &topic_arn),
+                    ("Protocol", "sqs"),
+                    ("Endpoint", &queue_arn),
+                    ("Version", "2010-03-31"),
+                ],
+            ),
+            "Subscribe",
+        );
+        (topic_arn, queue_url)
+    }
+
+    /// The messages published to the topic whose queue is `queue_url` ([`Moto::sns_topic_with_queue`]), each
+    /// as SNS delivered it (the envelope's `Subject` and `Message`), received and deleted from the queue.
+    pub fn published(&self, queue_url: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        loop {
+            let (status, body) = self.query(
+                "sqs",
+                &[
+                    ("Action", "ReceiveMessage"),
+                    ("QueueUrl", queue_url),
+                    ("MaxNumberOfMessages", "10"),
+                    ("Version", "2012-11-05"),
+                ],
+            );
+            assert_eq!(status, 200, "ReceiveMessage: {body}");
+            let bodies: Vec<String> = body
+                .split("<Body>")
+                .skip(1)
+                .filter_map(|rest| rest.split_once("</Body>").map(|(b, _)| xml_unescape(b)))
+                .collect();
+            if bodies.is_empty() {
+                return out;
+            }
+            for b in bodies {
+                let envelope: Value = serde_json::from_str(&b)
+                    .unwrap_or_else(|e| panic!("an SNS envelope is not JSON ({e}): {b}"));
+                out.push((
+                    envelope["Subject"].as_str().unwrap_or_default().to_string(),
+                    envelope["Message"].as_str().unwrap_or_default().to_string(),
+                ));
+            }
+            for handle in body.split("<ReceiptHandle>").skip(1).filter_map(|rest| {
+                rest.split_once("</ReceiptHandle>")
+                    .map(|(h, _)| xml_unescape(h))
+            }) {
+                self.query(
+                    "sqs",
+                    &[
+                        ("Action", "DeleteMessage"),
+                        ("QueueUrl", queue_url),
+                        ("ReceiptHandle", &handle),
+                        ("Version", "2012-11-05"),
+                    ],
+                );
+            }
+        }
+    }
+
     /// Clears all AWS state (moto's reset) and the fault counters and sequence.
     pub fn reset(&self) {
         self.control("POST", "/_jit/reset", None);
@@ -356,6 +549,36 @@ fn drain(
             }
         }
     });
+}
+
+/// `application/x-www-form-urlencoded` encoding of one key or value.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The text of the first `<name>…</name>` element of an XML answer.
+fn xml_text(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let rest = xml.split_once(&open)?.1;
+    Some(xml_unescape(rest.split_once(&format!("</{name}>"))?.0))
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#13;", "\r")
+        .replace("&#10;", "\n")
+        .replace("&amp;", "&")
 }
 
 /// The port of the `http://127.0.0.1:PORT` line the local AWS prints first.

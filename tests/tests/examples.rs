@@ -24,6 +24,7 @@ fn examples_validate_against_the_provider_schema() {
         ("examples/provider", true),
         ("examples/resources/jit_access_rule", true),
         ("examples/resources/jit_source_ip_policy", true),
+        ("examples/resources/jit_client_vpn_grant", true),
         ("examples/vpn-ike", false),
         ("examples/remote-work-allowlist", false),
     ] {

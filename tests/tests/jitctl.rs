@@ -4,15 +4,16 @@
 //!
 //! The binaries must be built first (`scripts/test.sh` does it): `cargo build -p terraform-provider-jit --bins`.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use jit_e2e::{Aws, HandEntry, Moto, REGION, TEST_NOW_ENV, Terraform, jit_command, jit_config};
+use jit_e2e::{
+    Aws, HandEntry, Moto, REGION, RuntimeApi, TEST_NOW_ENV, Terraform, jit_command,
+    jit_config,
+};
 use serde_json::{Value, json};
 
 /// The clock of every test: grants are created at T0 and looked at later.
@@ -396,7 +397,7 @@ fn list_and_sweep_remove_only_expired_grants_jit_owns() {
 #[test]
 fn sweep_failures_exit_1_with_a_line_each() {
     let moto = Moto::start();
-    // Nothing listens on port 1: neither EC2 nor IAM can be read, one line each.
+    // Nothing listens on port 1: neither network ACLs, Client VPN endpoints nor IAM can be read, one line each.
     let out = jitctl(
         &moto,
         T0,
@@ -408,16 +409,23 @@ fn sweep_failures_exit_1_with_a_line_each() {
         .lines()
         .filter(|l| l.starts_with("jitctl: "))
         .collect();
-    assert_eq!(lines.len(), 2, "{}", out.stderr);
+    assert_eq!(lines.len(), 3, "{}", out.stderr);
     assert!(
         lines[0].starts_with(&format!("jitctl: {REGION} *: could not list network ACLs")),
         "{}",
         lines[0]
     );
     assert!(
-        lines[1].starts_with("jitctl: global *: could not list jit-managed IAM policies"),
+        lines[1].starts_with(&format!(
+            "jitctl: {REGION} *: could not list Client VPN endpoints"
+        )),
         "{}",
         lines[1]
+    );
+    assert!(
+        lines[2].starts_with("jitctl: global *: could not list jit-managed IAM policies"),
+        "{}",
+        lines[2]
     );
 
     // --endpoint-url reaches moto without AWS_ENDPOINT_URL; a bad one is a usage error.
@@ -594,162 +602,6 @@ fn a_sweep_racing_terraform_apply_loses_nothing() {
     fresh.assert_plan_empty();
 }
 
-/// A stand-in for the Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`): hands out queued events on
-/// `GET …/invocation/next` and reports what the function posts to `…/response` or `…/error`. When the queue is
-/// empty, `next` never answers, as a frozen Lambda sandbox would not.
-struct RuntimeApi {
-    address: String,
-    results: mpsc::Receiver<(String, String, Value)>,
-    stop: Arc<AtomicBool>,
-}
-
-impl RuntimeApi {
-    fn start(events: Vec<Value>) -> RuntimeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let address = listener.local_addr().expect("local address").to_string();
-        let queue = Arc::new(Mutex::new(
-            events
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| (format!("request-{i}"), e))
-                .collect::<VecDeque<_>>(),
-        ));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, results) = mpsc::channel();
-        let stop_accepting = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stop_accepting.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let (queue, tx, stop) =
-                    (Arc::clone(&queue), tx.clone(), Arc::clone(&stop_accepting));
-                std::thread::spawn(move || serve(stream, &queue, &tx, &stop));
-            }
-        });
-        RuntimeApi {
-            address,
-            results,
-            stop,
-        }
-    }
-}
-
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so that it sees the flag.
-        let _ = TcpStream::connect(&self.address);
-    }
-}
-
-/// Serves one keep-alive connection of the runtime client.
-fn serve(
-    stream: TcpStream,
-    queue: &Mutex<VecDeque<(String, Value)>>,
-    results: &mpsc::Sender<(String, String, Value)>,
-    stop: &AtomicBool,
-) {
-    let mut writer = stream.try_clone().expect("clone the stream");
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = BTreeMap::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-            }
-        }
-        let body = read_body(&mut reader, &headers);
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_string();
-        if path.ends_with("/invocation/next") {
-            let next = loop {
-                if let Some(item) = queue.lock().unwrap().pop_front() {
-                    break item;
-                }
-                if stop.load(Ordering::SeqCst) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            };
-            let (id, event) = next;
-            let payload = event.to_string();
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 120_000;
-            let _ = write!(
-                writer,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
-                 Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
-                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:{REGION}:123456789012:function:jit-sweeper\r\n\
-                 Content-Length: {}\r\n\r\n{payload}",
-                payload.len()
-            );
-        } else if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/invocation/") {
-            let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
-            let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let _ = results.send((id.to_string(), kind.to_string(), value));
-            let _ = write!(
-                writer,
-                "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{{\"status\":\"OK\"}}"
-            );
-        } else {
-            let _ = write!(
-                writer,
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-            );
-        }
-        let _ = writer.flush();
-    }
-}
-
-fn read_body(reader: &mut BufReader<TcpStream>, headers: &BTreeMap<String, String>) -> Vec<u8> {
-    let mut body = Vec::new();
-    if let Some(len) = headers
-        .get("content-length")
-        .and_then(|l| l.parse::<usize>().ok())
-    {
-        body.resize(len, 0);
-        let _ = reader.read_exact(&mut body);
-    } else if headers
-        .get("transfer-encoding")
-        .is_some_and(|t| t.contains("chunked"))
-    {
-        loop {
-            let mut size = String::new();
-            if reader.read_line(&mut size).unwrap_or(0) == 0 {
-                break;
-            }
-            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
-                .unwrap_or(0);
-            let mut chunk = vec![0; size + 2]; // the chunk and its CRLF
-            if reader.read_exact(&mut chunk).is_err() || size == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    }
-    body
-}
-
 #[test]
 fn the_lambda_handler_sweeps_on_a_scheduled_event() {
     let w = world();
@@ -776,7 +628,7 @@ fn the_lambda_handler_sweeps_on_a_scheduled_event() {
         "detail": {}
     });
     let s3 = json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}});
-    let api = RuntimeApi::start(vec![scheduled, s3]);
+    let api = RuntimeApi::start("jit-sweeper", vec![scheduled, s3]);
     let mut cmd = jit_command(&w.moto, "jitctl-lambda", T0_PLUS_2H);
     cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", "jit-sweeper")
@@ -787,27 +639,22 @@ fn the_lambda_handler_sweeps_on_a_scheduled_event() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("start jitctl-lambda");
-    let wait = || {
-        api.results
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("the function posted no result"))
-    };
-    let first = wait();
-    let second = wait();
+    let first = api.next(Duration::from_secs(120));
+    let second = api.next(Duration::from_secs(120));
     let _ = child.kill();
     let mut logs = String::new();
     let _ = child.stderr.take().map(|mut e| e.read_to_string(&mut logs));
     let _ = child.wait();
 
     assert_eq!(
-        (first.0.as_str(), first.1.as_str()),
+        (first.request_id.as_str(), first.kind.as_str()),
         ("request-0", "response"),
         "{first:?}\n{logs}"
     );
-    assert_eq!(first.2["removed"], 1, "{}", first.2);
-    assert_eq!(first.2["failed"], 0);
+    assert_eq!(first.body["removed"], 1, "{}", first.body);
+    assert_eq!(first.body["failed"], 0);
     assert_eq!(
-        first.2["results"][0]["id"],
+        first.body["results"][0]["id"],
         format!("{}:ingress:{old}", w.acl)
     );
     assert!(w.aws.entry(&w.acl, false, old).is_none());
@@ -820,15 +667,15 @@ fn the_lambda_handler_sweeps_on_a_scheduled_event() {
     );
 
     assert_eq!(
-        (second.0.as_str(), second.1.as_str()),
+        (second.request_id.as_str(), second.kind.as_str()),
         ("request-1", "error"),
         "{second:?}"
     );
-    let message = second.2["errorMessage"].as_str().unwrap_or_default();
+    let message = second.body["errorMessage"].as_str().unwrap_or_default();
     assert!(
         message.contains("expects an EventBridge scheduled event"),
         "{}",
-        second.2
+        second.body
     );
 }
 

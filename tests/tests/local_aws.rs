@@ -1,14 +1,22 @@
 //! The strict local AWS (`scripts/local-aws.sh`) refuses what AWS refuses and injects faults deterministically,
 //! checked through the real AWS SDK.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::types::{PortRange, RuleAction, Tag};
-use jit_e2e::{Aws, FaultConfig, FaultKind, Moto, http_request, parse_endpoint, workspace_root};
+use aws_sdk_ec2::types::{
+    CertificateAuthenticationRequest, ClientConnectOptions, ClientVpnAuthenticationRequest,
+    ClientVpnAuthenticationType, ConnectionLogOptions, Filter, PortRange, ResourceType, RuleAction,
+    Tag, TagSpecification,
+};
+use jit_e2e::{
+    Aws, ClientVpnConnection, FaultConfig, FaultKind, Moto, http_request, parse_endpoint,
+    workspace_root,
+};
 
 /// What a failed call looked like: the HTTP status (none when the connection was dropped), code and message.
 #[derive(Debug)]
@@ -534,5 +542,393 @@ fn the_script_prints_the_endpoint_first_and_exits_cleanly_on_sigterm() {
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", moto_port)).is_err(),
         "moto is stopped too"
+    );
+}
+
+/// CreateTags of one tag on a Client VPN endpoint.
+fn tag_endpoint(aws: &Aws, endpoint: &str, key: &str, value: &str) -> Result<(), Failure> {
+    aws.block_on(
+        aws.ec2()
+            .create_tags()
+            .resources(endpoint)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send(),
+    )
+    .map(|_| ())
+    .map_err(Failure::from)
+}
+
+#[test]
+fn client_vpn_endpoints_carry_tags_under_ec2_rules() {
+    let moto = Moto::start();
+    let aws = Aws::new(&moto);
+    let cert = "arn:aws:acm:us-east-1:123456789012:certificate/c";
+    let create = |function: &str, tags: &[(&str, &str)], dry_run: bool| {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::ClientVpnEndpoint);
+        for (k, v) in tags {
+            spec = spec.tags(Tag::builder().key(*k).value(*v).build());
+        }
+        aws.block_on(
+            aws.ec2()
+                .create_client_vpn_endpoint()
+                .client_cidr_block("10.100.0.0/22")
+                .server_certificate_arn(cert)
+                .authentication_options(
+                    ClientVpnAuthenticationRequest::builder()
+                        .r#type(ClientVpnAuthenticationType::CertificateAuthentication)
+                        .mutual_authentication(
+                            CertificateAuthenticationRequest::builder()
+                                .client_root_certificate_chain_arn(cert)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .connection_log_options(ConnectionLogOptions::builder().enabled(false).build())
+                .client_connect_options(
+                    ClientConnectOptions::builder()
+                        .enabled(true)
+                        .lambda_function_arn(format!(
+                            "arn:aws:lambda:us-east-1:123456789012:function:{function}"
+                        ))
+                        .build(),
+                )
+                .tag_specifications(spec.build())
+                .dry_run(dry_run)
+                .send(),
+        )
+        .map_err(Failure::from)
+    };
+    assert_code(
+        &refused(create("AWSClientVPN-jit", &[("Name", "vpn")], true)),
+        "DryRunOperation",
+    );
+    let wrong_name = refused(create("jit-handler", &[], false));
+    assert_code(&wrong_name, "InvalidParameterValue");
+    assert!(
+        wrong_name.message.contains("AWSClientVPN-"),
+        "{wrong_name:?}"
+    );
+    assert_code(
+        &refused(create("AWSClientVPN-jit", &[("aws:x", "v")], false)),
+        "InvalidParameterValue",
+    );
+    let listed = |aws: &Aws| {
+        aws.block_on(aws.ec2().describe_client_vpn_endpoints().send())
+            .expect("DescribeClientVpnEndpoints")
+            .client_vpn_endpoints()
+            .len()
+    };
+    assert_eq!(
+        listed(&aws),
+        0,
+        "refused and dry-run creates create nothing"
+    );
+
+    let endpoint = create("AWSClientVPN-jit", &[("Name", "vpn")], false)
+        .expect("a valid endpoint is created")
+        .client_vpn_endpoint_id()
+        .expect("endpoint id")
+        .to_string();
+    assert!(endpoint.starts_with("cvpn-endpoint-"), "{endpoint}");
+    assert_eq!(
+        aws.client_vpn_tags(&endpoint),
+        [("Name".to_string(), "vpn".to_string())].into()
+    );
+    let other = aws.new_client_vpn_endpoint();
+    let by_filter = aws
+        .block_on(
+            aws.ec2()
+                .describe_client_vpn_endpoints()
+                .filters(Filter::builder().name("endpoint-id").values(&other).build())
+                .send(),
+        )
+        .expect("filter by endpoint-id");
+    let ids: Vec<_> = by_filter
+        .client_vpn_endpoints()
+        .iter()
+        .filter_map(|e| e.client_vpn_endpoint_id())
+        .collect();
+    assert_eq!(ids, [other.as_str()]);
+
+    let unknown = "cvpn-endpoint-0123456789abcdef0";
+    let describe_unknown = aws.block_on(
+        aws.ec2()
+            .describe_client_vpn_endpoints()
+            .client_vpn_endpoint_ids(unknown)
+            .send(),
+    );
+    assert_code(
+        &refused(describe_unknown),
+        "InvalidClientVpnEndpointId.NotFound",
+    );
+    assert_code(
+        &refused(tag_endpoint(&aws, unknown, "k", "v")),
+        "InvalidClientVpnEndpointId.NotFound",
+    );
+    let connections_unknown = aws.block_on(
+        aws.ec2()
+            .describe_client_vpn_connections()
+            .client_vpn_endpoint_id(unknown)
+            .send(),
+    );
+    assert_code(
+        &refused(connections_unknown),
+        "InvalidClientVpnEndpointId.NotFound",
+    );
+
+    for i in 1..50 {
+        tag_endpoint(&aws, &endpoint, &format!("k{i}"), "v").expect("up to 50 tags");
+    }
+    assert_code(
+        &refused(tag_endpoint(&aws, &endpoint, "k50", "v")),
+        "TagLimitExceeded",
+    );
+    tag_endpoint(&aws, &endpoint, "k1", "changed").expect("overwriting a tag at the limit works");
+    for (key, value) in [
+        ("aws:x".to_string(), "v".to_string()),
+        ("x".repeat(129), "v".to_string()),
+        ("k2".to_string(), "v".repeat(257)),
+    ] {
+        assert_code(
+            &refused(tag_endpoint(&aws, &endpoint, &key, &value)),
+            "InvalidParameterValue",
+        );
+    }
+    let dry_tag = aws.block_on(
+        aws.ec2()
+            .create_tags()
+            .resources(&other)
+            .tags(Tag::builder().key("dry").value("v").build())
+            .dry_run(true)
+            .send(),
+    );
+    assert_code(&refused(dry_tag), "DryRunOperation");
+    assert!(
+        aws.client_vpn_tags(&other).is_empty(),
+        "a dry run tags nothing"
+    );
+
+    let delete = |key: &str, value: Option<&str>| {
+        aws.block_on(
+            aws.ec2()
+                .delete_tags()
+                .resources(&endpoint)
+                .tags(
+                    Tag::builder()
+                        .key(key)
+                        .set_value(value.map(str::to_string))
+                        .build(),
+                )
+                .send(),
+        )
+        .expect("DeleteTags succeeds")
+    };
+    delete("k1", Some("not-the-value"));
+    delete("k2", Some("v"));
+    delete("k3", None);
+    let tags = aws.client_vpn_tags(&endpoint);
+    assert_eq!(
+        tags.get("k1").map(String::as_str),
+        Some("changed"),
+        "wrong value: kept"
+    );
+    assert!(!tags.contains_key("k2"), "right value: deleted");
+    assert!(!tags.contains_key("k3"), "no value: deleted");
+    assert_eq!(tags.len(), 48);
+}
+
+/// The status of each connection of `endpoint` through DescribeClientVpnConnections, optionally filtered.
+fn connection_statuses(
+    aws: &Aws,
+    endpoint: &str,
+    filter: Option<Filter>,
+) -> BTreeMap<String, String> {
+    let out = aws
+        .block_on(
+            aws.ec2()
+                .describe_client_vpn_connections()
+                .client_vpn_endpoint_id(endpoint)
+                .set_filters(filter.map(|f| vec![f]))
+                .send(),
+        )
+        .expect("DescribeClientVpnConnections");
+    out.connections()
+        .iter()
+        .map(|c| {
+            (
+                c.connection_id().unwrap_or_default().to_string(),
+                c.status()
+                    .and_then(|s| s.code())
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn client_vpn_connections_are_listed_and_terminated_by_id_and_by_username() {
+    let moto = Moto::start();
+    let aws = Aws::new(&moto);
+    let endpoint = aws.new_client_vpn_endpoint();
+    let connect = |username: &str| {
+        moto.connect_client_vpn(&ClientVpnConnection {
+            endpoint_id: &endpoint,
+            username,
+            client_ip: "10.100.0.5",
+            posture_compliance_statuses: &["grant-1"],
+            ..ClientVpnConnection::default()
+        })
+    };
+    let alice1 = connect("alice");
+    let alice2 = connect("alice");
+    let alice3 = connect("alice");
+    let bob = connect("bob");
+    let all = connection_statuses(&aws, &endpoint, None);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(all.values().all(|s| s == "active"), "{all:?}");
+    let alices = connection_statuses(
+        &aws,
+        &endpoint,
+        Some(Filter::builder().name("username").values("alice").build()),
+    );
+    assert_eq!(alices.len(), 3, "{alices:?}");
+
+    let terminate = |connection: Option<&str>, username: Option<&str>, dry_run: bool| {
+        aws.block_on(
+            aws.ec2()
+                .terminate_client_vpn_connections()
+                .client_vpn_endpoint_id(&endpoint)
+                .set_connection_id(connection.map(str::to_string))
+                .set_username(username.map(str::to_string))
+                .dry_run(dry_run)
+                .send(),
+        )
+        .map_err(Failure::from)
+    };
+    assert_code(
+        &refused(terminate(Some(&alice1), None, true)),
+        "DryRunOperation",
+    );
+    assert_eq!(
+        moto.client_vpn_connection_statuses(&endpoint)[&alice1],
+        "active"
+    );
+    let out = terminate(Some(&alice1), None, false).expect("terminate by connection id");
+    let statuses = out.connection_statuses();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].connection_id(), Some(alice1.as_str()));
+    assert_eq!(
+        statuses[0]
+            .previous_status()
+            .and_then(|s| s.code())
+            .map(|c| c.as_str()),
+        Some("active")
+    );
+    let again = terminate(Some(&alice1), None, false).expect("terminating again changes nothing");
+    assert_eq!(
+        again.connection_statuses()[0]
+            .previous_status()
+            .and_then(|s| s.code())
+            .map(|c| c.as_str()),
+        Some("terminated")
+    );
+    let by_user = terminate(None, Some("alice"), false).expect("terminate by username");
+    let mut ended: Vec<_> = by_user
+        .connection_statuses()
+        .iter()
+        .filter_map(|s| s.connection_id())
+        .collect();
+    ended.sort_unstable();
+    let mut expected = vec![alice2.as_str(), alice3.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ended, expected, "only alice's active connections");
+    let after = connection_statuses(&aws, &endpoint, None);
+    assert_eq!(after[&bob], "active", "{after:?}");
+    for c in [&alice1, &alice2, &alice3] {
+        assert_eq!(
+            after[c.as_str()],
+            "terminated",
+            "terminated connections stay listed: {after:?}"
+        );
+    }
+    assert_eq!(after, moto.client_vpn_connection_statuses(&endpoint));
+    assert_code(
+        &refused(terminate(
+            Some("cvpn-connection-00000000000000000"),
+            None,
+            false,
+        )),
+        "InvalidClientVpnConnection.IdNotFound",
+    );
+    assert_code(
+        &refused(terminate(None, None, false)),
+        "InvalidParameterCombination",
+    );
+
+    moto.reset();
+    let gone = aws.block_on(
+        aws.ec2()
+            .describe_client_vpn_endpoints()
+            .client_vpn_endpoint_ids(&endpoint)
+            .send(),
+    );
+    assert_code(&refused(gone), "InvalidClientVpnEndpointId.NotFound");
+}
+
+#[test]
+fn client_vpn_calls_take_injected_faults() {
+    let moto = Moto::start();
+    let harness = Aws::new(&moto);
+    let faulty = Aws::with_access_key(&moto, "faultable");
+    let endpoint = harness.new_client_vpn_endpoint();
+    let connection = moto.connect_client_vpn(&ClientVpnConnection {
+        endpoint_id: &endpoint,
+        username: "alice",
+        ..ClientVpnConnection::default()
+    });
+
+    moto.set_faults(
+        &FaultConfig::new(3, 1.0, &[FaultKind::DropAfter])
+            .actions(&["TerminateClientVpnConnections"]),
+    );
+    let lost = faulty.block_on(
+        faulty
+            .ec2()
+            .terminate_client_vpn_connections()
+            .client_vpn_endpoint_id(&endpoint)
+            .connection_id(&connection)
+            .send(),
+    );
+    let f = refused(lost.map_err(Failure::from));
+    assert_eq!(
+        (f.status, f.code.as_deref()),
+        (None, None),
+        "no answer: {f:?}"
+    );
+    assert_eq!(
+        moto.client_vpn_connection_statuses(&endpoint)[&connection],
+        "terminated",
+        "the layer did act"
+    );
+
+    moto.set_faults(&FaultConfig::new(3, 1.0, &[FaultKind::DropBefore]).actions(&["CreateTags"]));
+    let f = refused(tag_endpoint(&faulty, &endpoint, "jit:grant:x", "v"));
+    assert_eq!(f.status, None, "{f:?}");
+    assert!(
+        harness.client_vpn_tags(&endpoint).is_empty(),
+        "nothing tagged"
+    );
+
+    moto.set_faults(
+        &FaultConfig::new(3, 1.0, &[FaultKind::Throttle]).actions(&["DescribeClientVpnEndpoints"]),
+    );
+    let throttled = faulty.block_on(faulty.ec2().describe_client_vpn_endpoints().send());
+    let f = refused(throttled.map_err(Failure::from));
+    assert_code(&f, "RequestLimitExceeded");
+    assert_eq!(f.status, Some(503));
+    assert_eq!(
+        moto.fault_counts()["DescribeClientVpnEndpoints"]["throttle"],
+        1
     );
 }

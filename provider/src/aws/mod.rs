@@ -1,6 +1,7 @@
 //! AWS access: client construction from the provider configuration, request accounting, and
 //! the narrow APIs that resources and `jitctl` use (behind traits, so unit tests use fakes).
 
+pub mod client_vpn;
 pub mod coalesce;
 pub mod iam;
 pub mod nacl;
@@ -41,6 +42,13 @@ pub struct Clients {
 impl Connection {
     /// Builds the clients. Credentials are resolved lazily, at the first request.
     pub async fn clients(&self) -> Clients {
+        let shared = self.shared_config().await;
+        self.clients_from(&shared)
+    }
+
+    /// The shared configuration (region, credentials chain, `AWS_ENDPOINT_URL`) every client of
+    /// this connection is built from.
+    pub async fn shared_config(&self) -> aws_config::SdkConfig {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(region) = &self.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
@@ -48,16 +56,20 @@ impl Connection {
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }
-        let shared = loader.load().await;
+        loader.load().await
+    }
+
+    /// The EC2 and IAM clients over `shared`, with jit's retries and request logging.
+    pub fn clients_from(&self, shared: &aws_config::SdkConfig) -> Clients {
         let retry = retry_config(std::env::var("AWS_MAX_ATTEMPTS").ok().as_deref());
-        let mut ec2 = aws_sdk_ec2::config::Builder::from(&shared)
+        let mut ec2 = aws_sdk_ec2::config::Builder::from(shared)
             .interceptor(RequestLogger)
             .retry_config(retry.clone())
             .retry_partition(retry_partition("jit-ec2"));
         if let Some(url) = &self.ec2_endpoint {
             ec2 = ec2.endpoint_url(url);
         }
-        let mut iam = aws_sdk_iam::config::Builder::from(&shared)
+        let mut iam = aws_sdk_iam::config::Builder::from(shared)
             .interceptor(RequestLogger)
             .retry_config(retry)
             .retry_partition(retry_partition("jit-iam"));

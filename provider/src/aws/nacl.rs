@@ -25,7 +25,10 @@ pub enum AwsError {
 }
 
 impl AwsError {
-    fn from_sdk<E, R>(operation: &'static str, err: aws_sdk_ec2::error::SdkError<E, R>) -> Self
+    pub(crate) fn from_sdk<E, R>(
+        operation: &'static str,
+        err: aws_sdk_ec2::error::SdkError<E, R>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,

@@ -15,8 +15,9 @@ jit (the Terraform provider jit-access/jit) records every network-ACL grant of
 jit_access_rule as a tag on its network ACL (jit:grant:<ingress|egress>:<rule>),
 holding its expiry, CIDR, protocol, ports, action, requester and reason, and
 writes every temporary CIDR of jit_source_ip_policy into its IAM policy with
-its expiry (policies tagged jit:managed = source-ip-policy). jitctl reads those,
-so it needs neither Terraform nor its state.";
+its expiry (policies tagged jit:managed = source-ip-policy), and every
+jit_client_vpn_grant as a tag on its Client VPN endpoint (jit:grant:<grant id>,
+value v=cvpn1;…). jitctl reads those, so it needs neither Terraform nor its state.";
 
 const AFTER_LONG_HELP: &str = "\
 GRANT STATES (list):
@@ -36,6 +37,8 @@ GRANT IDS:
   acl-0123456789abcdef0:ingress:200     a network-ACL grant (or :egress:)
   arn:aws:iam::123456789012:policy/source-ip-restriction#203.0.113.7/32
                                         a temporary CIDR of a jit policy
+  cvpn-endpoint-0123456789abcdef0:abcdefgh2345
+                                        a Client VPN grant (endpoint and grant id)
   Policy grants are listed under the region \"global\" (IAM is global).
 
 SAFETY:
@@ -69,6 +72,7 @@ EXAMPLES:
   jitctl sweep
   jitctl revoke acl-0123456789abcdef0:ingress:200
   jitctl revoke 'arn:aws:iam::123456789012:policy/source-ip-restriction#203.0.113.7/32'
+  jitctl revoke cvpn-endpoint-0123456789abcdef0:abcdefgh2345
 
 SEE ALSO:
   jitctl-lambda, the same sweep as an AWS Lambda handler on a schedule
@@ -132,8 +136,10 @@ enum Command {
     /// so a forged record cannot make the sweep delete someone else's rule. Entries without a
     /// record (untagged) are reported, never deleted. A jit policy with expired temporary CIDRs
     /// gets a new default version without them (AWS denies them from their expiry on already).
-    /// Revoke markers are kept until the grant's expiry. Exits 1 when anything ended could not
-    /// be removed, with one line per failure on stderr.
+    /// Revoke markers are kept until the grant's expiry. Client VPN grants: the tags of expired
+    /// grants are deleted, and the connections that only ended grants admitted (expired,
+    /// revoked, or removed) are terminated by connection id; others are left alone. Exits 1
+    /// when anything ended could not be removed, with one line per failure on stderr.
     Sweep {
         /// Show what would be removed; change nothing.
         #[arg(long)]
@@ -155,9 +161,13 @@ enum Command {
     /// Policy grant (<policy arn>#<cidr>): tags the policy jit:revoked:<cidr>, then writes a
     /// new default version without the CIDR.
     ///
+    /// Client VPN grant (cvpn-endpoint-…:<grant id>): rewrites its tag with a revoke marker
+    /// (the handler refuses new connections), then terminates the connections it admitted.
+    ///
     /// Revoking a revoked grant again succeeds and changes nothing.
     Revoke {
-        /// acl-0123456789abcdef0:ingress:200 (or :egress:), acl-…:<grant id>, or <policy arn>#<cidr>.
+        /// acl-0123456789abcdef0:ingress:200 (or :egress:), acl-…:<grant id>, <policy arn>#<cidr>, or
+        /// cvpn-endpoint-…:<grant id>.
         #[arg(value_name = "GRANT_ID", required = true)]
         grant_ids: Vec<String>,
     },

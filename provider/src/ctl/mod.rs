@@ -8,11 +8,13 @@
 //!
 //! - [`acl`]: classification of network-ACL grants, and list / sweep / revoke over them.
 //! - [`policy`]: the same for temporary CIDRs of `jit_source_ip_policy` policies.
+//! - [`client_vpn`]: the same for `jit_client_vpn_grant` grants on Client VPN endpoints.
 //! - [`output`]: the `table` and `json` renderings.
 //! - [`lambda`]: the scheduled-event handler.
 //! - [`target`]: what every operation works on: a region's AWS layers, jit's rule-number range.
 
 pub mod acl;
+pub mod client_vpn;
 pub mod lambda;
 pub mod output;
 pub mod policy;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::aws::client_vpn::{ClientVpns, SdkClientVpn};
 use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{Nacls, SdkNacl};
 use crate::aws::{Connection, LazyClients};
@@ -36,6 +39,7 @@ pub const LOG_ENV: &str = "JITCTL_LOG";
 pub struct Inventory {
     pub acls: Vec<acl::Row>,
     pub policies: Vec<policy::PolicyRow>,
+    pub client_vpn: Vec<client_vpn::Row>,
     /// (region or `global`, message) for what could not be read.
     pub errors: Vec<(String, String)>,
     /// (region or `global`, message) for what was skipped on purpose.
@@ -49,6 +53,11 @@ pub async fn list_all(targets: &[Target], now: OffsetDateTime, range: RuleRange)
         match acl::list(t, now, range).await {
             Ok(rows) => inv.acls.extend(rows),
             Err(e) => inv.errors.push((t.region.clone(), e)),
+        }
+        match client_vpn::list(t, now).await {
+            Ok(rows) => inv.client_vpn.extend(rows),
+            Err(e) if e.denied => inv.warnings.push((t.region.clone(), e.message)),
+            Err(e) => inv.errors.push((t.region.clone(), e.message)),
         }
     }
     if let Some(t) = targets.first() {
@@ -71,6 +80,7 @@ pub async fn sweep_all(
     let mut results = Vec::new();
     for t in targets {
         results.extend(acl::sweep(t, now, dry_run, scope).await);
+        results.extend(client_vpn::sweep(t, now, dry_run).await);
     }
     if let Some(t) = targets.first() {
         results.extend(policy::sweep(&t.policies, now, dry_run).await);
@@ -78,7 +88,8 @@ pub async fn sweep_all(
     results
 }
 
-/// Revokes one grant: `acl-…:ingress:200`, `acl-…:<grant id>`, or `<policy arn>#<cidr>`.
+/// Revokes one grant: `acl-…:ingress:200`, `acl-…:<grant id>`, `cvpn-endpoint-…:<grant id>`, or
+/// `<policy arn>#<cidr>`.
 pub async fn revoke(
     target: &Target,
     id: &str,
@@ -86,6 +97,8 @@ pub async fn revoke(
 ) -> Result<acl::Revoked, String> {
     if id.starts_with("arn:") {
         policy::revoke(&target.policies, id, now).await
+    } else if id.starts_with("cvpn-endpoint-") {
+        client_vpn::revoke(target, id, now).await
     } else {
         acl::revoke(target, id, now).await
     }
@@ -137,6 +150,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Vec<Target>, String> {
         targets.push(Target {
             region,
             nacls: Nacls::new(Arc::new(SdkNacl(clients.clone()))),
+            client_vpns: ClientVpns::new(Arc::new(SdkClientVpn(clients.clone()))),
             policies: Policies::new(Arc::new(SdkIam(clients))),
         });
     }
@@ -192,6 +206,10 @@ pub(crate) mod testing {
             // An account without jit policies.
             policies: crate::aws::iam::Policies::new(Arc::new(
                 crate::aws::iam::fake::FakeIam::default(),
+            )),
+            // An account without Client VPN endpoints.
+            client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
+                crate::aws::client_vpn::fake::FakeClientVpn::default(),
             )),
         }
     }

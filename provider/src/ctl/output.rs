@@ -6,9 +6,11 @@ use time::OffsetDateTime;
 
 use super::Inventory;
 use super::acl::{Outcome, Revoked, Row, State, SweepResult};
+use super::client_vpn::{Row as ClientVpnRow, State as ClientVpnState};
 use super::policy::{PolicyRow, PolicyState};
 use crate::clock::format_rfc3339;
 use crate::duration::Ttl;
+use crate::grant::client_vpn::Identity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -135,6 +137,72 @@ fn policy_json(row: &PolicyRow, now: OffsetDateTime) -> Value {
     })
 }
 
+fn client_vpn_json(row: &ClientVpnRow, now: OffsetDateTime) -> Value {
+    let g = row.grant.as_ref();
+    json!({
+        "kind": "client_vpn",
+        "region": row.region,
+        "id": row.id,
+        "grant_id": row.grant_id.as_ref().map(|g| g.as_str()),
+        "state": row.state.as_str(),
+        "client_vpn_endpoint_id": row.endpoint_id,
+        "username": g.and_then(|g| matches!(g.identity, Identity::Username(_)).then(|| g.identity.value())),
+        "common_name": g.and_then(|g| matches!(g.identity, Identity::CommonName(_)).then(|| g.identity.value())),
+        "group": g.and_then(|g| matches!(g.identity, Identity::Group(_)).then(|| g.identity.value())),
+        "cidr": g.and_then(|g| g.cidr).map(|c| c.to_string()),
+        "requested_by": g.and_then(|g| g.requested_by.clone()),
+        "reason": g.and_then(|g| g.reason.clone()),
+        "ttl": g.map(|g| g.ttl.clone()),
+        "created_at": g.map(|g| format_rfc3339(g.created_at)),
+        "expires_at": g.map(|g| format_rfc3339(g.expires_at)),
+        "seconds_left": g.map(|g| (g.expires_at - now).whole_seconds()),
+        "revoked_at": g.and_then(|g| g.revoked_at).map(format_rfc3339),
+        "note": row.problem,
+    })
+}
+
+/// A Client VPN grant in the table: CIDR is where from (`any`), PROTOCOL `client-vpn`, ACTION
+/// who may connect.
+fn client_vpn_cells(row: &ClientVpnRow, now: OffsetDateTime) -> Vec<String> {
+    let g = row.grant.as_ref();
+    let left = match (g, row.state) {
+        (Some(g), ClientVpnState::Grant(s)) if s != crate::grant::client_vpn::State::Revoked => {
+            format_left((g.expires_at - now).whole_seconds())
+        }
+        _ => "-".into(),
+    };
+    let note = match (g, &row.problem) {
+        (_, Some(p)) => p.clone(),
+        (Some(g), None) => {
+            let mut text = g.reason.clone().unwrap_or_default();
+            if let Some(at) = g.revoked_at {
+                if !text.is_empty() {
+                    text.push_str(" — ");
+                }
+                text.push_str(&format!("revoked {}", format_rfc3339(at)));
+            }
+            text
+        }
+        (None, None) => String::new(),
+    };
+    vec![
+        row.region.clone(),
+        row.id.clone(),
+        row.state.as_str().to_uppercase(),
+        g.map_or_else(
+            || "-".into(),
+            |g| g.cidr.map_or_else(|| "any".into(), |c| c.to_string()),
+        ),
+        "client-vpn".into(),
+        "-".into(),
+        or_dash(g.map(|g| g.identity.to_string())),
+        or_dash(g.and_then(|g| g.requested_by.clone())),
+        or_dash(g.map(|g| format_rfc3339(g.expires_at))),
+        left,
+        or_dash(Some(note)),
+    ]
+}
+
 fn policy_cells(row: &PolicyRow, now: OffsetDateTime) -> Vec<String> {
     let left = match (row.expires_at, row.state) {
         (Some(e), PolicyState::Active | PolicyState::Expired) => {
@@ -173,7 +241,8 @@ pub fn list(inv: &Inventory, now: OffsetDateTime, f: Format) -> String {
             .acls
             .iter()
             .map(|r| row_json(r, now))
-            .chain(inv.policies.iter().map(|r| policy_json(r, now)));
+            .chain(inv.policies.iter().map(|r| policy_json(r, now)))
+            .chain(inv.client_vpn.iter().map(|r| client_vpn_json(r, now)));
         let doc = json!({
             "now": format_rfc3339(now),
             "grants": grants.collect::<Vec<_>>(),
@@ -188,7 +257,7 @@ pub fn list(inv: &Inventory, now: OffsetDateTime, f: Format) -> String {
         });
         return format!("{doc:#}\n");
     }
-    if inv.acls.is_empty() && inv.policies.is_empty() {
+    if inv.acls.is_empty() && inv.policies.is_empty() && inv.client_vpn.is_empty() {
         return "No jit grants found.\n".into();
     }
     let mut cells: Vec<Vec<String>> = inv
@@ -235,6 +304,7 @@ pub fn list(inv: &Inventory, now: OffsetDateTime, f: Format) -> String {
         })
         .collect();
     cells.extend(inv.policies.iter().map(|r| policy_cells(r, now)));
+    cells.extend(inv.client_vpn.iter().map(|r| client_vpn_cells(r, now)));
     table(
         &[
             "REGION",

@@ -4,16 +4,18 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::aws::client_vpn::ClientVpns;
 use crate::aws::iam::Policies;
 use crate::aws::nacl::Nacls;
 use crate::config::{DEFAULT_RULE_NUMBERS, RULE_NUMBER_MAX, RULE_NUMBER_MIN};
 
-/// One region to work on: its name (for output), its network ACLs, and IAM (global: only the
-/// first target's is used).
+/// One region to work on: its name (for output), its network ACLs, IAM (global: only the
+/// first target's is used) and its Client VPN endpoints.
 pub struct Target {
     pub region: String,
     pub nacls: Nacls,
     pub policies: Policies,
+    pub client_vpns: ClientVpns,
 }
 
 /// Rule numbers in which an entry without a jit tag looks like a lost jit grant: the provider's

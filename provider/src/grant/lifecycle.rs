@@ -32,8 +32,13 @@ pub const INTENT_GRACE: Duration = Duration::minutes(10);
 pub const INTENT_DEADLINE: Duration = Duration::minutes(5);
 
 /// The one expiry rule: a grant has ended from its `expires_at` on.
+pub fn has_ended(expires_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+    now >= expires_at
+}
+
+/// Whether a network-ACL grant has expired ([`has_ended`]).
 pub fn is_expired(grant: &Grant, now: OffsetDateTime) -> bool {
-    now >= grant.expires_at
+    has_ended(grant.expires_at, now)
 }
 
 /// Whether an intent's writer is presumed gone.

@@ -8,12 +8,16 @@
 //! - [`record`]: the one-tag-per-grant codec ([`Record`]), intents and revoke markers included;
 //! - [`acl`]: a network ACL's entries and tags at one moment ([`AclView`]);
 //! - [`lifecycle`]: who owns the entry at a rule number, and the grant-state machine with its
-//!   one expiry rule.
+//!   one expiry rule;
+//! - [`client_vpn`]: Client VPN grants (who may connect to an endpoint, from where), their tag
+//!   on the endpoint (same key, codec, time bounds and revoke marker), and the client-connect
+//!   handler's decision.
 //!
 //! This file only names them for the rest of the crate; the modules above import each other by
 //! their own paths, never through it.
 
 pub mod acl;
+pub mod client_vpn;
 pub mod id;
 pub mod lifecycle;
 pub mod model;

@@ -32,9 +32,12 @@ pub const TAG_PREFIX: &str = "jit:grant:";
 pub const TAG_VALUE_MAX: usize = 256;
 /// AWS's limit on tags per resource.
 pub const TAGS_PER_RESOURCE_MAX: usize = 50;
+/// Room kept free in every tag value for the revoke marker (`;x=` + 10-digit epoch), written
+/// after validation.
+pub(crate) const REVOKE_MARKER_RESERVE: usize = 13;
 /// Room kept free in every tag value for the markers written after validation: the revoke
-/// marker (`;x=` + 10-digit epoch) and the intent flag (`;i=1`).
-const MARKER_RESERVE: usize = 13 + 4;
+/// marker and the intent flag (`;i=1`).
+const MARKER_RESERVE: usize = REVOKE_MARKER_RESERVE + 4;
 /// The last second of year 9999: times in a record outside 1970..=9999 are refused, so no
 /// later formatting or arithmetic meets a date it cannot handle.
 const LATEST: i64 = 253_402_300_799;
@@ -140,15 +143,7 @@ impl Record {
             .strip_prefix(TAG_PREFIX)
             .and_then(GrantId::parse)
             .ok_or_else(|| err("the key is not jit:grant:<grant id>"))?;
-        let mut fields = HashMap::new();
-        for part in value.split(';') {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| err("a field has no '='"))?;
-            if fields.insert(k, v).is_some() {
-                return Err(err(&format!("the field {k} appears twice")));
-            }
-        }
+        let fields = fields(value).map_err(|reason| err(&reason))?;
         let (direction, rule_number) = match (fields.get("v").copied(), id.legacy_slot()) {
             (Some("1"), Some(slot)) => slot,
             (Some("2"), None) => {
@@ -167,21 +162,13 @@ impl Record {
             let raw = fields
                 .get(name)
                 .ok_or_else(|| err(&format!("missing {name}")))?;
-            raw.parse::<i64>()
-                .ok()
-                .filter(|s| (0..=LATEST).contains(s))
-                .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+            parse_time(raw)
                 .ok_or_else(|| err(&format!("{name} is not a time between 1970 and 9999")))
         };
         let text = |name: &str| -> Result<Option<String>, TagError> {
             fields
                 .get(name)
-                .map(|raw| {
-                    percent_decode_str(raw)
-                        .decode_utf8()
-                        .map(|s| s.into_owned())
-                        .map_err(|_| err(&format!("{name} is not UTF-8")))
-                })
+                .map(|raw| decode(raw).ok_or_else(|| err(&format!("{name} is not UTF-8"))))
                 .transpose()
         };
         let cidr = fields
@@ -246,8 +233,39 @@ impl Record {
     }
 }
 
-fn encode(s: &str) -> String {
+/// Free text as a tag value holds it: percent-encoded, so no `;` or `=` of it splits a field.
+pub(crate) fn encode(s: &str) -> String {
     utf8_percent_encode(s, FREE_TEXT).to_string()
+}
+
+/// The free text of an encoded field; `None` when it is not UTF-8.
+pub(crate) fn decode(raw: &str) -> Option<String> {
+    percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+/// A time field: Unix seconds between 1970 and the end of 9999, else `None`.
+pub(crate) fn parse_time(raw: &str) -> Option<OffsetDateTime> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|s| (0..=LATEST).contains(s))
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+}
+
+/// The `k=v;k=v` fields of a tag value; an error for a field without `=` or a field given twice.
+pub(crate) fn fields(value: &str) -> Result<HashMap<&str, &str>, String> {
+    let mut fields = HashMap::new();
+    for part in value.split(';') {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| "a field has no '='".to_string())?;
+        if fields.insert(k, v).is_some() {
+            return Err(format!("the field {k} appears twice"));
+        }
+    }
+    Ok(fields)
 }
 
 #[cfg(test)]

@@ -2,4 +2,5 @@
 
 pub mod access_rule;
 pub mod common;
+pub mod client_vpn_grant;
 pub mod source_ip_policy;

@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status};
 
 use crate::aws;
 use crate::aws::LazyClients;
+use crate::aws::client_vpn::{ClientVpns, SdkClientVpn};
 use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{Nacls, SdkNacl};
 use crate::clock::Clock;
@@ -91,6 +92,7 @@ impl JitProvider {
             vec![
                 Arc::new(resources::access_rule::AccessRule),
                 Arc::new(resources::source_ip_policy::SourceIpPolicy),
+                Arc::new(resources::client_vpn_grant::ClientVpnGrant),
             ],
         )
     }
@@ -360,6 +362,7 @@ impl pb::provider_server::Provider for JitProvider {
                 let clients = LazyClients::start(settings.connection.clone());
                 let env = Env {
                     nacls: Nacls::new(Arc::new(SdkNacl(clients.clone()))),
+                    client_vpns: ClientVpns::new(Arc::new(SdkClientVpn(clients.clone()))),
                     policies: Policies::new(Arc::new(SdkIam(clients))),
                     settings,
                     clock: self.clock.clone(),

@@ -36,6 +36,9 @@ fn env(fake: &FakeNacl, now: &str) -> Env {
         policies: crate::aws::iam::Policies::new(Arc::new(
             crate::aws::iam::fake::FakeIam::default(),
         )),
+        client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
+            crate::aws::client_vpn::fake::FakeClientVpn::default(),
+        )),
     }
 }
 
