@@ -1,8 +1,12 @@
 //! terraform-provider-jit: just-in-time network access on AWS as Terraform resources.
 //!
-//! Layout: `plugin` (go-plugin handshake and mTLS) → `server` (tfplugin6 dispatch) →
-//! `resources/*` (one file per resource) over `tf` (values, schemas, diagnostics), with AWS
-//! behind `aws` and time behind `clock`.
+//! Layout: `plugin` (go-plugin handshake and mTLS) → `server` (tfplugin6 dispatch, with the
+//! protocol conversions in `server::wire`) → `resources/*` (one file per resource, the argument
+//! rules they share in `resources::common`) over `tf` (values and their codec, attribute paths,
+//! diagnostics, typed reading, schemas). The network-ACL grant domain is `grant`, its write
+//! protocol `protocol`, the policy documents `policy`; `ctl` is `jitctl`, which uses those and
+//! never a resource. AWS is behind `aws`, time behind `clock`. Imports flow one way:
+//! `tests/layering.rs` fails on any cycle.
 
 pub mod aws;
 pub mod clock;
