@@ -37,6 +37,7 @@ set -euo pipefail
 # Adding a function is one line here.
 LAMBDAS=(
     jitctl-lambda
+    jit-client-vpn-handler
 )
 # Lambda's provided.al2023 runtime has glibc 2.34: a bootstrap that needs newer symbols does not start there.
 LAMBDA_MAX_GLIBC=2.34

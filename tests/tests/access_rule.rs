@@ -925,7 +925,10 @@ fn entry_deleted_by_hand_before_expiry_is_recreated() {
     w.aws.delete_entry(&w.acl, true, n);
     let plan = w.tf.plan();
     assert_eq!(plan.actions("jit_access_rule.ssh"), ["delete", "create"]);
-    assert_eq!(plan.change("jit_access_rule.ssh")["before"]["status"], json!("missing"));
+    assert_eq!(
+        plan.change("jit_access_rule.ssh")["before"]["status"],
+        json!("missing")
+    );
     w.tf.apply().assert_success();
     let n = number(&w);
     assert_entry(

@@ -166,7 +166,8 @@ fn entries(aws: &Aws, acl: &str) -> Vec<Entry> {
                 e.rule_number().unwrap_or(0),
                 e.cidr_block().unwrap_or_default().to_string(),
                 e.protocol().unwrap_or_default().to_string(),
-                e.port_range().map(|p| (p.from().unwrap_or(0), p.to().unwrap_or(0))),
+                e.port_range()
+                    .map(|p| (p.from().unwrap_or(0), p.to().unwrap_or(0))),
                 e.rule_action() == Some(&aws_sdk_ec2::types::RuleAction::Allow),
             )
         })
@@ -284,13 +285,18 @@ fn nineteen_grants_under_faults(rate: f64, seed: u64) {
     let w = World::new();
     let tf = w.terraform(T0);
     tf.write_main_tf(&jit_config("", &grants("g", &w.acl, 19, 0, "load")));
-    w.moto.set_faults(&FaultConfig::new(seed, rate, &ALL_FAULTS));
+    w.moto
+        .set_faults(&FaultConfig::new(seed, rate, &ALL_FAULTS));
     let applies = apply_until_done(&tf, 4);
     let counts = w.moto.fault_counts();
     let injected: u64 = counts.values().flat_map(|k| k.values()).sum();
     assert!(injected > 0, "no fault was injected: {counts:?}");
     let context = format!("{rate} faults, seed {seed}, {applies} applies, injected {counts:?}");
-    assert_eq!(assert_converged(&w, &w.acl, T0_EPOCH, &context), 19, "{context}");
+    assert_eq!(
+        assert_converged(&w, &w.acl, T0_EPOCH, &context),
+        19,
+        "{context}"
+    );
     assert_eq!(tf.state_resources().len(), 19, "{context}");
     tf.assert_plan_empty();
 
@@ -369,7 +375,10 @@ fn kill_terraform_at(w: &World, tf: &Terraform, args: &[&str], at: KillPoint) {
         std::thread::sleep(Duration::from_millis(50));
     }
     let left = alive();
-    assert!(left.is_empty(), "processes of the killed group survive: {left}");
+    assert!(
+        left.is_empty(),
+        "processes of the killed group survive: {left}"
+    );
 }
 
 /// One killed command, then convergence two ways, each from its own copy of the crash: one more terraform
@@ -388,7 +397,11 @@ fn crash_matrix(
             let acl = w.another_acl();
             let mut tf = setup(&w, &acl);
             kill(&w, &acl, tf.as_ref(), at);
-            let how = if by_sweep { "jitctl sweep" } else { "one more command" };
+            let how = if by_sweep {
+                "jitctl sweep"
+            } else {
+                "one more command"
+            };
             let context = format!("{name} killed at {at:?}, converged by {how}");
             eprintln!("fault matrix: {context}");
             if by_sweep {
@@ -467,7 +480,10 @@ fn killed_at_each_write_step_of_an_update() {
             let recs = records(&w.aws, acl);
             assert_eq!(recs.len(), 1, "{recs:?}");
             let reason = w.aws.jit_tags(acl).into_values().next().unwrap_or_default();
-            assert!(reason.contains(";why=after"), "the update was not finished: {reason}");
+            assert!(
+                reason.contains(";why=after"),
+                "the update was not finished: {reason}"
+            );
             1
         },
     );
@@ -532,7 +548,8 @@ fn killed_at_each_write_step_of_a_revoke() {
             tf.apply().assert_success();
             tf.assert_plan_empty();
             let began = !(at.action == "CreateTags" && at.step == Step::Before);
-            let status = tf.state_resource("jit_access_rule.g[0]").expect("in state")["status"].clone();
+            let status =
+                tf.state_resource("jit_access_rule.g[0]").expect("in state")["status"].clone();
             assert_eq!(status, if began { "revoked" } else { "active" }, "{at:?}");
             usize::from(!began)
         },
@@ -548,8 +565,7 @@ fn two_terraform_processes_on_one_acl() {
     let b = w.terraform(T0);
     a.write_main_tf(&jit_config("", &grants("a", &w.acl, 9, 0, "team a")));
     b.write_main_tf(&jit_config("", &grants("b", &w.acl, 9, 100, "team b")));
-    w.moto
-        .set_faults(&FaultConfig::new(2, 0.10, &ALL_FAULTS));
+    w.moto.set_faults(&FaultConfig::new(2, 0.10, &ALL_FAULTS));
     for round in 0..3 {
         let ra = a.spawn(&["apply", "-auto-approve", "-input=false"]);
         let rb = b.spawn(&["apply", "-auto-approve", "-input=false"]);
@@ -557,11 +573,23 @@ fn two_terraform_processes_on_one_acl() {
         if ra.success() && rb.success() {
             break;
         }
-        assert!(round < 2, "three rounds did not converge:\n{}\n{}", ra.report(), rb.report());
-        eprintln!("fault matrix: two processes: round {} did not finish both", round + 1);
+        assert!(
+            round < 2,
+            "three rounds did not converge:\n{}\n{}",
+            ra.report(),
+            rb.report()
+        );
+        eprintln!(
+            "fault matrix: two processes: round {} did not finish both",
+            round + 1
+        );
     }
     let context = format!("faults {:?}", w.moto.fault_counts());
-    assert_eq!(assert_converged(&w, &w.acl, T0_EPOCH, &context), 18, "{context}");
+    assert_eq!(
+        assert_converged(&w, &w.acl, T0_EPOCH, &context),
+        18,
+        "{context}"
+    );
     a.assert_plan_empty();
     b.assert_plan_empty();
 }
@@ -577,8 +605,7 @@ fn sweep_racing_an_apply_under_faults() {
     // Two hours later the old grants have expired; the new workspace's clock is there too.
     let new = w.terraform(T0_PLUS_2H);
     new.write_main_tf(&jit_config("", &grants("new", &w.acl, 9, 100, "new")));
-    w.moto
-        .set_faults(&FaultConfig::new(7, 0.30, &ALL_FAULTS));
+    w.moto.set_faults(&FaultConfig::new(7, 0.30, &ALL_FAULTS));
     let apply = new.spawn(&["apply", "-auto-approve", "-input=false"]);
     let (code, sweep) = w.jitctl(T0_PLUS_2H, &["sweep"]);
     let apply = apply.wait();
@@ -593,7 +620,11 @@ fn sweep_racing_an_apply_under_faults() {
     let context = format!("sweep:\n{sweep}\nfaults {:?}", w.moto.fault_counts());
     eprintln!(
         "fault matrix: sweep racing apply: apply {}, sweep exit {code:?}; {context}",
-        if apply.success() { "succeeded" } else { "failed once" }
+        if apply.success() {
+            "succeeded"
+        } else {
+            "failed once"
+        }
     );
     assert_eq!(
         assert_converged(&w, &w.acl, T0_PLUS_2H_EPOCH, &context),
@@ -625,13 +656,14 @@ fn throttled_refresh_of_200_grants() {
     }
     tf.write_main_tf(&jit_config("", &config));
     tf.apply().assert_success();
-    w.moto.set_faults(
-        &FaultConfig::new(200, 0.5, &[FaultKind::Throttle]).include_reads(),
-    );
+    w.moto
+        .set_faults(&FaultConfig::new(200, 0.5, &[FaultKind::Throttle]).include_reads());
     tf.assert_plan_empty();
     let counts = w.moto.fault_counts();
     assert!(
-        counts.values().any(|k| k.get("throttle").is_some_and(|&n| n > 0)),
+        counts
+            .values()
+            .any(|k| k.get("throttle").is_some_and(|&n| n > 0)),
         "nothing was throttled: {counts:?}"
     );
 }

@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use jit_e2e::{
-    Aws, HandEntry, Moto, REGION, RuntimeApi, TEST_NOW_ENV, Terraform, jit_command,
-    jit_config,
+    Aws, HandEntry, Moto, REGION, RuntimeApi, TEST_NOW_ENV, Terraform, jit_command, jit_config,
 };
 use serde_json::{Value, json};
 

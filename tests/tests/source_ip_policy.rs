@@ -29,11 +29,7 @@ fn world() -> World {
     let moto = Moto::start();
     let aws = Aws::new(&moto);
     let tf = Terraform::new(&moto);
-    World {
-        aws,
-        tf,
-        moto,
-    }
+    World { aws, tf, moto }
 }
 
 fn rfc3339(value: &Value) -> OffsetDateTime {
@@ -682,11 +678,17 @@ fn twenty_updates_at_30_percent_faults() {
                 break;
             }
             runs.push(run.report());
-            assert!(runs.len() < 4, "update {i} did not converge:\n{}", runs.join("\n"));
+            assert!(
+                runs.len() < 4,
+                "update {i} did not converge:\n{}",
+                runs.join("\n")
+            );
         }
         let state = assert_aws_matches_state(&w);
         assert!(
-            state["document"].as_str().is_some_and(|d| d.contains(&cidr)),
+            state["document"]
+                .as_str()
+                .is_some_and(|d| d.contains(&cidr)),
             "update {i}: {state}"
         );
         w.tf.assert_plan_empty();

@@ -13,15 +13,17 @@ use time::OffsetDateTime;
 
 use crate::clock::{format_rfc3339, parse_rfc3339};
 use crate::config::Settings;
-use crate::duration::{Ttl, parse_ttl};
+use crate::duration::Ttl;
 use crate::grant::GrantId;
 use crate::grant::client_vpn::{
     Grant, Identity, Record, State, address, parse_address, valid_endpoint_id,
 };
 use crate::protocol::client_vpn::{self as protocol, CreateError, Updated};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
-use crate::tf::value::Reader;
-use crate::tf::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Schema, Type, Value};
+use crate::resources::common::{self, Wording};
+use crate::tf::{
+    AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Reader, Schema, Type, Value,
+};
 
 pub const TYPE_NAME: &str = "jit_client_vpn_grant";
 
@@ -74,44 +76,12 @@ impl Args {
     }
 }
 
-/// A TTL as `jit_access_rule` takes it: a positive Go duration (the duration parser's own
-/// errors name the fix), at most the provider's `max_ttl` once the provider is configured.
-fn check_ttl(text: &str, settings: Option<&Settings>) -> Result<Ttl, String> {
-    let ttl = parse_ttl(text)?;
-    if ttl.seconds() == 0 {
-        return Err(format!(
-            "{text:?} is zero; a grant needs a positive TTL such as \"2h\""
-        ));
-    }
-    if let Some(s) = settings
-        && ttl > s.max_ttl
-    {
-        return Err(format!(
-            "{text:?} ({ttl}) is longer than the provider's max_ttl ({}); shorten it, or raise max_ttl in the provider block",
-            s.max_ttl
-        ));
-    }
-    Ok(ttl)
-}
-
-/// A source CIDR as `jit_access_rule` takes it (jitlint's parser: canonical, no host bits, no
-/// IPv4-mapped IPv6), no wider than the provider's minimum prefix lengths.
-fn check_cidr(text: &str, settings: Option<&Settings>) -> Result<IpNet, String> {
-    let net = jitlint::cidr::parse_cidr(text).map_err(|e| e.to_string())?;
-    if let Some(s) = settings {
-        let (min, name) = match net {
-            IpNet::V4(_) => (s.min_prefix_v4, "min_prefix_length_ipv4"),
-            IpNet::V6(_) => (s.min_prefix_v6, "min_prefix_length_ipv6"),
-        };
-        if net.prefix_len() < min {
-            return Err(format!(
-                "{net} opens /{} but the provider allows at most /{min}; narrow it, or lower {name} in the provider block (omit cidr_block to admit the identity from anywhere)",
-                net.prefix_len()
-            ));
-        }
-    }
-    Ok(net)
-}
+/// How the shared argument rules ([`common`]) name what this resource grants.
+const WORDING: Wording = Wording {
+    noun: "a grant",
+    ttl_example: "2h",
+    prefix_scope: "Client VPN grants (omit cidr_block to admit the identity from anywhere)",
+};
 
 /// Parses and checks every argument that is known. With `settings`, also the checks that depend
 /// on the provider configuration. Returns the arguments only when all are known and valid.
@@ -170,41 +140,20 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
         }
     }
     let parsed_cidr = match &cidr {
-        Known::Value(c) => match check_cidr(c, settings) {
-            Ok(net) => Some(net),
-            Err(e) => {
-                diags.push(Diagnostic::invalid(path("cidr_block"), e));
-                None
+        Known::Value(c) => common::cidr(diags, &path("cidr_block"), c).inspect(|net| {
+            if let Some(s) = settings {
+                common::cidr_within_min_prefix(diags, &path("cidr_block"), *net, s, WORDING);
             }
-        },
+        }),
         _ => None,
     };
-    let parsed_ttl = match &ttl {
-        Known::Value(t) => match check_ttl(t, settings) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                diags.push(Diagnostic::invalid(path("ttl"), e));
-                None
-            }
-        },
-        _ => None,
-    };
-    if let Known::Value(r) = &reason
-        && r.trim().is_empty()
-    {
-        diags.push(Diagnostic::invalid(
-            path("reason"),
-            "reason is empty; omit it or say why the access is needed",
-        ));
+    let parsed_ttl = common::ttl(diags, &path("ttl"), &ttl, WORDING);
+    if let (Some(t), Known::Value(text), Some(s)) = (parsed_ttl, &ttl, settings) {
+        common::ttl_within_max(diags, &path("ttl"), text, t, s);
     }
-    if let Some(s) = settings
-        && s.require_reason
-        && reason.is_null()
-    {
-        diags.push(Diagnostic::invalid(
-            path("reason"),
-            "this provider is configured with require_reason = true; say why the access is needed",
-        ));
+    common::reason(diags, &path("reason"), &reason);
+    if let Some(s) = settings {
+        common::reason_if_required(diags, &path("reason"), &reason, s);
     }
 
     if diags.0.len() > errors_before || !r.complete {

@@ -1119,7 +1119,6 @@ fn next_expiry(plans: &[EntryPlan]) -> Value {
         .map_or(Value::Null, |t| Value::from(format_rfc3339(t)))
 }
 
-/// The configuration with the provider's defaults filled in.
 // Apply.
 
 /// The entries' computed attributes at apply: what the plan decided stands, and only its

@@ -346,7 +346,11 @@ async fn the_last_tag_taken_meanwhile_is_a_full_acl_not_a_raw_error() {
         .unwrap_err();
     assert!(matches!(err, CreateError::TagsFull(50)), "{err:?}");
     let g = new_grant("203.0.113.7/32", AUTO);
-    assert!(err.message(&g).contains("AWS's maximum of 50"), "{}", err.message(&g));
+    assert!(
+        err.message(&g).contains("AWS's maximum of 50"),
+        "{}",
+        err.message(&g)
+    );
     let view = fake.get(ACL);
     assert!(view.entries.is_empty() && view.tags.len() == 50, "{view:?}");
 }
@@ -376,7 +380,10 @@ async fn the_next_create_rolls_back_an_abandoned_intent() {
         .unwrap();
     let view = fake.get(ACL);
     assert!(!view.tags.contains_key(&left.tag_key()), "{view:#?}");
-    assert!(view.entry(Direction::Ingress, left.grant.entry.rule_number).is_none());
+    assert!(
+        view.entry(Direction::Ingress, left.grant.entry.rule_number)
+            .is_none()
+    );
     let records = view.records();
     assert!(lifecycle::owns(&view, &records, &second) && lifecycle::owns(&view, &records, &third));
     assert_converged(&fake, later.now(), &[]);
@@ -402,9 +409,22 @@ async fn the_sweep_finishes_a_revoke_cut_short() {
         lifecycle::state(&records[0], &view, &records, c.now()),
         State::Revoking
     );
-    let swept = sweep_one(&n, ACL, &r.id, c.now(), Guard::NONE).await.unwrap();
+    let swept = sweep_one(&n, ACL, &r.id, c.now(), Guard::NONE)
+        .await
+        .unwrap();
     assert!(
-        matches!(swept, Swept::Removed(Removed { entry: true, record: false, .. }, _, State::Revoking)),
+        matches!(
+            swept,
+            Swept::Removed(
+                Removed {
+                    entry: true,
+                    record: false,
+                    ..
+                },
+                _,
+                State::Revoking
+            )
+        ),
         "{swept:?}"
     );
     // The marked record stays until the grant's expiry, so nothing re-creates it.

@@ -520,7 +520,12 @@ async fn read_tells_drift_from_expiry_and_revocation() {
             },
         )
         .await;
-    assert_eq!(plan.requires_replace, vec![path("status")], "{:?}", plan.diags);
+    assert_eq!(
+        plan.requires_replace,
+        vec![path("status")],
+        "{:?}",
+        plan.diags
+    );
     assert_eq!(plan.planned.get("status"), &Value::from(STATUS_ACTIVE));
     // gone after expiry: expired
     let (after, _) = AccessRule

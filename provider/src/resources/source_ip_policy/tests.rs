@@ -48,7 +48,8 @@ fn env(fake: &Arc<FakeIam>, now: &str) -> Env {
         settings: Settings::default(),
         clock: Arc::new(FixedClock(t(now))),
         nacls: Nacls::new(Arc::new(NoNacls)),
-        policies: Policies::new(fake.clone()),        client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
+        policies: Policies::new(fake.clone()),
+        client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
             crate::aws::client_vpn::fake::FakeClientVpn::default(),
         )),
     }
