@@ -18,7 +18,12 @@ const EPOCH: &str = "1764547200";
 fn fake_bin_dir(windows: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
     let exe = if windows { ".exe" } else { "" };
-    for name in ["terraform-provider-jit", "jitctl", "jitctl-lambda"] {
+    for name in [
+        "terraform-provider-jit",
+        "jitctl",
+        "jitctl-lambda",
+        "jit-client-vpn-handler",
+    ] {
         std::fs::write(
             dir.path().join(format!("{name}{exe}")),
             format!("stand-in for {name}\n"),
@@ -157,6 +162,7 @@ fn packs_the_registry_layout_for_linux_with_checksums_manifest_and_a_mirror() {
     assert_eq!(
         files(&out),
         [
+            format!("jit-client-vpn-handler_{VERSION}_x86_64.zip"),
             format!("jit_{VERSION}_SHA256SUMS"),
             format!("jitctl-lambda_{VERSION}_x86_64.zip"),
             format!("jitctl_{VERSION}_linux_amd64.zip"),
@@ -175,11 +181,13 @@ fn packs_the_registry_layout_for_linux_with_checksums_manifest_and_a_mirror() {
         "jitctl",
         "jitctl",
     );
-    assert_single_executable(
-        &out.join(format!("jitctl-lambda_{VERSION}_x86_64.zip")),
-        "bootstrap",
-        "jitctl-lambda",
-    );
+    for lambda in ["jitctl-lambda", "jit-client-vpn-handler"] {
+        assert_single_executable(
+            &out.join(format!("{lambda}_{VERSION}_x86_64.zip")),
+            "bootstrap",
+            lambda,
+        );
+    }
     assert_eq!(
         read(&out.join(&manifest)),
         "{\"version\": 1, \"metadata\": {\"protocol_versions\": [\"6.0\"]}}\n"
@@ -192,6 +200,7 @@ fn packs_the_registry_layout_for_linux_with_checksums_manifest_and_a_mirror() {
     assert_eq!(
         sum_names(&out.join(&tools_sums)),
         [
+            format!("jit-client-vpn-handler_{VERSION}_x86_64.zip"),
             format!("jitctl-lambda_{VERSION}_x86_64.zip"),
             format!("jitctl_{VERSION}_linux_amd64.zip"),
         ]
