@@ -15,8 +15,8 @@ use crate::grant::GrantId;
 use crate::grant::client_vpn::{Grant, Record, State as Lifecycle, address, parse_address};
 use crate::protocol::client_vpn::{self as protocol, Termination};
 
-use super::target::Target;
 use super::acl::{Outcome, Revoked, SweepResult};
+use super::target::Target;
 
 /// What a `jit:grant:` tag on an endpoint amounts to right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
