@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
-use aws_sdk_ec2::types::{ClientVpnConnectionStatusCode, Tag};
+use aws_sdk_ec2::types::ClientVpnConnectionStatusCode;
 
 use super::coalesce::Coalescer;
 pub use super::nacl::AwsError;
@@ -128,16 +128,7 @@ impl ClientVpnApi for SdkClientVpn {
     }
 
     async fn put_tag(&self, endpoint_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
-        self.0
-            .ec2()
-            .await
-            .create_tags()
-            .resources(endpoint_id)
-            .tags(Tag::builder().key(key).value(value).build())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("CreateTags", e))
+        super::nacl::put_ec2_tag(&self.0, endpoint_id, key, value).await
     }
 
     async fn delete_tag(
@@ -146,20 +137,7 @@ impl ClientVpnApi for SdkClientVpn {
         key: &str,
         value: Option<&str>,
     ) -> Result<(), AwsError> {
-        let mut tag = Tag::builder().key(key);
-        if let Some(value) = value {
-            tag = tag.value(value);
-        }
-        self.0
-            .ec2()
-            .await
-            .delete_tags()
-            .resources(endpoint_id)
-            .tags(tag.build())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("DeleteTags", e))
+        super::nacl::delete_ec2_tag(&self.0, endpoint_id, key, value).await
     }
 
     async fn connections(&self, endpoint_id: &str) -> Result<Vec<ClientConnection>, AwsError> {

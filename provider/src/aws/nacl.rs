@@ -274,16 +274,7 @@ impl NaclApi for SdkNacl {
     }
 
     async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {
-        self.0
-            .ec2()
-            .await
-            .create_tags()
-            .resources(acl_id)
-            .tags(Tag::builder().key(key).value(value).build())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("CreateTags", e))
+        put_ec2_tag(&self.0, acl_id, key, value).await
     }
 
     async fn delete_tag(
@@ -292,21 +283,50 @@ impl NaclApi for SdkNacl {
         key: &str,
         value: Option<&str>,
     ) -> Result<(), AwsError> {
-        let mut tag = Tag::builder().key(key);
-        if let Some(value) = value {
-            tag = tag.value(value);
-        }
-        self.0
-            .ec2()
-            .await
-            .delete_tags()
-            .resources(acl_id)
-            .tags(tag.build())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("DeleteTags", e))
+        delete_ec2_tag(&self.0, acl_id, key, value).await
     }
+}
+
+/// EC2 `CreateTags` of one tag on one resource (a network ACL, a Client VPN endpoint).
+pub(crate) async fn put_ec2_tag(
+    clients: &super::LazyClients,
+    resource_id: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), AwsError> {
+    clients
+        .ec2()
+        .await
+        .create_tags()
+        .resources(resource_id)
+        .tags(Tag::builder().key(key).value(value).build())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("CreateTags", e))
+}
+
+/// EC2 `DeleteTags` of one tag on one resource; with `value`, only while the tag holds it.
+pub(crate) async fn delete_ec2_tag(
+    clients: &super::LazyClients,
+    resource_id: &str,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), AwsError> {
+    let mut tag = Tag::builder().key(key);
+    if let Some(value) = value {
+        tag = tag.value(value);
+    }
+    clients
+        .ec2()
+        .await
+        .delete_tags()
+        .resources(resource_id)
+        .tags(tag.build())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("DeleteTags", e))
 }
 
 /// How many ACLs the read prefetch asks for, so its cost stays bounded in an account with many
