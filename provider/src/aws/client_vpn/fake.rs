@@ -4,13 +4,14 @@
 //! fault kinds as the network-ACL fake, including writes whose outcome the caller never learns.
 //! Cheap to clone (clones share the state).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
 use super::{AwsError, ClientConnection, ClientVpnApi, ENDPOINT_NOT_FOUND, EndpointView};
 pub use crate::aws::nacl::fake::Fault;
+use crate::aws::nacl::fake::Faults;
 use crate::grant::TAGS_PER_RESOURCE_MAX;
 
 #[derive(Default)]
@@ -22,32 +23,12 @@ struct State {
     writes: usize,
     /// Every call fails as if AWS could not be reached.
     unreachable: bool,
-    faults: VecDeque<Fault>,
-    /// Random faults on writes: (xorshift state, rate in percent).
-    chaos: Option<(u64, u64)>,
-    injected: usize,
+    faults: Faults,
 }
 
 impl State {
     fn fault(&mut self) -> Fault {
-        let fault = if let Some(f) = self.faults.pop_front() {
-            f
-        } else if let Some((seed, rate)) = self.chaos.as_mut() {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            if *seed % 100 < *rate {
-                [Fault::Before, Fault::After, Fault::Retried][(*seed / 100 % 3) as usize]
-            } else {
-                Fault::None
-            }
-        } else {
-            Fault::None
-        };
-        if fault != Fault::None {
-            self.injected += 1;
-        }
-        fault
+        self.faults.next()
     }
 
     fn call(&mut self, operation: &'static str) -> Result<(), AwsError> {
@@ -166,24 +147,22 @@ impl FakeClientVpn {
 
     /// Queues faults for the next write calls, one each, in order.
     pub fn faults(&self, faults: &[Fault]) {
-        self.0.lock().unwrap().faults.extend(faults.iter().copied());
+        self.0.lock().unwrap().faults.script(faults);
     }
 
     /// From now on, `rate_percent` of writes get a random fault, the same ones for a seed.
     pub fn chaos(&self, seed: u64, rate_percent: u64) {
-        self.0.lock().unwrap().chaos = Some((seed.max(1), rate_percent));
+        self.0.lock().unwrap().faults.chaos(seed, rate_percent);
     }
 
     /// Stops random and queued faults.
     pub fn calm(&self) {
-        let mut st = self.0.lock().unwrap();
-        st.chaos = None;
-        st.faults.clear();
+        self.0.lock().unwrap().faults.calm();
     }
 
     /// Faults injected so far.
     pub fn injected(&self) -> usize {
-        self.0.lock().unwrap().injected
+        self.0.lock().unwrap().faults.injected()
     }
 }
 

@@ -29,12 +29,7 @@ struct State {
     before_create: Option<Hook>,
     /// Run on the ACL right after the next entry delete lands.
     after_delete: Option<Hook>,
-    /// Faults for the next write calls, in order.
-    faults: std::collections::VecDeque<Fault>,
-    /// Random faults on writes: (xorshift state, rate in percent).
-    chaos: Option<(u64, u64)>,
-    /// Faults injected so far.
-    injected: usize,
+    faults: Faults,
     /// Entries allowed per direction (AWS's default quota is 20; 40 on request).
     entry_quota: usize,
 }
@@ -53,12 +48,43 @@ pub enum Fault {
     None,
 }
 
-const DEFAULT_ENTRY_QUOTA: usize = 20;
+/// The faults a fake injects into its write calls: a script of the next ones, then random ones
+/// at a rate, deterministic for a seed. Shared by every fake of an AWS API.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    /// Faults for the next write calls, in order.
+    script: std::collections::VecDeque<Fault>,
+    /// Random faults on writes: (xorshift state, rate in percent).
+    chaos: Option<(u64, u64)>,
+    /// Faults injected so far.
+    injected: usize,
+}
 
-impl State {
+impl Faults {
+    /// Queues faults for the next write calls, one each, in order.
+    pub(crate) fn script(&mut self, faults: &[Fault]) {
+        self.script.extend(faults.iter().copied());
+    }
+
+    /// From now on, `rate_percent` of writes get a random fault, the same ones for a seed.
+    pub(crate) fn chaos(&mut self, seed: u64, rate_percent: u64) {
+        self.chaos = Some((seed.max(1), rate_percent));
+    }
+
+    /// Stops random and queued faults.
+    pub(crate) fn calm(&mut self) {
+        self.chaos = None;
+        self.script.clear();
+    }
+
+    /// Faults injected so far.
+    pub(crate) fn injected(&self) -> usize {
+        self.injected
+    }
+
     /// The fault for the next write, from the script or the random source.
-    fn fault(&mut self) -> Fault {
-        let fault = if let Some(f) = self.faults.pop_front() {
+    pub(crate) fn next(&mut self) -> Fault {
+        let fault = if let Some(f) = self.script.pop_front() {
             f
         } else if let Some((seed, rate)) = self.chaos.as_mut() {
             // xorshift64: deterministic for a seed.
@@ -77,6 +103,15 @@ impl State {
             self.injected += 1;
         }
         fault
+    }
+}
+
+const DEFAULT_ENTRY_QUOTA: usize = 20;
+
+impl State {
+    /// The fault for the next write.
+    fn fault(&mut self) -> Fault {
+        self.faults.next()
     }
 }
 
@@ -153,24 +188,22 @@ impl FakeNacl {
     /// Queues faults for the next write calls (entry creates and deletes, tag writes and
     /// deletes), one each, in order.
     pub fn faults(&self, faults: &[Fault]) {
-        self.0.lock().unwrap().faults.extend(faults.iter().copied());
+        self.0.lock().unwrap().faults.script(faults);
     }
 
     /// From now on, `rate_percent` of writes get a random fault, the same ones for a seed.
     pub fn chaos(&self, seed: u64, rate_percent: u64) {
-        self.0.lock().unwrap().chaos = Some((seed.max(1), rate_percent));
+        self.0.lock().unwrap().faults.chaos(seed, rate_percent);
     }
 
     /// Stops random and queued faults.
     pub fn calm(&self) {
-        let mut st = self.0.lock().unwrap();
-        st.chaos = None;
-        st.faults.clear();
+        self.0.lock().unwrap().faults.calm();
     }
 
     /// Faults injected so far.
     pub fn injected(&self) -> usize {
-        self.0.lock().unwrap().injected
+        self.0.lock().unwrap().faults.injected()
     }
 
     /// Sets how many entries each direction of an ACL may hold (AWS: 20, or up to 40).
