@@ -21,6 +21,8 @@ pub mod client_vpn;
 pub mod id;
 pub mod lifecycle;
 pub mod model;
+#[cfg(test)]
+pub(crate) mod mutate;
 pub mod record;
 
 pub use acl::{AclEntry, AclView};
