@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use jit_provider::aws::Repeat;
 use jit_provider::aws::nacl::{
     AclEntry, AclView, AwsError, CreateOutcome, NaclApi, Nacls, PREFETCH_MAX_ACLS,
 };
+use jit_provider::grant::lifecycle::Held;
 use jit_provider::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction};
 use tokio::sync::Notify;
 
@@ -184,7 +186,12 @@ fn ssh_from(cidr: &str, rule_number: i32) -> EntrySpec {
 }
 
 fn nacls(fake: &Arc<FakeNacl>) -> Arc<Nacls> {
-    Arc::new(Nacls::new(fake.clone()))
+    let repeat = Repeat {
+        attempts: 1,
+        initial: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+    Arc::new(Nacls::new(fake.clone(), repeat))
 }
 
 /// Whether the view holds exactly the entry `spec` describes.
@@ -266,7 +273,7 @@ async fn a_view_after_a_write_sees_the_write_within_the_snapshot_age() {
     );
 
     nacls
-        .delete_entry(ACL, Direction::Ingress, 150)
+        .delete_entry(ACL, &spec, |_| Held::Still)
         .await
         .unwrap();
     nacls

@@ -642,6 +642,63 @@ fn sweep_racing_an_apply_under_faults() {
     assert_eq!(live, new_cidrs, "{context}");
 }
 
+/// Regression (CI, `sweep_racing_an_apply_under_faults`): the sweep's `DeleteNetworkAclEntry` landed and its
+/// response was lost; another workspace numbered a new grant at the freed number meanwhile; the SDK's retry then
+/// deleted the new grant's entry (and the next grant numbered there deleted its record as a leftover), so a grant
+/// terraform had just created was gone. Deterministic here: the response is held until the new grant exists, then
+/// dropped. A delete is now repeated only after a fresh read, which shows the new grant.
+#[test]
+fn a_lost_delete_response_never_deletes_the_grant_numbered_there_next() {
+    let w = World::new();
+    let old = w.terraform(T0);
+    old.write_main_tf(&jit_config("", &grants("old", &w.acl, 1, 0, "old")));
+    old.apply().assert_success();
+    let number = |cidr: &str| {
+        entries(&w.aws, &w.acl)
+            .into_iter()
+            .find(|e| e.2 == cidr)
+            .map(|e| e.1)
+    };
+    let old_number = number("203.0.113.1/32").expect("the old grant's entry");
+
+    w.moto.hold("DeleteNetworkAclEntry", Step::After, 1, None);
+    let sweep = jit_command(&w.moto, "jitctl", T0_PLUS_2H)
+        .arg("sweep")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start jitctl");
+    let held = w.moto.wait_held(Duration::from_secs(60), || false);
+    assert!(
+        held.is_some(),
+        "the sweep never deleted the expired grant's entry"
+    );
+    let new = w.terraform(T0_PLUS_2H);
+    new.write_main_tf(&jit_config("", &grants("new", &w.acl, 1, 100, "new")));
+    new.apply().assert_success();
+    assert_eq!(
+        number("203.0.113.101/32"),
+        Some(old_number),
+        "the new grant did not take the freed number"
+    );
+    w.moto.release();
+    let out = sweep.wait_with_output().expect("jitctl sweep");
+    let context = format!(
+        "sweep:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{context}");
+    assert_eq!(
+        assert_converged(&w, &w.acl, T0_PLUS_2H_EPOCH, &context),
+        1,
+        "{context}"
+    );
+    assert_eq!(number("203.0.113.101/32"), Some(old_number), "{context}");
+    assert_eq!(number("203.0.113.1/32"), None, "{context}");
+    new.assert_plan_empty();
+}
+
 /// A refresh of 200 grants over 10 ACLs while half of all requests, reads included, are throttled: the SDK's
 /// explicit retry configuration (8 attempts, backoff capped at 5 s, no retry budget) carries it through, and the
 /// plan is empty.

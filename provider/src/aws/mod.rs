@@ -119,6 +119,54 @@ pub fn retry_config(max_attempts_env: Option<&str>) -> RetryConfig {
         .with_max_backoff(MAX_BACKOFF)
 }
 
+/// How jit itself repeats the one write the SDK must not repeat on its own,
+/// `DeleteNetworkAclEntry` ([`nacl::NaclApi::delete_entry`]): as many attempts and the same
+/// full-jitter backoff as [`retry_config`], but each repeat decided on a fresh read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeat {
+    pub attempts: u32,
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Repeat {
+    /// As many attempts as the SDK's, without waiting: for tests over fakes.
+    #[cfg(test)]
+    pub const IMMEDIATE: Repeat = Repeat {
+        attempts: MAX_ATTEMPTS,
+        initial: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+
+    /// The SDK's attempts and backoff, with `AWS_MAX_ATTEMPTS` from the environment.
+    pub fn from_env() -> Repeat {
+        Repeat::like_the_sdk(std::env::var("AWS_MAX_ATTEMPTS").ok().as_deref())
+    }
+
+    /// The SDK's attempts (`AWS_MAX_ATTEMPTS` as given) and backoff.
+    pub fn like_the_sdk(max_attempts_env: Option<&str>) -> Repeat {
+        Repeat {
+            attempts: retry_config(max_attempts_env).max_attempts(),
+            initial: INITIAL_BACKOFF,
+            max: MAX_BACKOFF,
+        }
+    }
+
+    /// The wait before repeat `n` (1 for the first): drawn from `0..min(initial × 2ⁿ⁻¹, max)`.
+    pub fn wait(&self, n: u32) -> Duration {
+        let cap = self
+            .initial
+            .saturating_mul(1u32 << n.saturating_sub(1).min(16))
+            .min(self.max);
+        let mut bytes = [0u8; 4];
+        let fraction = match getrandom::fill(&mut bytes) {
+            Ok(()) => f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX),
+            Err(_) => 1.0,
+        };
+        cap.mul_f64(fraction)
+    }
+}
+
 /// The retry budget of one service's client. The SDK's default token bucket (500 tokens, 5 per
 /// retry, never returned for a retry that fails again) lets about 100 retries through and then
 /// fails requests outright: a refresh of 200 grants under throttling would spend it and fail
@@ -241,5 +289,19 @@ mod tests {
                 "{ignored:?}"
             );
         }
+    }
+
+    #[test]
+    fn jit_repeats_a_delete_as_the_sdk_retries() {
+        let r = Repeat::like_the_sdk(None);
+        assert_eq!(r.attempts, MAX_ATTEMPTS);
+        assert_eq!(Repeat::like_the_sdk(Some("1")).attempts, 1);
+        for n in 1..=12 {
+            let cap = (INITIAL_BACKOFF * 2u32.pow(n.min(16) - 1)).min(MAX_BACKOFF);
+            assert!(r.wait(n) <= cap, "repeat {n}: {:?} > {cap:?}", r.wait(n));
+        }
+        // Full jitter: not the same wait every time.
+        let waits: std::collections::BTreeSet<Duration> = (0..20).map(|_| r.wait(3)).collect();
+        assert!(waits.len() > 1, "{waits:?}");
     }
 }

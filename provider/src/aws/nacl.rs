@@ -9,7 +9,9 @@ use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_ec2::types::{IcmpTypeCode, PortRange, Tag};
 use ipnet::IpNet;
 
+use super::Repeat;
 use super::coalesce::Coalescer;
+use crate::grant::lifecycle::Held;
 pub use crate::grant::{AclEntry, AclView};
 use crate::grant::{Direction, EntrySpec, Ports, Protocol, RuleAction, TAG_PREFIX};
 
@@ -45,6 +47,25 @@ impl AwsError {
             AwsError::Call { code, .. } => code.as_deref(),
         }
     }
+
+    /// Whether sending the request again may go differently: no answer at all (a dropped
+    /// connection, a timeout: AWS may or may not have acted), throttling, or a server error.
+    pub fn is_transient(&self) -> bool {
+        match self.code() {
+            None => true,
+            Some(code) => matches!(
+                code,
+                "RequestLimitExceeded"
+                    | "Throttling"
+                    | "ThrottlingException"
+                    | "InternalError"
+                    | "InternalFailure"
+                    | "ServiceUnavailable"
+                    | "Unavailable"
+                    | "RequestTimeout"
+            ),
+        }
+    }
 }
 
 /// The outcome of trying to create an entry.
@@ -73,6 +94,10 @@ pub trait NaclApi: Send + Sync {
     /// Creates an entry; never replaces one.
     async fn create_entry(&self, acl_id: &str, spec: &EntrySpec)
     -> Result<CreateOutcome, AwsError>;
+    /// Deletes the entry at a number, in one attempt: never repeated by the SDK, because a
+    /// repeat after a lost response deletes whatever holds the number by then, such as a new
+    /// grant numbered there the moment the first delete landed. [`Nacls::delete_entry`] repeats
+    /// it only after a fresh read.
     async fn delete_entry(
         &self,
         acl_id: &str,
@@ -264,6 +289,11 @@ impl NaclApi for SdkNacl {
             .network_acl_id(acl_id)
             .egress(direction.is_egress())
             .rule_number(rule_number)
+            .customize()
+            .config_override(
+                aws_sdk_ec2::config::Builder::default()
+                    .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
         {
@@ -337,13 +367,16 @@ pub const PREFETCH_MAX_ACLS: usize = 200;
 pub struct Nacls {
     api: Arc<dyn NaclApi>,
     cache: Coalescer<Option<Arc<AclView>>>,
+    repeat: Repeat,
 }
 
 impl Nacls {
-    pub fn new(api: Arc<dyn NaclApi>) -> Self {
+    /// Over `api`, repeating entry deletes as `repeat` says.
+    pub fn new(api: Arc<dyn NaclApi>, repeat: Repeat) -> Self {
         Nacls {
             api,
             cache: Coalescer::default(),
+            repeat,
         }
     }
 
@@ -406,17 +439,41 @@ impl Nacls {
             .await
     }
 
+    /// Deletes the entry at `spec`'s number. After an error that may go differently next time
+    /// ([`AwsError::is_transient`]), it reads the ACL again and repeats the delete only while
+    /// `judge` finds the entry [`Held::Still`] there; [`Held::Gone`] is success, and
+    /// [`Held::Unclear`] returns the error (the caller's record stays, and the next removal
+    /// decides again).
     pub async fn delete_entry(
         &self,
         acl_id: &str,
-        direction: Direction,
-        rule_number: i32,
+        spec: &EntrySpec,
+        judge: impl Fn(&AclView) -> Held,
     ) -> Result<(), AwsError> {
-        self.write(
-            acl_id,
-            self.api.delete_entry(acl_id, direction, rule_number),
-        )
-        .await
+        let mut attempt = 1;
+        loop {
+            let delete = self
+                .api
+                .delete_entry(acl_id, spec.direction, spec.rule_number);
+            let error = match self.write(acl_id, delete).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            if !error.is_transient() || attempt >= self.repeat.attempts {
+                return Err(error);
+            }
+            tokio::time::sleep(self.repeat.wait(attempt)).await;
+            attempt += 1;
+            match self.view_uncached(acl_id).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(view)) => match judge(&view) {
+                    Held::Gone => return Ok(()),
+                    Held::Still => {}
+                    Held::Unclear => return Err(error),
+                },
+                Err(_) => return Err(error),
+            }
+        }
     }
 
     pub async fn put_tag(&self, acl_id: &str, key: &str, value: &str) -> Result<(), AwsError> {

@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 use crate::aws::client_vpn::{ClientVpns, SdkClientVpn};
 use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{Nacls, SdkNacl};
-use crate::aws::{Connection, LazyClients};
+use crate::aws::{Connection, LazyClients, Repeat};
 
 pub use target::{RuleRange, Target};
 
@@ -149,7 +149,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Vec<Target>, String> {
         let clients = LazyClients::ready(clients);
         targets.push(Target {
             region,
-            nacls: Nacls::new(Arc::new(SdkNacl(clients.clone()))),
+            nacls: Nacls::new(Arc::new(SdkNacl(clients.clone())), Repeat::from_env()),
             client_vpns: ClientVpns::new(Arc::new(SdkClientVpn(clients.clone()))),
             policies: Policies::new(Arc::new(SdkIam(clients))),
         });
@@ -202,7 +202,7 @@ pub(crate) mod testing {
     pub fn target(fake: &FakeNacl) -> Target {
         Target {
             region: "us-east-1".into(),
-            nacls: Nacls::new(Arc::new(fake.clone())),
+            nacls: Nacls::new(Arc::new(fake.clone()), crate::aws::Repeat::IMMEDIATE),
             // An account without jit policies.
             policies: crate::aws::iam::Policies::new(Arc::new(
                 crate::aws::iam::fake::FakeIam::default(),

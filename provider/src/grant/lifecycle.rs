@@ -14,12 +14,13 @@
 //! been numbered there after the older grant's entry was gone.
 
 use std::cmp::Reverse;
+use std::collections::BTreeSet;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::grant::acl::AclView;
 use crate::grant::id::GrantId;
-use crate::grant::model::{Direction, Grant};
+use crate::grant::model::{Direction, EntrySpec, Grant};
 use crate::grant::record::Record;
 
 /// How long an intent may stay unconfirmed before it counts as abandoned (its writer died
@@ -94,6 +95,51 @@ pub fn is_free(
         && !records.iter().any(|r| {
             &r.id != mine && r.pending && !is_abandoned(r, now) && names(r, direction, rule_number)
         })
+}
+
+/// Whether an entry whose `DeleteNetworkAclEntry` got no clear answer is still there to delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// The entry is gone, or its number holds what a newer grant made: the delete landed.
+    Gone,
+    /// The entry is still there, and no writer arrived at its number since: send the delete again.
+    Still,
+    /// Another writer's intent for the number appeared since: it may be creating there (the delete
+    /// landed) or about to back off (it did not). Neither repeat the delete nor take it as done.
+    Unclear,
+}
+
+/// After a delete of the entry `spec` whose outcome is unknown (a lost response, a timeout, a
+/// throttle or 5xx that may or may not have come before AWS acted), judged on `view`, a read made
+/// since. `seen` holds the tag keys of the records the delete was decided on; a record not among
+/// them arrived since.
+///
+/// `DeleteNetworkAclEntry` names a number, not an entry: once the first delete landed, the number
+/// is free, a new grant may be numbered there at once, and a repeat would delete the new grant's
+/// entry. A writer numbers a grant only where it found no entry and commits only once its entry
+/// exists, so a committed newcomer whose entry holds the number proves the delete landed.
+pub fn after_unknown_delete(view: &AclView, spec: &EntrySpec, seen: &BTreeSet<String>) -> Held {
+    let Some(entry) = view.entry(spec.direction, spec.rule_number) else {
+        return Held::Gone;
+    };
+    if !entry.matches(spec) {
+        return Held::Gone;
+    }
+    let newcomers: Vec<Record> = view
+        .records()
+        .into_iter()
+        .filter(|r| !seen.contains(&r.tag_key()) && names(r, spec.direction, spec.rule_number))
+        .collect();
+    if newcomers
+        .iter()
+        .any(|r| !r.pending && entry.matches(&r.grant.entry))
+    {
+        Held::Gone
+    } else if newcomers.iter().any(|r| r.pending) {
+        Held::Unclear
+    } else {
+        Held::Still
+    }
 }
 
 /// What a recorded grant amounts to right now.
@@ -261,6 +307,58 @@ mod tests {
         let one = std::slice::from_ref(&intent);
         assert_eq!(state(&intent, &view(&[]), one, t(599)), State::Pending);
         assert_eq!(state(&intent, &view(&[]), one, t(600)), State::Abandoned);
+    }
+
+    #[test]
+    fn a_delete_is_repeated_only_while_nothing_arrived_at_its_number() {
+        let old = record("aaaaaaaaaaaa", 100, "203.0.113.7/32", 0, false);
+        let spec = &old.grant.entry;
+        let seen: BTreeSet<String> = [old.tag_key()].into();
+        let with = |entries: &[&Record], records: &[&Record]| {
+            let mut v = view(entries);
+            for r in records {
+                v.tags.insert(r.tag_key(), r.tag_value());
+            }
+            v
+        };
+        // Nothing changed: the delete did not land.
+        assert_eq!(
+            after_unknown_delete(&with(&[&old], &[&old]), spec, &seen),
+            Held::Still
+        );
+        // The entry is gone, or the number holds another entry.
+        assert_eq!(
+            after_unknown_delete(&with(&[], &[&old]), spec, &seen),
+            Held::Gone
+        );
+        let other = record("bbbbbbbbbbbb", 100, "198.51.100.9/32", 7200, false);
+        assert_eq!(
+            after_unknown_delete(&with(&[&other], &[&old, &other]), spec, &seen),
+            Held::Gone
+        );
+        // A new grant for the same address, committed at the number: it found the number empty.
+        let same = record("cccccccccccc", 100, "203.0.113.7/32", 7200, false);
+        assert_eq!(
+            after_unknown_delete(&with(&[&same], &[&old, &same]), spec, &seen),
+            Held::Gone
+        );
+        // Its intent alone: it is creating (the delete landed) or about to back off (it did not).
+        let intent = record("dddddddddddd", 100, "203.0.113.7/32", 7200, true);
+        assert_eq!(
+            after_unknown_delete(&with(&[&old], &[&old, &intent]), spec, &seen),
+            Held::Unclear
+        );
+        // Records at other numbers, or seen before the delete, change nothing.
+        let elsewhere = record("eeeeeeeeeeee", 101, "203.0.113.7/32", 7200, false);
+        assert_eq!(
+            after_unknown_delete(&with(&[&old], &[&old, &elsewhere]), spec, &seen),
+            Held::Still
+        );
+        let seen_both: BTreeSet<String> = [old.tag_key(), same.tag_key()].into();
+        assert_eq!(
+            after_unknown_delete(&with(&[&old], &[&old, &same]), spec, &seen_both),
+            Held::Still
+        );
     }
 
     #[test]

@@ -288,7 +288,7 @@ pub async fn create(nacls: &Nacls, clock: &dyn Clock, g: &NewGrant) -> Result<Re
         if let Err(e) = nacls.put_tag(acl, &key, &committed.tag_value()).await {
             // Roll back: the entry is ours (we hold the only intent for it).
             let rollback = async {
-                nacls.delete_entry(acl, spec.direction, n).await?;
+                delete_entry(nacls, &view, spec).await?;
                 nacls.delete_tag(acl, &key, None).await
             };
             return Err(match rollback.await {
@@ -459,8 +459,7 @@ async fn remove_on(
             done.guarded = true;
             return Ok(done);
         }
-        nacls
-            .delete_entry(acl, spec.direction, spec.rule_number)
+        delete_entry(nacls, view, spec)
             .await
             .map_err(|e| ("delete the network ACL entry".to_string(), e))?;
         done.entry = true;
@@ -481,6 +480,19 @@ async fn remove_on(
         done.record = true;
     }
     Ok(done)
+}
+
+/// Deletes the entry `spec`, as decided on `view`, a snapshot read right before. A delete whose
+/// outcome is unknown is repeated only while no writer arrived at the number since
+/// ([`lifecycle::after_unknown_delete`]): once the first delete landed, a new grant may take the
+/// number at once, and a blind repeat would delete the new grant's entry.
+async fn delete_entry(nacls: &Nacls, view: &AclView, spec: &EntrySpec) -> Result<(), AwsError> {
+    let seen: BTreeSet<String> = view.records().iter().map(Record::tag_key).collect();
+    nacls
+        .delete_entry(&view.acl_id, spec, |now| {
+            lifecycle::after_unknown_delete(now, spec, &seen)
+        })
+        .await
 }
 
 /// The result of an in-place update.
@@ -571,8 +583,7 @@ pub async fn sweep_one(
         let spec = &record.grant.entry;
         let mut done = Removed::default();
         if guard.allows(spec) {
-            nacls
-                .delete_entry(acl, spec.direction, spec.rule_number)
+            delete_entry(nacls, &view, spec)
                 .await
                 .map_err(|e| ("delete the network ACL entry".to_string(), e))?;
             done.entry = true;
@@ -637,8 +648,7 @@ pub async fn revoke(
             .map_err(|e| format!("could not write the revoke marker: {e}; nothing was changed and the grant is still open"))?;
     }
     if owns {
-        nacls
-            .delete_entry(acl, spec.direction, spec.rule_number)
+        delete_entry(nacls, view, spec)
             .await
             .map_err(|e| format!("the revoke marker is written, but the entry could not be deleted: {e}; the grant is still open. Run the revoke again"))?;
     }

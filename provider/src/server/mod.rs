@@ -17,10 +17,10 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::aws;
-use crate::aws::LazyClients;
 use crate::aws::client_vpn::{ClientVpns, SdkClientVpn};
 use crate::aws::iam::{Policies, SdkIam};
 use crate::aws::nacl::{Nacls, SdkNacl};
+use crate::aws::{LazyClients, Repeat};
 use crate::clock::Clock;
 use crate::config;
 use crate::proto::tfplugin6 as pb;
@@ -361,7 +361,7 @@ impl pb::provider_server::Provider for JitProvider {
             Ok(settings) => {
                 let clients = LazyClients::start(settings.connection.clone());
                 let env = Env {
-                    nacls: Nacls::new(Arc::new(SdkNacl(clients.clone()))),
+                    nacls: Nacls::new(Arc::new(SdkNacl(clients.clone())), Repeat::from_env()),
                     client_vpns: ClientVpns::new(Arc::new(SdkClientVpn(clients.clone()))),
                     policies: Policies::new(Arc::new(SdkIam(clients))),
                     settings,

@@ -37,12 +37,14 @@ struct State {
 /// What happens to a write call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Throttled or a 5xx before AWS acted, after every retry: nothing happened.
+    /// Throttled or a 5xx before AWS acted, after every retry: nothing happened. For an entry
+    /// delete, which the SDK never retries, one attempt.
     Before,
     /// AWS acted, but every response was lost: the caller gets an error.
     After,
     /// AWS acted, the response was lost, and the SDK's retry got AWS's answer to a repeat:
-    /// `NetworkAclEntryAlreadyExists` for a create; success for tag writes and deletes.
+    /// `NetworkAclEntryAlreadyExists` for a create; success for tag writes. The SDK never
+    /// repeats an entry delete ([`NaclApi::delete_entry`]), so for one this is [`Fault::After`].
     Retried,
     /// No fault.
     None,
@@ -163,6 +165,11 @@ impl FakeNacl {
     /// Write calls made so far (entry and tag creates and deletes).
     pub fn writes(&self) -> usize {
         self.0.lock().unwrap().writes
+    }
+
+    /// API calls made so far, reads included (for [`FakeNacl::before_call`]).
+    pub fn calls(&self) -> usize {
+        self.0.lock().unwrap().calls
     }
 
     /// Single-ACL describes made so far.
@@ -373,7 +380,7 @@ impl NaclApi for FakeNacl {
         // A missing entry is `InvalidNetworkAclEntry.NotFound` in AWS, which `NaclApi` reports
         // as done.
         match fault {
-            Fault::After => Err(lost("DeleteNetworkAclEntry")),
+            Fault::After | Fault::Retried => Err(lost("DeleteNetworkAclEntry")),
             _ => Ok(()),
         }
     }

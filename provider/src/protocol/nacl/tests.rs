@@ -46,8 +46,13 @@ fn new_grant(cidr: &str, numbering: Numbering) -> NewGrant {
 
 const AUTO: Numbering = Numbering::Lowest(100, 199);
 
+/// Every attempt of one entry delete throttled: jit repeats a delete itself (the SDK never does),
+/// as often as the SDK would retry.
+const A_DELETE_THROTTLED_THROUGHOUT: [Fault; crate::aws::MAX_ATTEMPTS as usize] =
+    [Fault::Before; crate::aws::MAX_ATTEMPTS as usize];
+
 fn nacls(fake: &FakeNacl) -> Nacls {
-    Nacls::new(Arc::new(fake.clone()))
+    Nacls::new(Arc::new(fake.clone()), crate::aws::Repeat::IMMEDIATE)
 }
 
 /// The invariants the protocol promises, checked on the fake's ACL: every entry in jit's range
@@ -175,7 +180,8 @@ async fn a_failed_commit_rolls_back_entry_and_record() {
 async fn a_commit_whose_rollback_also_fails_leaves_a_covered_grant_to_keep() {
     let fake = FakeNacl::with_acl(ACL);
     // intent, entry, commit (fails), rollback's entry delete (fails).
-    fake.faults(&[Fault::None, Fault::None, Fault::Before, Fault::Before]);
+    fake.faults(&[Fault::None, Fault::None, Fault::Before]);
+    fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
     let c = clock(0);
     let err = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO))
         .await
@@ -293,8 +299,10 @@ async fn two_processes_never_share_a_number() {
 async fn abandoned_intents_are_rolled_back_by_sweep_one() {
     let fake = FakeNacl::with_acl(ACL);
     let c = clock(0);
-    // A creator killed between entry and commit: intent, entry (commit never comes).
-    fake.faults(&[Fault::None, Fault::None, Fault::Before, Fault::Before]);
+    // A creator killed between entry and commit: intent, entry (commit never comes, nor any of
+    // the rollback's attempts).
+    fake.faults(&[Fault::None, Fault::None, Fault::Before]);
+    fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
     let Err(CreateError::Aws {
         left: Some(left), ..
     }) = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await
@@ -361,7 +369,8 @@ async fn the_last_tag_taken_meanwhile_is_a_full_acl_not_a_raw_error() {
 async fn the_next_create_rolls_back_an_abandoned_intent() {
     let fake = FakeNacl::with_acl(ACL);
     let c = clock(0);
-    fake.faults(&[Fault::None, Fault::None, Fault::Before, Fault::Before]);
+    fake.faults(&[Fault::None, Fault::None, Fault::Before]);
+    fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
     let Err(CreateError::Aws {
         left: Some(left), ..
     }) = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await
@@ -400,7 +409,8 @@ async fn the_sweep_finishes_a_revoke_cut_short() {
         .await
         .unwrap();
     // The marker is written, the delete fails.
-    fake.faults(&[Fault::None, Fault::Before]);
+    fake.faults(&[Fault::None]);
+    fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
     let view = fake.get(ACL);
     assert!(revoke(&n, &view, &r, c.now()).await.is_err());
     let view = fake.get(ACL);
@@ -555,4 +565,131 @@ async fn random_faults_never_leak_or_touch_anything_foreign() {
             assert!(fake.injected() > 0, "seed {seed}: faults were injected");
         }
     }
+}
+
+/// A committed grant `id` for `cidr` at `spec`'s number, as another process writes it.
+fn newcomer(id: &str, spec: &EntrySpec, cidr: &str, created_at: OffsetDateTime) -> Record {
+    Record {
+        id: GrantId::parse(id).unwrap(),
+        grant: Grant {
+            entry: EntrySpec {
+                cidr: cidr.parse().unwrap(),
+                ..spec.clone()
+            },
+            created_at,
+            expires_at: created_at + Duration::hours(2),
+            ttl: "2h".into(),
+            requested_by: Some("bob".into()),
+            reason: None,
+            revoked_at: None,
+        },
+        pending: false,
+    }
+}
+
+/// Regression (CI, `sweep_racing_an_apply_under_faults`): the sweep's `DeleteNetworkAclEntry`
+/// landed but its response was lost; another process numbered a new grant at the freed number at
+/// once; the SDK's retry then deleted the new grant's entry, and the next grant there deleted the
+/// new grant's record as a leftover, so a grant terraform had just created was gone. The delete
+/// is now repeated only after a fresh read, which shows the newcomer: the sweep is done.
+#[tokio::test]
+async fn a_lost_delete_response_is_never_repeated_onto_a_grant_numbered_there_since() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    let n = nacls(&fake);
+    let old = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap();
+    let later = c.now() + Duration::hours(3);
+    let new = newcomer("bbbbbbbbbbbb", &old.grant.entry, "198.51.100.9/32", later);
+    let (key, value) = (new.tag_key(), new.tag_value());
+    let entry = AclEntry::from(&new.grant.entry);
+    fake.faults(&[Fault::After]);
+    fake.after_next_delete(move |v| {
+        v.entries.push(entry);
+        v.tags.insert(key, value);
+    });
+    let swept = sweep_one(&n, ACL, &old.id, later, Guard::NONE)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            swept,
+            Swept::Removed(
+                Removed {
+                    entry: true,
+                    record: true,
+                    ..
+                },
+                _,
+                State::Expired
+            )
+        ),
+        "{swept:?}"
+    );
+    let view = fake.get(ACL);
+    assert_eq!(view.entries, [AclEntry::from(&new.grant.entry)]);
+    assert_eq!(view.records(), [new]);
+    assert_converged(&fake, later, &[]);
+}
+
+/// A throttled delete (AWS did not act) is sent again once a fresh read shows the entry still
+/// there, within one removal.
+#[tokio::test]
+async fn a_throttled_delete_is_repeated_after_a_fresh_read() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    let n = nacls(&fake);
+    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap();
+    fake.faults(&[Fault::Before, Fault::Before]);
+    let (writes, describes) = (fake.writes(), fake.describes());
+    let removed = remove(&n, ACL, &r.id, &r.grant.entry, false, Guard::NONE)
+        .await
+        .unwrap();
+    assert!(removed.entry && removed.record, "{removed:?}");
+    // Three deletes and the record's, one read to decide and one before each repeat.
+    assert_eq!(fake.writes() - writes, 4);
+    assert_eq!(fake.describes() - describes, 3);
+    let view = fake.get(ACL);
+    assert!(view.entries.is_empty() && view.tags.is_empty(), "{view:?}");
+}
+
+/// A delete that got no clear answer while another writer's intent appeared at the number is
+/// neither repeated (the writer may be creating there) nor taken as done (it may be backing off):
+/// the removal fails, the record stays, and the next removal decides on what it finds.
+#[tokio::test]
+async fn a_delete_is_left_for_later_when_another_writer_arrived_at_its_number() {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    let n = nacls(&fake);
+    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap();
+    let mut intent = newcomer("cccccccccccc", &r.grant.entry, "198.51.100.9/32", c.now());
+    intent.pending = true;
+    let (key, value) = (intent.tag_key(), intent.tag_value());
+    fake.faults(&[Fault::Before]);
+    // Calls: the removal's read, the throttled delete, then the read that judges it.
+    let judged_at = fake.calls() + 3;
+    fake.before_call(judged_at, move |v| {
+        v.tags.insert(key, value);
+    });
+    let err = remove(&n, ACL, &r.id, &r.grant.entry, false, Guard::NONE)
+        .await
+        .unwrap_err();
+    assert_eq!(err.0, "delete the network ACL entry");
+    assert!(err.1.is_transient(), "{err:?}");
+    let view = fake.get(ACL);
+    assert_eq!(view.entries, [AclEntry::from(&r.grant.entry)]);
+    assert!(view.tags.contains_key(&r.tag_key()), "{view:?}");
+    // The writer backed off and withdrew its intent: the next removal finishes.
+    fake.update(ACL, |v| {
+        v.tags.remove(&intent.tag_key());
+    });
+    let removed = remove(&n, ACL, &r.id, &r.grant.entry, false, Guard::NONE)
+        .await
+        .unwrap();
+    assert!(removed.entry && removed.record, "{removed:?}");
 }

@@ -32,7 +32,7 @@ fn env(fake: &FakeNacl, now: &str) -> Env {
     Env {
         settings: Settings::default(),
         clock: Arc::new(FixedClock(t(now))),
-        nacls: Nacls::new(Arc::new(fake.clone())),
+        nacls: Nacls::new(Arc::new(fake.clone()), crate::aws::Repeat::IMMEDIATE),
         policies: crate::aws::iam::Policies::new(Arc::new(
             crate::aws::iam::fake::FakeIam::default(),
         )),

@@ -16,7 +16,10 @@ fn env_with(fake: &FakeClientVpn, now: &str, settings: Settings) -> Env {
     Env {
         settings,
         clock: Arc::new(FixedClock(t(now))),
-        nacls: crate::aws::nacl::Nacls::new(Arc::new(crate::aws::nacl::fake::FakeNacl::default())),
+        nacls: crate::aws::nacl::Nacls::new(
+            Arc::new(crate::aws::nacl::fake::FakeNacl::default()),
+            crate::aws::Repeat::IMMEDIATE,
+        ),
         policies: crate::aws::iam::Policies::new(Arc::new(
             crate::aws::iam::fake::FakeIam::default(),
         )),

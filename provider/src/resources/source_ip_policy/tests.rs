@@ -47,7 +47,7 @@ fn env(fake: &Arc<FakeIam>, now: &str) -> Env {
     Env {
         settings: Settings::default(),
         clock: Arc::new(FixedClock(t(now))),
-        nacls: Nacls::new(Arc::new(NoNacls)),
+        nacls: Nacls::new(Arc::new(NoNacls), crate::aws::Repeat::IMMEDIATE),
         policies: Policies::new(fake.clone()),
         client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
             crate::aws::client_vpn::fake::FakeClientVpn::default(),
