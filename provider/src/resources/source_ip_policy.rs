@@ -42,6 +42,7 @@ use crate::policy::cidrs::AddrSet;
 use crate::policy::document::{
     Fit, MANAGED_POLICY_SIZE_LIMIT, Spec, Temporary, fit, policy_size, same_document,
 };
+use crate::policy::guardrail::{self, Treatment};
 use crate::policy::revoke::{self, Marker};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
 use crate::resources::common::{self, Wording};
@@ -77,40 +78,111 @@ const WORDING: Wording = Wording {
 
 pub fn schema_block() -> Block {
     Block {
-        description: "An IAM managed policy that denies requests from outside an IP allowlist. Permanent ranges \
+        description: format!(
+            "An IAM managed policy that denies requests from outside an IP allowlist. Permanent ranges \
                       stay; each temporary range is closed by AWS itself once its `expires_at` passes (an \
                       `aws:CurrentTime` condition in the policy), with no cleanup job. The next apply prunes \
                       expired entries from the document. Attach the policy to users, groups or roles with the \
-                      usual `aws_iam_*_policy_attachment` resources."
-            .into(),
+                      usual `aws_iam_*_policy_attachment` resources.\n\n\
+                      Every document is checked with all of jitlint's rules at plan time, before it is \
+                      written. Findings of {} are errors (the document is not written); `JIT007` \
+                      (source-ip-deny-blocks-aws-services) is a warning on `exempt_aws_services = false`; \
+                      findings of any other rule, such as one added to jitlint after this version, are \
+                      warnings.",
+            guardrail::enforced_list()
+        ),
         attributes: vec![
             Attribute::computed("id", Type::String, "The policy's ARN. Also the import id."),
             Attribute::computed("arn", Type::String, "The policy's ARN."),
-            Attribute::computed("policy_id", Type::String, "The policy's unique id (`ANPA…`)."),
-            Attribute::required("name", Type::String, "Name of the managed policy (1-128 letters, digits and `+=,.@_-`). Changing it creates a new policy."),
-            Attribute::optional_computed("path", Type::String, "IAM path of the policy, beginning and ending with `/`. Defaults to `/`. Changing it creates a new policy."),
-            Attribute::optional("description", Type::String, "Description of the policy (at most 1000 characters). Changing it creates a new policy."),
-            Attribute::required("allowed_cidrs", Type::List(Box::new(Type::String)), "Permanent ranges (the office, the VPN's egress) as IPv4 or IPv6 CIDR blocks with host bits clear. At least one; `0.0.0.0/0` and prefixes shorter than /8 (IPv6: /32) are refused."),
+            Attribute::computed(
+                "policy_id",
+                Type::String,
+                "The policy's unique id (`ANPA…`).",
+            ),
+            Attribute::required(
+                "name",
+                Type::String,
+                "Name of the managed policy (1-128 letters, digits and `+=,.@_-`). Changing it creates a new policy.",
+            ),
+            Attribute::optional_computed(
+                "path",
+                Type::String,
+                "IAM path of the policy, beginning and ending with `/`. Defaults to `/`. Changing it creates a new policy.",
+            ),
+            Attribute::optional(
+                "description",
+                Type::String,
+                "Description of the policy (at most 1000 characters). Changing it creates a new policy.",
+            ),
+            Attribute::required(
+                "allowed_cidrs",
+                Type::List(Box::new(Type::String)),
+                "Permanent ranges (the office, the VPN's egress) as IPv4 or IPv6 CIDR blocks with host bits clear. At least one; `0.0.0.0/0` and prefixes shorter than /8 (IPv6: /32) are refused.",
+            ),
             Attribute::nested(
                 "temporary_cidrs",
                 Nesting::Map,
                 Mode::Optional,
                 vec![
-                    Attribute::required("ttl", Type::String, "How long the range is admitted from `created_at`, as a Go duration (`\"8h\"`, `\"90m\"`). Positive and at most the provider's `max_ttl`. Changing it moves `expires_at`; on an expired entry it grants the range again from the apply."),
-                    Attribute::optional("reason", Type::String, "Why the access is needed (kept in state); required when the provider sets `require_reason`."),
-                    Attribute::computed("created_at", Type::String, "When the entry was first applied (RFC 3339, UTC)."),
-                    Attribute::computed("expires_at", Type::String, "`created_at` + `ttl` (RFC 3339, UTC). AWS denies the range after this instant."),
-                    Attribute::computed("status", Type::String, "`active` until `expires_at`, then `expired`: the next apply removes the range from the document (AWS already denies it). `revoked` when `jitctl revoke` ended it early: it stays out of the document until it gets a new `ttl`."),
+                    Attribute::required(
+                        "ttl",
+                        Type::String,
+                        "How long the range is admitted from `created_at`, as a Go duration (`\"8h\"`, `\"90m\"`). Positive and at most the provider's `max_ttl`. Changing it moves `expires_at`; on an expired entry it grants the range again from the apply.",
+                    ),
+                    Attribute::optional(
+                        "reason",
+                        Type::String,
+                        "Why the access is needed (kept in state); required when the provider sets `require_reason`.",
+                    ),
+                    Attribute::computed(
+                        "created_at",
+                        Type::String,
+                        "When the entry was first applied (RFC 3339, UTC).",
+                    ),
+                    Attribute::computed(
+                        "expires_at",
+                        Type::String,
+                        "`created_at` + `ttl` (RFC 3339, UTC). AWS denies the range after this instant.",
+                    ),
+                    Attribute::computed(
+                        "status",
+                        Type::String,
+                        "`active` until `expires_at`, then `expired`: the next apply removes the range from the document (AWS already denies it). `revoked` when `jitctl revoke` ended it early: it stays out of the document until it gets a new `ttl`.",
+                    ),
                 ],
                 "Temporary ranges, keyed by CIDR block (e.g. `\"203.0.113.7/32\"`), each admitted until its `expires_at`. \
                  Prefixes shorter than the provider's `min_prefix_length_ipv4`/`ipv6` are refused.",
             ),
-            Attribute::optional_computed("deny_actions", Type::List(Box::new(Type::String)), "IAM actions denied outside the allowlist (`\"service:Action\"`, wildcards allowed). Defaults to `[\"*\"]`."),
-            Attribute::optional_computed("exempt_aws_services", Type::Bool, "Whether calls an AWS service makes for the user (CloudFormation, Athena, …) are exempt, via `\"Bool\": {\"aws:ViaAWSService\": \"false\"}`. Defaults to `true`; without it, those calls come from AWS addresses and are denied."),
-            Attribute::optional("tags", Type::Map(Box::new(Type::String)), "Tags for the policy. Keys starting with `jit:` are reserved: jit tags its policies `jit:managed = source-ip-policy` so that `jitctl` finds them."),
-            Attribute::computed("document", Type::String, "The policy document jit renders and keeps as the default version (compact JSON)."),
-            Attribute::computed("default_version_id", Type::String, "The policy's default version (`v1`, `v2`, …). jit keeps at most five versions, deleting the oldest non-default one before it writes a new one."),
-            Attribute::computed("next_expiry", Type::String, "The earliest `expires_at` of the active temporary entries (RFC 3339), or null when there are none."),
+            Attribute::optional_computed(
+                "deny_actions",
+                Type::List(Box::new(Type::String)),
+                "IAM actions denied outside the allowlist (`\"service:Action\"`, wildcards allowed). Defaults to `[\"*\"]`.",
+            ),
+            Attribute::optional_computed(
+                "exempt_aws_services",
+                Type::Bool,
+                "Whether calls an AWS service makes for the user (CloudFormation, Athena, …) are exempt, via `\"Bool\": {\"aws:ViaAWSService\": \"false\"}`. Defaults to `true`; without it, those calls come from AWS addresses and are denied.",
+            ),
+            Attribute::optional(
+                "tags",
+                Type::Map(Box::new(Type::String)),
+                "Tags for the policy. Keys starting with `jit:` are reserved: jit tags its policies `jit:managed = source-ip-policy` so that `jitctl` finds them.",
+            ),
+            Attribute::computed(
+                "document",
+                Type::String,
+                "The policy document jit renders and keeps as the default version (compact JSON).",
+            ),
+            Attribute::computed(
+                "default_version_id",
+                Type::String,
+                "The policy's default version (`v1`, `v2`, …). jit keeps at most five versions, deleting the oldest non-default one before it writes a new one.",
+            ),
+            Attribute::computed(
+                "next_expiry",
+                Type::String,
+                "The earliest `expires_at` of the active temporary entries (RFC 3339), or null when there are none.",
+            ),
         ],
         blocks: vec![],
     }
@@ -1027,43 +1099,50 @@ fn refuse_size(spec: &Spec, size: Option<usize>, bound: usize, diags: &mut Diagn
     ));
 }
 
-/// Runs jitlint over a document jit is about to write.
+/// Runs jitlint over a document jit is about to write; findings become errors or warnings as
+/// [`guardrail`] says.
 fn lint_document(spec: &Spec, doc: &str, diags: &mut Diagnostics) {
-    match jitlint::lint_policy_document(doc, &jitlint::Config::default()) {
-        Ok(findings) => {
-            for f in findings {
-                let text = format!("{} ({}): {}", f.rule.code(), f.rule.name(), f.message);
-                if f.rule == jitlint::Rule::SourceIpDenyBlocksAwsServices
-                    && !spec.exempt_aws_services
-                {
-                    diags.push(
-                        Diagnostic::warning(
-                            "AWS services acting for the user are denied too",
-                            format!("exempt_aws_services = false: {text}"),
-                        )
-                        .at(path("exempt_aws_services")),
-                    );
-                } else if f.rule == jitlint::Rule::SourceIpFencePrivateOnly {
-                    // Input, not a jit bug: only private ranges are allowed.
-                    diags.push(
-                        Diagnostic::error(
-                            "The allowlist admits only private addresses",
-                            format!("{text}. aws:SourceIp never carries a private address, so this policy would deny every request that does not come through a VPC endpoint; allow the public addresses your users come from"),
-                        )
-                        .at(path("allowed_cidrs")),
-                    );
-                } else {
-                    diags.push(Diagnostic::error(
-                        "The rendered policy fails jitlint",
-                        format!("{text}. jit never writes a policy jitlint flags; this is a bug in jit, please report it"),
-                    ));
-                }
-            }
+    let findings = match guardrail::lint(doc) {
+        Ok(findings) => findings,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "The rendered policy fails jitlint",
+                format!("jitlint could not read it ({e}); this is a bug in jit, please report it"),
+            ));
+            return;
         }
-        Err(e) => diags.push(Diagnostic::error(
-            "The rendered policy fails jitlint",
-            format!("jitlint could not read it ({e}); this is a bug in jit, please report it"),
-        )),
+    };
+    for f in findings {
+        let text = format!("{} ({}): {}", f.rule.code(), f.rule.name(), f.message);
+        let chosen = f.rule == jitlint::Rule::SourceIpDenyBlocksAwsServices;
+        if chosen && !spec.exempt_aws_services {
+            diags.push(
+                Diagnostic::warning(
+                    "AWS services acting for the user are denied too",
+                    format!("exempt_aws_services = false: {text}"),
+                )
+                .at(path("exempt_aws_services")),
+            );
+        } else if f.rule == jitlint::Rule::SourceIpFencePrivateOnly {
+            // Input, not a jit bug: only private ranges are allowed.
+            diags.push(
+                Diagnostic::error(
+                    "The allowlist admits only private addresses",
+                    format!("{text}. aws:SourceIp never carries a private address, so this policy would deny every request that does not come through a VPC endpoint; allow the public addresses your users come from"),
+                )
+                .at(path("allowed_cidrs")),
+            );
+        } else if chosen || guardrail::treatment(f.rule) == Treatment::Error {
+            diags.push(Diagnostic::error(
+                "The rendered policy fails jitlint",
+                format!("{text}. jit never writes a policy jitlint flags; this is a bug in jit, please report it"),
+            ));
+        } else {
+            diags.push(Diagnostic::warning(
+                "jitlint reports the rendered policy",
+                format!("{text}. This provider version does not enforce {} (see the resource's documentation), so the policy is written; please report it", f.rule.code()),
+            ));
+        }
     }
 }
 
