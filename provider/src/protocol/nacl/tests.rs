@@ -55,6 +55,17 @@ fn nacls(fake: &FakeNacl) -> Nacls {
     Nacls::new(Arc::new(fake.clone()), crate::aws::Repeat::IMMEDIATE)
 }
 
+/// One ACL holding one grant for 203.0.113.7/32, created at the clock's start.
+async fn one_grant() -> (FakeNacl, TestClock, Nacls, Record) {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    let n = nacls(&fake);
+    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap();
+    (fake, c, n, r)
+}
+
 /// The invariants the protocol promises, checked on the fake's ACL: every entry in jit's range
 /// is owned by a record, every committed record that is neither revoked nor expired owns its
 /// entry, and no two records own one entry (ownership is a function).
@@ -402,12 +413,7 @@ async fn the_next_create_rolls_back_an_abandoned_intent() {
 /// left a `revoking` grant that the sweep ignored until its expiry.
 #[tokio::test]
 async fn the_sweep_finishes_a_revoke_cut_short() {
-    let fake = FakeNacl::with_acl(ACL);
-    let c = clock(0);
-    let n = nacls(&fake);
-    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
-        .await
-        .unwrap();
+    let (fake, c, n, r) = one_grant().await;
     // The marker is written, the delete fails.
     fake.faults(&[Fault::None]);
     fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
@@ -470,12 +476,7 @@ async fn a_slow_creator_abandons_its_own_intent_before_opening_anything() {
 
 #[tokio::test]
 async fn update_never_clears_a_revoke_marker() {
-    let fake = FakeNacl::with_acl(ACL);
-    let c = clock(0);
-    let n = nacls(&fake);
-    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
-        .await
-        .unwrap();
+    let (fake, c, n, r) = one_grant().await;
     let view = fake.get(ACL);
     revoke(&n, &view, &r, c.now()).await.unwrap();
     let mut changed = r.grant.clone();
@@ -594,12 +595,7 @@ fn newcomer(id: &str, spec: &EntrySpec, cidr: &str, created_at: OffsetDateTime) 
 /// is now repeated only after a fresh read, which shows the newcomer: the sweep is done.
 #[tokio::test]
 async fn a_lost_delete_response_is_never_repeated_onto_a_grant_numbered_there_since() {
-    let fake = FakeNacl::with_acl(ACL);
-    let c = clock(0);
-    let n = nacls(&fake);
-    let old = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
-        .await
-        .unwrap();
+    let (fake, c, n, old) = one_grant().await;
     let later = c.now() + Duration::hours(3);
     let new = newcomer("bbbbbbbbbbbb", &old.grant.entry, "198.51.100.9/32", later);
     let (key, value) = (new.tag_key(), new.tag_value());
@@ -637,12 +633,7 @@ async fn a_lost_delete_response_is_never_repeated_onto_a_grant_numbered_there_si
 /// there, within one removal.
 #[tokio::test]
 async fn a_throttled_delete_is_repeated_after_a_fresh_read() {
-    let fake = FakeNacl::with_acl(ACL);
-    let c = clock(0);
-    let n = nacls(&fake);
-    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
-        .await
-        .unwrap();
+    let (fake, _, n, r) = one_grant().await;
     fake.faults(&[Fault::Before, Fault::Before]);
     let (writes, describes) = (fake.writes(), fake.describes());
     let removed = remove(&n, ACL, &r.id, &r.grant.entry, false, Guard::NONE)
@@ -661,12 +652,7 @@ async fn a_throttled_delete_is_repeated_after_a_fresh_read() {
 /// the removal fails, the record stays, and the next removal decides on what it finds.
 #[tokio::test]
 async fn a_delete_is_left_for_later_when_another_writer_arrived_at_its_number() {
-    let fake = FakeNacl::with_acl(ACL);
-    let c = clock(0);
-    let n = nacls(&fake);
-    let r = create(&n, &c, &new_grant("203.0.113.7/32", AUTO))
-        .await
-        .unwrap();
+    let (fake, c, n, r) = one_grant().await;
     let mut intent = newcomer("cccccccccccc", &r.grant.entry, "198.51.100.9/32", c.now());
     intent.pending = true;
     let (key, value) = (intent.tag_key(), intent.tag_value());
