@@ -411,11 +411,15 @@ provider "jit" {{
 /// A CLI configuration that installs each `(source, directory)` through `dev_overrides`, and everything else
 /// directly.
 fn dev_overrides(overrides: &[(&str, &Path)]) -> String {
-    let lines: String = overrides
-        .iter()
-        .map(|(source, dir)| format!("    {source:?} = {:?}\n", dir.display().to_string()))
-        .collect();
-    format!("provider_installation {{\n  dev_overrides {{\n{lines}  }}\n  direct {{}}\n}}\n")
+    let mut text = String::from("provider_installation {\n  dev_overrides {\n");
+    for (source, dir) in overrides {
+        text.push_str(&format!(
+            "    {source:?} = {:?}\n",
+            dir.display().to_string()
+        ));
+    }
+    text.push_str("  }\n  direct {}\n}\n");
+    text
 }
 
 /// The path of one of the workspace's binaries (`jitctl`, `jitctl-lambda`, `jit-client-vpn-handler`, `jitlint`),

@@ -60,7 +60,7 @@ fn attr(name: &'static str, ty: &'static str, mode: Mode) -> Attr {
 }
 
 impl Attr {
-    fn default(self, value: Value) -> Attr {
+    fn with_default(self, value: Value) -> Attr {
         Attr {
             default: Some(value),
             ..self
@@ -167,7 +167,7 @@ fn resources() -> BTreeMap<&'static str, Block> {
                 id(),
                 attr("arn", STRING, Computed),
                 attr("name", STRING, OptionalComputed),
-                attr("retention_in_days", NUMBER, Optional).default(Value::from(0i64)),
+                attr("retention_in_days", NUMBER, Optional).with_default(Value::from(0i64)),
             ]),
         ),
         (
@@ -193,8 +193,8 @@ fn resources() -> BTreeMap<&'static str, Block> {
                     attr("architectures", STRING_LIST, OptionalComputed),
                     attr("filename", STRING, Optional),
                     attr("source_code_hash", STRING, OptionalComputed),
-                    attr("memory_size", NUMBER, Optional).default(Value::from(128i64)),
-                    attr("timeout", NUMBER, Optional).default(Value::from(3i64)),
+                    attr("memory_size", NUMBER, Optional).with_default(Value::from(128i64)),
+                    attr("timeout", NUMBER, Optional).with_default(Value::from(3i64)),
                 ],
                 blocks: vec![Nested {
                     name: "environment",
@@ -214,7 +214,7 @@ fn resources() -> BTreeMap<&'static str, Block> {
                     attr("description", STRING, Optional),
                     attr("server_certificate_arn", STRING, Required),
                     attr("client_cidr_block", STRING, Required),
-                    attr("split_tunnel", BOOL, Optional).default(Value::from(false)),
+                    attr("split_tunnel", BOOL, Optional).with_default(Value::from(false)),
                     attr("tags", STRING_MAP, Optional),
                     attr("tags_all", STRING_MAP, OptionalComputed),
                 ],
