@@ -13,7 +13,9 @@
 //! Configuration (environment): `JIT_ALWAYS_ALLOW_CIDRS` (comma-separated standing ranges that
 //! never expire, validated at start: an invalid value makes every invocation refuse, loudly);
 //! `JIT_NOTIFY_TOPIC_ARN` (an SNS topic that gets one message per decision; a failed or slow
-//! publish is logged and never changes the decision or delays it past the deadline).
+//! publish is logged and never changes the decision or delays it past the deadline);
+//! `JIT_HANDLER_DEADLINE_MS` (the internal deadline in milliseconds instead of [`DEADLINE`], for
+//! slow test machines; validated at start like the standing ranges, see [`parse_deadline`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -32,11 +34,26 @@ pub const ALWAYS_ALLOW_ENV: &str = "JIT_ALWAYS_ALLOW_CIDRS";
 /// The SNS topic that gets one message per decision.
 pub const NOTIFY_TOPIC_ENV: &str = "JIT_NOTIFY_TOPIC_ARN";
 
+/// Replaces [`DEADLINE`] (whole milliseconds): for tests on loaded machines, where a cold first
+/// answer (reading the grants from a local AWS, publishing to SNS) can take longer than 5 s.
+pub const DEADLINE_ENV: &str = "JIT_HANDLER_DEADLINE_MS";
+
 /// The handler answers within this long of receiving an event, whatever AWS does.
 pub const DEADLINE: Duration = Duration::from_secs(5);
 
-/// The most a notification may take of the time left before the deadline.
-pub const NOTIFY_MAX: Duration = Duration::from_millis(1500);
+/// How long AWS waits for the handler (fixed): a deadline must stay below it, or AWS gives up
+/// first and the client is refused without a message.
+pub const AWS_WAIT: Duration = Duration::from_secs(30);
+
+/// The shortest deadline [`parse_deadline`] accepts: below it even a cold start's first read
+/// (about 50 ms against a local AWS) cannot fit, and every first connection would be refused.
+pub const MIN_DEADLINE: Duration = Duration::from_millis(100);
+
+/// The most a notification may take of the time left before the deadline: 30% of the deadline
+/// (1.5 s at the default 5 s), so a raised deadline gives a slow SNS more time too.
+pub fn notify_budget(deadline: Duration) -> Duration {
+    deadline * 3 / 10
+}
 
 /// The request and response schema versions AWS uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +202,40 @@ pub fn parse_standing(value: &str) -> Result<Vec<IpNet>, String> {
         .collect()
 }
 
+/// Parses `JIT_HANDLER_DEADLINE_MS` (absent: `None`): whole milliseconds from [`MIN_DEADLINE`] to
+/// below [`AWS_WAIT`]. Anything else (a unit, a sign, a fraction, 0, 30000 or more) is an error
+/// naming the variable, and the handler then refuses every connection, as for an invalid standing
+/// range, rather than answer on a deadline nobody chose.
+pub fn parse_deadline(value: Option<&str>) -> Result<Duration, String> {
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(DEADLINE);
+    };
+    let min = MIN_DEADLINE.as_millis();
+    let limit = AWS_WAIT.as_millis();
+    let ms: u64 = text
+        .parse()
+        .ok()
+        .filter(|_| text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            format!("{DEADLINE_ENV}: {text:?} is not a whole number of milliseconds (e.g. 20000)")
+        })?;
+    let deadline = Duration::from_millis(ms);
+    if deadline < MIN_DEADLINE {
+        return Err(format!(
+            "{DEADLINE_ENV}: {ms} ms is too short to read the grants; use at least {min}"
+        ));
+    }
+    if deadline >= AWS_WAIT {
+        return Err(format!(
+            "{DEADLINE_ENV}: {ms} ms is not below the {} s AWS waits for the handler, which would \
+             refuse the client without a message; use at most {}",
+            AWS_WAIT.as_secs(),
+            limit - 1
+        ));
+    }
+    Ok(deadline)
+}
+
 /// The handler with its configuration, built once per cold start.
 pub struct Handler {
     pub vpns: ClientVpns,
@@ -193,7 +244,9 @@ pub struct Handler {
     /// refused).
     pub standing: Result<Vec<IpNet>, String>,
     pub notifier: Option<Arc<dyn Notifier>>,
-    pub deadline: Duration,
+    /// The internal deadline, or why `JIT_HANDLER_DEADLINE_MS` is invalid (then every event is
+    /// refused, within [`DEADLINE`]).
+    pub deadline: Result<Duration, String>,
 }
 
 /// What one event came to, for the log and the notification.
@@ -205,6 +258,11 @@ pub struct Outcome {
 }
 
 impl Handler {
+    /// The deadline in force: the configured one, or [`DEADLINE`] when it is invalid.
+    fn deadline(&self) -> Duration {
+        self.deadline.as_ref().copied().unwrap_or(DEADLINE)
+    }
+
     /// Answers one event (always: never an error, never past the deadline).
     pub async fn handle(&self, event: &Value) -> Value {
         let started = Instant::now();
@@ -219,9 +277,9 @@ impl Handler {
         }
         if let Some(n) = &self.notifier {
             let left = self
-                .deadline
+                .deadline()
                 .saturating_sub(started.elapsed())
-                .min(NOTIFY_MAX);
+                .min(notify_budget(self.deadline()));
             let (subject, body) = notification(parsed.as_ref(), &outcome, self.clock.now());
             match tokio::time::timeout(left, n.publish(&subject, &body)).await {
                 Ok(Ok(())) => {}
@@ -245,11 +303,15 @@ impl Handler {
                 return (refuse("VPN access is misconfigured (jit's standing ranges are invalid), so every connection is refused; tell your VPN administrator".into()), None);
             }
         };
+        if let Err(e) = &self.deadline {
+            tracing::error!("misconfigured, refusing every connection: {e}");
+            return (refuse("VPN access is misconfigured (jit's handler deadline is invalid), so every connection is refused; tell your VPN administrator".into()), None);
+        }
         let ev = match parse_event(event) {
             Ok(ev) => ev,
             Err(m) => return (refuse(m), None),
         };
-        let left = self.deadline.saturating_sub(started.elapsed());
+        let left = self.deadline().saturating_sub(started.elapsed());
         let view = match tokio::time::timeout(left, self.vpns.view(&ev.endpoint_id)).await {
             Ok(Ok(Some(view))) => view,
             Ok(Ok(None)) => {
@@ -273,7 +335,7 @@ impl Handler {
                 );
             }
             Err(_) => {
-                tracing::error!(endpoint = %ev.endpoint_id, "no answer from AWS within {:?}", self.deadline);
+                tracing::error!(endpoint = %ev.endpoint_id, "no answer from AWS within {:?}", self.deadline());
                 return (
                     refuse(format!(
                         "jit could not read the grants of {} in time, so it refuses the connection; try again in a minute",

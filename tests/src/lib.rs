@@ -48,6 +48,9 @@ pub const REGION: &str = "us-east-1";
 /// The source address the provider is installed under through `dev_overrides`.
 pub const PROVIDER_SOURCE: &str = "registry.terraform.io/jit-access/jit";
 
+/// The source address of the AWS provider, which [`Terraform::with_stand_in_aws`] installs a stand-in under.
+pub const AWS_PROVIDER_SOURCE: &str = "registry.terraform.io/hashicorp/aws";
+
 /// The environment variable the provider reads its clock from, in tests only (RFC 3339).
 pub const TEST_NOW_ENV: &str = "JIT_TEST_NOW";
 
@@ -405,14 +408,28 @@ provider "jit" {{
     )
 }
 
-/// The path of one of jit's binaries (`jitctl`, `jitctl-lambda`, `jit-client-vpn-handler`), built next to the
-/// provider; panics with how to build it when it is missing.
+/// A CLI configuration that installs each `(source, directory)` through `dev_overrides`, and everything else
+/// directly.
+fn dev_overrides(overrides: &[(&str, &Path)]) -> String {
+    let mut text = String::from("provider_installation {\n  dev_overrides {\n");
+    for (source, dir) in overrides {
+        text.push_str(&format!(
+            "    {source:?} = {:?}\n",
+            dir.display().to_string()
+        ));
+    }
+    text.push_str("  }\n  direct {}\n}\n");
+    text
+}
+
+/// The path of one of the workspace's binaries (`jitctl`, `jitctl-lambda`, `jit-client-vpn-handler`, `jitlint`),
+/// built next to the provider; panics with how to build it when it is missing.
 pub fn jit_binary(name: &str) -> PathBuf {
     let dir = provider_dir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.join(name);
     assert!(
         path.is_file(),
-        "{} does not exist; build it with `cargo build -p terraform-provider-jit --bins`",
+        "{} does not exist; build it with `cargo build -p terraform-provider-jit --bins` (`-p jitlint` for jitlint)",
         path.display()
     );
     path
@@ -728,14 +745,32 @@ impl Terraform {
 
     /// A working directory whose `dev_overrides` point at `provider_dir`.
     pub fn with_provider_dir(moto: &Moto, provider_dir: &Path) -> Terraform {
-        Terraform::with_cli_config(
-            moto,
-            &format!(
-                "provider_installation {{\n  dev_overrides {{\n    {:?} = {:?}\n  }}\n  direct {{}}\n}}\n",
-                PROVIDER_SOURCE,
-                provider_dir.display().to_string()
-            ),
+        Terraform::with_cli_config(moto, &dev_overrides(&[(PROVIDER_SOURCE, provider_dir)]))
+    }
+
+    /// A working directory where `jit-access/jit` is the locally built provider (as [`Terraform::new`]) and
+    /// `hashicorp/aws` is `stand_in`, the tests' stand-in for it (`src/bin/stand-in-aws-provider.rs`: it validates
+    /// and plans, never applies), both through `dev_overrides`, so that `terraform plan` and `terraform show -json`
+    /// work on a configuration that uses both without downloading anything. The stand-in is linked into the
+    /// working directory's temporary tree as `terraform-provider-aws`, the name `dev_overrides` looks for.
+    pub fn with_stand_in_aws(moto: &Moto, stand_in: &Path) -> Terraform {
+        let jit = provider_dir().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            stand_in.is_file(),
+            "the stand-in for hashicorp/aws {} does not exist",
+            stand_in.display()
+        );
+        let tf = Terraform::with_cli_config(moto, "");
+        let aws = tf.dir.path().join("stand-in-aws");
+        std::fs::create_dir(&aws).expect("create the stand-in's directory");
+        std::os::unix::fs::symlink(stand_in, aws.join("terraform-provider-aws"))
+            .expect("link the stand-in as terraform-provider-aws");
+        std::fs::write(
+            tf.dir.path().join("cli.tfrc"),
+            dev_overrides(&[(PROVIDER_SOURCE, &jit), (AWS_PROVIDER_SOURCE, &aws)]),
         )
+        .expect("write the CLI configuration");
+        tf
     }
 
     /// A working directory whose CLI configuration is `cli_config_text` (e.g. a `provider_installation` block with a

@@ -4,8 +4,9 @@
 //! `jit_provider::connect_handler` for the decision and `examples/client-vpn/` for the wiring.
 //!
 //! Configuration: `JIT_ALWAYS_ALLOW_CIDRS` (standing ranges, comma-separated),
-//! `JIT_NOTIFY_TOPIC_ARN` (an SNS topic for one message per decision), `JITCTL_LOG` (default
-//! `info`). Logs are JSON lines for CloudWatch.
+//! `JIT_NOTIFY_TOPIC_ARN` (an SNS topic for one message per decision), `JIT_HANDLER_DEADLINE_MS`
+//! (the internal deadline, default 5000, below AWS's 30 s; for slow test machines), `JITCTL_LOG`
+//! (default `info`). Logs are JSON lines for CloudWatch.
 
 use std::sync::Arc;
 
@@ -14,7 +15,8 @@ use jit_provider::aws::client_vpn::{ClientVpns, SdkClientVpn};
 use jit_provider::aws::{Connection, LazyClients};
 use jit_provider::clock;
 use jit_provider::connect_handler::{
-    ALWAYS_ALLOW_ENV, DEADLINE, Handler, NOTIFY_TOPIC_ENV, Notifier, parse_standing,
+    ALWAYS_ALLOW_ENV, DEADLINE_ENV, Handler, NOTIFY_TOPIC_ENV, Notifier, parse_deadline,
+    parse_standing,
 };
 use jit_provider::ctl;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -50,6 +52,15 @@ async fn main() -> Result<(), Error> {
     if let Err(e) = &standing {
         tracing::error!("{e}: every connection will be refused until it is fixed");
     }
+    // Not UTF-8 becomes replacement characters, which parse_deadline refuses like any nonsense.
+    let deadline = parse_deadline(
+        std::env::var_os(DEADLINE_ENV)
+            .map(|v| v.to_string_lossy().into_owned())
+            .as_deref(),
+    );
+    if let Err(e) = &deadline {
+        tracing::error!("{e}: every connection will be refused until it is fixed");
+    }
     let connection = Connection::default();
     let shared = connection.shared_config().await;
     let clients = LazyClients::ready(connection.clients_from(&shared));
@@ -73,7 +84,7 @@ async fn main() -> Result<(), Error> {
         clock,
         standing,
         notifier,
-        deadline: DEADLINE,
+        deadline,
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);

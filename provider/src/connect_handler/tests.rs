@@ -71,7 +71,7 @@ fn handler(api: Arc<dyn ClientVpnApi>, now: i64, notifier: Option<Arc<dyn Notifi
         clock: Arc::new(FixedClock(at(now))),
         standing: Ok(vec![]),
         notifier,
-        deadline: DEADLINE,
+        deadline: Ok(DEADLINE),
     }
 }
 
@@ -150,7 +150,7 @@ async fn a_cached_grant_never_admits_past_its_expiry_and_a_revoke_once_read_is_f
         clock: Arc::new(FixedClock(at(8_199))),
         standing: Ok(vec![]),
         notifier: None,
-        deadline: DEADLINE,
+        deadline: Ok(DEADLINE),
     };
     assert_eq!(
         during.handle(&event("v1", "alice", "192.0.2.1", &[])).await["allow"],
@@ -273,7 +273,7 @@ async fn aws_errors_and_silence_refuse_with_a_message_within_the_deadline() {
     );
 
     let slow = Handler {
-        deadline: Duration::from_millis(200),
+        deadline: Ok(Duration::from_millis(200)),
         ..handler(Arc::new(Hanging), 2_000, None)
     };
     let started = Instant::now();
@@ -330,6 +330,86 @@ async fn standing_ranges_admit_and_an_invalid_one_refuses_everyone() {
     );
 }
 
+#[test]
+fn the_deadline_setting_takes_whole_milliseconds_below_aws_wait() {
+    assert_eq!(parse_deadline(None), Ok(DEADLINE));
+    assert_eq!(parse_deadline(Some("")), Ok(DEADLINE));
+    assert_eq!(parse_deadline(Some("  ")), Ok(DEADLINE));
+    assert_eq!(parse_deadline(Some("20000")), Ok(Duration::from_secs(20)));
+    assert_eq!(
+        parse_deadline(Some(" 750 ")),
+        Ok(Duration::from_millis(750))
+    );
+    assert_eq!(parse_deadline(Some("100")), Ok(MIN_DEADLINE));
+    assert_eq!(
+        parse_deadline(Some("29999")),
+        Ok(Duration::from_millis(29_999))
+    );
+    for nonsense in [
+        "5s", "-1", "+5000", "1.5", "1e4", "0x10", "five", "20000ms", "\u{fffd}",
+    ] {
+        let err = parse_deadline(Some(nonsense)).unwrap_err();
+        assert!(
+            err.starts_with(DEADLINE_ENV) && err.contains("not a whole number of milliseconds"),
+            "{nonsense}: {err}"
+        );
+    }
+    let err = parse_deadline(Some("99999999999999999999999")).unwrap_err();
+    assert!(err.contains("not a whole number"), "{err}");
+    for short in ["0", "1", "99"] {
+        let err = parse_deadline(Some(short)).unwrap_err();
+        assert!(
+            err.contains("too short") && err.contains("at least 100"),
+            "{err}"
+        );
+    }
+    for long in ["30000", "30001", "900000"] {
+        let err = parse_deadline(Some(long)).unwrap_err();
+        assert!(
+            err.contains("not below the 30 s AWS waits") && err.contains("at most 29999"),
+            "{err}"
+        );
+    }
+    assert_eq!(notify_budget(DEADLINE), Duration::from_millis(1500));
+    assert_eq!(
+        notify_budget(Duration::from_secs(20)),
+        Duration::from_secs(6)
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_deadline_refuses_everyone_with_a_message() {
+    let alice = record("aaaaaaaaaaaa", Identity::Username("alice".into()), None);
+    let recorder = Arc::new(Recorder::default());
+    let h = Handler {
+        deadline: parse_deadline(Some("30000")),
+        ..handler(
+            Arc::new(fake_with(&[&alice])),
+            2_000,
+            Some(recorder.clone()),
+        )
+    };
+    let r = h.handle(&event("v2", "alice", "192.0.2.1", &[])).await;
+    assert_eq!(r["allow"], false, "{r}");
+    assert_eq!(r["schema-version"], "v2");
+    assert!(
+        r["error-msg-on-denied-connection"]
+            .as_str()
+            .unwrap()
+            .contains("misconfigured (jit's handler deadline is invalid)"),
+        "{r}"
+    );
+    // The refusal is still announced.
+    assert_eq!(recorder.sent.lock().unwrap().len(), 1);
+    // The same grant admits alice once the deadline is valid.
+    let fixed = Handler {
+        deadline: parse_deadline(Some("20000")),
+        ..handler(Arc::new(fake_with(&[&alice])), 2_000, None)
+    };
+    let r = fixed.handle(&event("v2", "alice", "192.0.2.1", &[])).await;
+    assert_eq!(r["allow"], true, "{r}");
+}
+
 #[tokio::test]
 async fn notifications_report_each_decision_and_never_change_or_delay_it() {
     let alice = record("aaaaaaaaaaaa", Identity::Username("alice".into()), None);
@@ -370,7 +450,7 @@ async fn notifications_report_each_decision_and_never_change_or_delay_it() {
         ..Recorder::default()
     });
     let h = Handler {
-        deadline: Duration::from_millis(300),
+        deadline: Ok(Duration::from_millis(300)),
         ..handler(Arc::new(fake_with(&[&alice])), 2_000, Some(hanging))
     };
     let started = Instant::now();

@@ -15,8 +15,8 @@ use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status};
 
 use crate::proto::plugin as pb;
-use crate::proto::tfplugin6::provider_server::ProviderServer;
-use crate::server::JitProvider;
+use crate::proto::tfplugin6::provider_server::{Provider, ProviderServer};
+use crate::server::{Applies, JitProvider};
 
 /// go-plugin's magic cookie for Terraform providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -285,11 +285,22 @@ impl pb::grpc_stdio_server::GrpcStdio for Stdio {
 /// away (killed, it can do neither). Applies still running then are given [`APPLY_DRAIN`] to
 /// finish before the process exits.
 pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), String> {
+    let applies = provider.applies();
+    serve_provider(provider, Some(applies), handshake).await
+}
+
+/// Serves any `tfplugin6.Provider` as [`serve`] serves jit's: the same handshake, mTLS, helper
+/// services and shutdown, waiting for `applies` (if any) before returning. The end-to-end tests'
+/// stand-in for `hashicorp/aws` (`tests/src/bin/stand-in-aws-provider.rs`) is served this way.
+pub async fn serve_provider<P: Provider>(
+    provider: P,
+    applies: Option<Applies>,
+    handshake: Handshake,
+) -> Result<(), String> {
     let listener = listener::Listener::bind(handshake.port_range).map_err(|e| e.to_string())?;
     let (shutdown_tx, mut shutdown_rx) = mpsc::channel::<()>(1);
     let signals = shutdown_signals(shutdown_tx.clone()).map_err(|e| e.to_string())?;
     let parent = parent_watch(shutdown_tx.clone());
-    let applies = provider.applies();
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
@@ -356,7 +367,9 @@ pub async fn serve(provider: JitProvider, handshake: Handshake) -> Result<(), St
     // The accept task held the other reference; dropping the last one removes the socket.
     let _ = accepting.await;
     drop(listener);
-    if !applies.drained(APPLY_DRAIN).await {
+    if let Some(applies) = applies
+        && !applies.drained(APPLY_DRAIN).await
+    {
         tracing::error!(
             "an apply was still running {} s after shutdown began; exiting without it",
             APPLY_DRAIN.as_secs()
