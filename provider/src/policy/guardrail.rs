@@ -196,8 +196,10 @@ mod tests {
             .unwrap_or_else(|e| panic!("jitlint could not read a document jit renders: {e}\n{doc}"))
             .into_iter()
             .filter(|f| {
-                !(f.rule == Rule::SourceIpDenyBlocksAwsServices && !spec.exempt_aws_services)
-                    && !(f.rule == Rule::SourceIpFencePrivateOnly && private_only)
+                let asked = (f.rule == Rule::SourceIpDenyBlocksAwsServices
+                    && !spec.exempt_aws_services)
+                    || (f.rule == Rule::SourceIpFencePrivateOnly && private_only);
+                !asked
             })
             .map(|f| format!("{} ({}): {}", f.rule.code(), f.rule.name(), f.message))
             .collect()
