@@ -7,6 +7,7 @@ use crate::aws::nacl::{AclView, AwsError, CreateOutcome, NaclApi, Nacls};
 use crate::clock::FixedClock;
 use crate::grant::{Direction, EntrySpec};
 use crate::policy::eval::{Request, denied};
+use crate::resources::common::STATUS_ACTIVE;
 use crate::tf::Severity;
 
 /// This resource never touches network ACLs.
