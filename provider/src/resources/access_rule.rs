@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use ipnet::IpNet;
 use time::OffsetDateTime;
 
-use crate::clock::{format_rfc3339, parse_rfc3339};
+use crate::clock::format_rfc3339;
 use crate::config::Settings;
 use crate::duration::Ttl;
 use crate::grant::lifecycle::{self, State};
