@@ -71,7 +71,7 @@ pub fn schema_block() -> Block {
                       provider with `tags`, give that provider `ignore_tags { key_prefixes = [\"jit:\"] }`, or its \
                       applies remove the grants' records."
             .into(),
-        attributes: vec![
+        attributes: [
             Attribute::computed("id", Type::String, "Where the grant sits: `<network_acl_id>:<ingress|egress>:<rule_number>`. Also the import id."),
             Attribute::computed("grant_id", Type::String, "The grant's unique identity, recorded in its tag on the ACL (`jit:grant:<grant_id>`). jit changes or removes an entry or a record only when it belongs to this id, so one grant never touches another's, even at a reused rule number."),
             Attribute::required("network_acl_id", Type::String, "Network ACL to add the entry to (`acl-…`). Changing it creates a new grant."),
@@ -82,13 +82,11 @@ pub fn schema_block() -> Block {
             Attribute::optional_computed("egress", Type::Bool, "Whether the entry is an egress (outbound) rule. Defaults to `false` (ingress). Changing it creates a new grant."),
             Attribute::optional_computed("rule_action", Type::String, "`allow` (default) or `deny` (a temporary block). Changing it creates a new grant."),
             Attribute::optional_computed("rule_number", Type::Number, "Rule number (1-32766). When omitted, jit picks the lowest free number in the provider's `rule_numbers` range. jit never replaces an existing entry."),
-            Attribute::required("ttl", Type::String, "How long the grant lasts from `created_at`, as a Go duration (`\"2h\"`, `\"90m\"`, `\"1h30m\"`). Positive and at most the provider's `max_ttl`. Changing it moves `expires_at` in place."),
-            Attribute::optional("reason", Type::String, "Why the access is needed. Stored with the grant in AWS; required when the provider sets `require_reason`."),
-            Attribute::optional("requested_by", Type::String, "Who asked for the access. Stored with the grant in AWS."),
-            Attribute::computed("created_at", Type::String, "When the grant was created (RFC 3339, UTC)."),
-            Attribute::computed("expires_at", Type::String, "When the grant ends: `created_at` + `ttl` (RFC 3339, UTC)."),
-            Attribute::computed("status", Type::String, "`active` while the entry exists, `expired` once the TTL has passed (the next apply removes the entry), `revoked` when `jitctl revoke` ended it early (it is not re-created), `unrecorded` when the entry is there but its record tag vanished (the next apply writes it again), `missing` when the entry vanished before the expiry (the next apply replaces the grant), `revoking` when a `jitctl revoke` was cut short before it removed the entry (the next apply removes it)."),
-        ],
+        ]
+        .into_iter()
+        .chain(Terms::schema(""))
+        .chain([Attribute::computed("status", Type::String, "`active` while the entry exists, `expired` once the TTL has passed (the next apply removes the entry), `revoked` when `jitctl revoke` ended it early (it is not re-created), `unrecorded` when the entry is there but its record tag vanished (the next apply writes it again), `missing` when the entry vanished before the expiry (the next apply replaces the grant), `revoking` when a `jitctl revoke` was cut short before it removed the entry (the next apply removes it).")])
+        .collect(),
         blocks: vec![],
     }
 }

@@ -672,7 +672,7 @@ pub fn schema_block() -> Block {
                       Terraform. If the endpoint is also managed by the AWS provider with `tags`, give that provider \
                       `ignore_tags { key_prefixes = [\"jit:\"] }`, or its applies remove the grants."
             .into(),
-        attributes: vec![
+        attributes: [
             Attribute::computed("id", Type::String, "`<client_vpn_endpoint_id>:<grant_id>`. Also the import id."),
             Attribute::computed("grant_id", Type::String, "The grant's unique identity, recorded in its tag on the endpoint (`jit:grant:<grant_id>`) and, for every connection it admits, as the connection's posture-compliance status, so the endpoint's connection log says which grant let a client in."),
             Attribute::required("client_vpn_endpoint_id", Type::String, "Client VPN endpoint to grant access to (`cvpn-endpoint-…`). Its client-connect handler must be `jit-client-vpn-handler`. Changing it creates a new grant."),
@@ -680,13 +680,11 @@ pub fn schema_block() -> Block {
             Attribute::optional("common_name", Type::String, "Who may connect, by the common name of the client certificate (mutual authentication, where AWS passes no username). Exactly one of `username`, `common_name` and `group`. Changing it creates a new grant."),
             Attribute::optional("group", Type::String, "Who may connect, by an Active Directory or SAML group the connection carries (compared exactly; only the handler's schema-v2 events carry groups). Exactly one of `username`, `common_name` and `group`. Changing it creates a new grant."),
             Attribute::optional("cidr_block", Type::String, "IPv4 or IPv6 CIDR block the client's public address must lie in, e.g. `203.0.113.7/32`. Host bits must be clear, and it may be no wider than the provider's `min_prefix_length_ipv4`/`_ipv6`. Omit it to admit the identity from anywhere. Changing it creates a new grant."),
-            Attribute::required("ttl", Type::String, "How long the grant lasts from `created_at`, as a Go duration (`\"2h\"`, `\"90m\"`, `\"1h30m\"`). Positive and at most the provider's `max_ttl`. Changing it moves `expires_at` in place."),
-            Attribute::optional("reason", Type::String, "Why the access is needed. Stored with the grant in AWS; required when the provider sets `require_reason`."),
-            Attribute::optional("requested_by", Type::String, "Who asked for the access. Stored with the grant in AWS."),
-            Attribute::computed("created_at", Type::String, "When the grant was created (RFC 3339, UTC)."),
-            Attribute::computed("expires_at", Type::String, "When the grant ends: `created_at` + `ttl` (RFC 3339, UTC). From then on the handler refuses new connections."),
-            Attribute::computed("status", Type::String, "`active` while the grant admits connections, `expired` once the TTL has passed (the next apply removes the tag and terminates its connections), `revoked` when `jitctl revoke` ended it early (it is not re-created)."),
-        ],
+        ]
+        .into_iter()
+        .chain(Terms::schema(" From then on the handler refuses new connections."))
+        .chain([Attribute::computed("status", Type::String, "`active` while the grant admits connections, `expired` once the TTL has passed (the next apply removes the tag and terminates its connections), `revoked` when `jitctl revoke` ended it early (it is not re-created).")])
+        .collect(),
         blocks: vec![],
     }
 }

@@ -32,7 +32,7 @@ use crate::config::Settings;
 use crate::duration::{Ttl, parse_ttl};
 use crate::grant::lifecycle::has_ended;
 use crate::tf::value::Number;
-use crate::tf::{AttrPath, Diagnostic, Diagnostics, Known, Value};
+use crate::tf::{AttrPath, Attribute, Diagnostic, Diagnostics, Known, Type, Value};
 
 /// How a resource names what it grants, in the messages of these rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,6 +232,40 @@ pub struct Terms {
 }
 
 impl Terms {
+    /// The terms' attributes in a grant's schema; `expires_at_note` ends the description of
+    /// `expires_at` with what the grant's end means for its kind (`""`: nothing more).
+    pub fn schema(expires_at_note: &str) -> [Attribute; 5] {
+        [
+            Attribute::required(
+                "ttl",
+                Type::String,
+                "How long the grant lasts from `created_at`, as a Go duration (`\"2h\"`, `\"90m\"`, `\"1h30m\"`). Positive and at most the provider's `max_ttl`. Changing it moves `expires_at` in place.",
+            ),
+            Attribute::optional(
+                "reason",
+                Type::String,
+                "Why the access is needed. Stored with the grant in AWS; required when the provider sets `require_reason`.",
+            ),
+            Attribute::optional(
+                "requested_by",
+                Type::String,
+                "Who asked for the access. Stored with the grant in AWS.",
+            ),
+            Attribute::computed(
+                "created_at",
+                Type::String,
+                "When the grant was created (RFC 3339, UTC).",
+            ),
+            Attribute::computed(
+                "expires_at",
+                Type::String,
+                &format!(
+                    "When the grant ends: `created_at` + `ttl` (RFC 3339, UTC).{expires_at_note}"
+                ),
+            ),
+        ]
+    }
+
     /// The state attributes of the terms.
     pub fn attributes(self) -> [(&'static str, Value); 5] {
         [
