@@ -53,6 +53,16 @@ impl Fakes {
     }
 }
 
+/// A configuration as Terraform sends it: every attribute of the schema, null unless `given`
+/// sets it (later pairs win).
+pub fn config<'a>(block: &Block, given: impl IntoIterator<Item = &'a (&'a str, Value)>) -> Value {
+    let mut v = Value::object(block.attributes.iter().map(|a| (a.name, Value::Null)));
+    for (name, value) in given {
+        v.set(name, value.clone());
+    }
+    v
+}
+
 /// `PlanResourceChange`: prior state (null on create), proposed new state, configuration.
 pub async fn plan(
     r: &dyn Resource,

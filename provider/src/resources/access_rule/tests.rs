@@ -34,31 +34,14 @@ fn env(fake: &FakeNacl, now: &str) -> Env {
 }
 
 fn config(pairs: &[(&str, Value)]) -> Value {
-    let mut v = Value::object([
+    let base = [
         ("network_acl_id", Value::from(ACL)),
         ("cidr_block", Value::from("203.0.113.7/32")),
         ("protocol", Value::from("udp")),
         ("from_port", Value::from(500i64)),
         ("ttl", Value::from("2h")),
-    ]);
-    for name in [
-        "id",
-        "to_port",
-        "egress",
-        "rule_action",
-        "rule_number",
-        "reason",
-        "requested_by",
-        "created_at",
-        "expires_at",
-        "status",
-    ] {
-        v.set(name, Value::Null);
-    }
-    for (k, val) in pairs {
-        v.set(k, val.clone());
-    }
-    v
+    ];
+    testing::config(&schema_block(), base.iter().chain(pairs))
 }
 
 async fn create(env: &Env, cfg: Value) -> (Value, Diagnostics) {

@@ -20,29 +20,12 @@ fn env(fake: &FakeClientVpn, now: &str) -> Env {
 }
 
 fn config(pairs: &[(&str, Value)]) -> Value {
-    let mut v = Value::object([
+    let base = [
         ("client_vpn_endpoint_id", Value::from(ENDPOINT)),
         ("username", Value::from("alice")),
         ("ttl", Value::from("2h")),
-    ]);
-    for name in [
-        "id",
-        "grant_id",
-        "common_name",
-        "group",
-        "cidr_block",
-        "reason",
-        "requested_by",
-        "created_at",
-        "expires_at",
-        "status",
-    ] {
-        v.set(name, Value::Null);
-    }
-    for (k, val) in pairs {
-        v.set(k, val.clone());
-    }
-    v
+    ];
+    testing::config(&schema_block(), base.iter().chain(pairs))
 }
 
 async fn plan(env: &Env, prior: &Value, cfg: &Value) -> Plan {

@@ -60,21 +60,14 @@ const COMPUTED: [&str; 6] = [
 
 /// A configuration: one permanent range and the given temporary `(cidr, ttl)` entries.
 fn config(temporary: &[(&str, &str)]) -> Value {
-    let mut v = Value::object([
+    let given = [
         ("name", Value::from("remote")),
-        ("path", Value::Null),
-        ("description", Value::Null),
         (
             "allowed_cidrs",
             Value::List(vec![Value::from("198.51.100.0/24")]),
         ),
-        ("deny_actions", Value::Null),
-        ("exempt_aws_services", Value::Null),
-        ("tags", Value::Null),
-    ]);
-    for name in COMPUTED {
-        v.set(name, Value::Null);
-    }
+    ];
+    let mut v = testing::config(&schema_block(), &given);
     v.set(
         "temporary_cidrs",
         if temporary.is_empty() {
