@@ -507,19 +507,19 @@ impl Resource for ClientVpnGrant {
             Ok(x) => x,
             Err(d) => return (req.prior, d.into()),
         };
-        let mut planned = req.planned.clone();
-        if planned.get("expires_at").is_unknown() {
+        // The ttl becomes known only now when it comes from another resource.
+        let ttl = || {
             let mut d = Diagnostics::default();
-            if let Some(ttl) = check(&req.config, Some(&env.settings), &mut d).map(|a| a.ttl) {
-                planned.set(
-                    "expires_at",
-                    Value::from(format_rfc3339(prior.grant.created_at + ttl.as_time())),
-                );
-            } else {
+            let args = check(&req.config, Some(&env.settings), &mut d);
+            args.map(|a| a.ttl).ok_or(d)
+        };
+        let planned = match common::settled_expiry(&req.planned, prior.grant.created_at, ttl) {
+            Ok(p) => p,
+            Err(d) => {
                 diags.extend(d);
                 return (req.prior, diags);
             }
-        }
+        };
         let mut next = match GrantState::from_value(&planned) {
             Ok(x) => x,
             Err(d) => return (req.prior, d.into()),

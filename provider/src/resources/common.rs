@@ -184,6 +184,25 @@ pub fn expiry_in_place(
     (Value::from(text), ended)
 }
 
+/// At apply, the planned state of an update in place with its `expires_at` settled: a plan
+/// leaves it unknown while the `ttl` comes from another resource, and it is `created_at` plus
+/// the `ttl` known now (`ttl`: the checked arguments' `ttl`, or the check's errors).
+pub fn settled_expiry(
+    planned: &Value,
+    created_at: OffsetDateTime,
+    ttl: impl FnOnce() -> Result<Ttl, Diagnostics>,
+) -> Result<Value, Diagnostics> {
+    let mut planned = planned.clone();
+    if planned.get("expires_at").is_unknown() {
+        let ttl = ttl()?;
+        planned.set(
+            "expires_at",
+            Value::from(format_rfc3339(created_at + ttl.as_time())),
+        );
+    }
+    Ok(planned)
+}
+
 // State.
 
 /// `status`: a grant that is in force.

@@ -222,3 +222,26 @@ fn a_cidr_block_means_the_same_however_it_is_written() {
     assert!(!same_cidr("not a block", "203.0.113.0/24"));
     assert!(same_cidr("not a block", "not a block"));
 }
+
+#[test]
+fn an_expiry_left_unknown_by_the_plan_is_settled_at_apply() {
+    let created = t("2026-11-23T12:00:00Z");
+    let planned = Value::object([("expires_at", Value::Unknown), ("ttl", Value::from("4h"))]);
+    let settled = settled_expiry(&planned, created, || Ok(parse_ttl("4h").unwrap())).unwrap();
+    assert_eq!(
+        settled.get("expires_at"),
+        &Value::from("2026-11-23T16:00:00Z")
+    );
+    assert_eq!(settled.get("ttl"), &Value::from("4h"));
+    // A known expiry stands, and the arguments are not even checked.
+    let known = Value::object([("expires_at", Value::from("2026-11-23T14:00:00Z"))]);
+    assert_eq!(
+        settled_expiry(&known, created, || unreachable!()),
+        Ok(known.clone())
+    );
+    let refused = Diagnostics::from(Diagnostic::invalid(AttrPath::root("ttl"), "bad"));
+    assert_eq!(
+        settled_expiry(&planned, created, || Err(refused.clone())),
+        Err(refused)
+    );
+}
