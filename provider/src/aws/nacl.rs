@@ -495,3 +495,6 @@ impl Nacls {
 
 #[cfg(test)]
 pub(crate) mod fake;
+
+#[cfg(test)]
+mod tests;

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use ipnet::IpNet;
 use time::OffsetDateTime;
 
-use crate::clock::{format_rfc3339, parse_rfc3339};
+use crate::clock::format_rfc3339;
 use crate::config::Settings;
 use crate::duration::Ttl;
 use crate::grant::lifecycle::{self, State};
@@ -24,16 +24,16 @@ use crate::grant::{
 };
 use crate::protocol::nacl::{self as protocol, CreateError, Guard, NewGrant, Numbering, Updated};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
-use crate::resources::common::{self, Wording};
+use crate::resources::common::{
+    self, STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED, StateReader, Terms, Wording, aws_error,
+    write_error,
+};
 use crate::tf::{
     AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Reader, Schema, Type, Value,
 };
 
 pub const TYPE_NAME: &str = "jit_access_rule";
 
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_EXPIRED: &str = "expired";
-pub const STATUS_REVOKED: &str = "revoked";
 pub const STATUS_UNRECORDED: &str = "unrecorded";
 pub const STATUS_MISSING: &str = "missing";
 pub const STATUS_REVOKING: &str = "revoking";
@@ -71,7 +71,7 @@ pub fn schema_block() -> Block {
                       provider with `tags`, give that provider `ignore_tags { key_prefixes = [\"jit:\"] }`, or its \
                       applies remove the grants' records."
             .into(),
-        attributes: vec![
+        attributes: [
             Attribute::computed("id", Type::String, "Where the grant sits: `<network_acl_id>:<ingress|egress>:<rule_number>`. Also the import id."),
             Attribute::computed("grant_id", Type::String, "The grant's unique identity, recorded in its tag on the ACL (`jit:grant:<grant_id>`). jit changes or removes an entry or a record only when it belongs to this id, so one grant never touches another's, even at a reused rule number."),
             Attribute::required("network_acl_id", Type::String, "Network ACL to add the entry to (`acl-…`). Changing it creates a new grant."),
@@ -82,13 +82,11 @@ pub fn schema_block() -> Block {
             Attribute::optional_computed("egress", Type::Bool, "Whether the entry is an egress (outbound) rule. Defaults to `false` (ingress). Changing it creates a new grant."),
             Attribute::optional_computed("rule_action", Type::String, "`allow` (default) or `deny` (a temporary block). Changing it creates a new grant."),
             Attribute::optional_computed("rule_number", Type::Number, "Rule number (1-32766). When omitted, jit picks the lowest free number in the provider's `rule_numbers` range. jit never replaces an existing entry."),
-            Attribute::required("ttl", Type::String, "How long the grant lasts from `created_at`, as a Go duration (`\"2h\"`, `\"90m\"`, `\"1h30m\"`). Positive and at most the provider's `max_ttl`. Changing it moves `expires_at` in place."),
-            Attribute::optional("reason", Type::String, "Why the access is needed. Stored with the grant in AWS; required when the provider sets `require_reason`."),
-            Attribute::optional("requested_by", Type::String, "Who asked for the access. Stored with the grant in AWS."),
-            Attribute::computed("created_at", Type::String, "When the grant was created (RFC 3339, UTC)."),
-            Attribute::computed("expires_at", Type::String, "When the grant ends: `created_at` + `ttl` (RFC 3339, UTC)."),
-            Attribute::computed("status", Type::String, "`active` while the entry exists, `expired` once the TTL has passed (the next apply removes the entry), `revoked` when `jitctl revoke` ended it early (it is not re-created), `unrecorded` when the entry is there but its record tag vanished (the next apply writes it again), `missing` when the entry vanished before the expiry (the next apply replaces the grant), `revoking` when a `jitctl revoke` was cut short before it removed the entry (the next apply removes it)."),
-        ],
+        ]
+        .into_iter()
+        .chain(Terms::schema(""))
+        .chain([Attribute::computed("status", Type::String, "`active` while the entry exists, `expired` once the TTL has passed (the next apply removes the entry), `revoked` when `jitctl revoke` ended it early (it is not re-created), `unrecorded` when the entry is there but its record tag vanished (the next apply writes it again), `missing` when the entry vanished before the expiry (the next apply replaces the grant), `revoking` when a `jitctl revoke` was cut short before it removed the entry (the next apply removes it).")])
+        .collect(),
         blocks: vec![],
     }
 }
@@ -604,12 +602,7 @@ fn replacements(
 /// Semantic equality of two configuration values of a replacing attribute.
 fn same_meaning(name: &str, a: &Value, b: &Value) -> bool {
     match (name, a, b) {
-        ("cidr_block", Value::String(x), Value::String(y)) => {
-            match (x.parse::<IpNet>(), y.parse::<IpNet>()) {
-                (Ok(x), Ok(y)) => x == y,
-                _ => x == y,
-            }
-        }
+        ("cidr_block", Value::String(x), Value::String(y)) => common::same_cidr(x, y),
         ("protocol", Value::String(x), Value::String(y)) => {
             match (Protocol::parse(x), Protocol::parse(y)) {
                 (Ok(x), Ok(y)) => x == y,
@@ -631,15 +624,13 @@ fn plan_in_place(
     diags: &mut Diagnostics,
 ) {
     // Unknown until apply when the ttl comes from another resource.
-    let expires_at = match (args, planned.get("ttl").is_unknown()) {
-        (_, true) => Value::Unknown,
-        (Some(a), false) => Value::from(format_rfc3339(prior.grant.created_at + a.ttl.as_time())),
-        (None, false) => Value::from(format_rfc3339(prior.grant.expires_at)),
-    };
-    let expired = match &expires_at {
-        Value::String(t) => parse_rfc3339(t).is_ok_and(|t| now >= t),
-        _ => false,
-    };
+    let (expires_at, expired) = common::expiry_in_place(
+        planned.get("ttl"),
+        args.map(|a| a.ttl),
+        prior.grant.created_at,
+        prior.grant.expires_at,
+        now,
+    );
     planned.set("expires_at", expires_at);
     if prior.status.is_live() && expired {
         planned.set("status", Value::from(STATUS_EXPIRED));
@@ -853,20 +844,19 @@ async fn update(env: &Env, req: ApplyRequest) -> (Value, Diagnostics) {
         Ok(x) => x,
         Err(d) => return (req.prior, d.into()),
     };
-    let mut planned = req.planned.clone();
-    if planned.get("expires_at").is_unknown() {
-        // The ttl became known only now.
+    // The ttl becomes known only now when it comes from another resource.
+    let ttl = || {
         let mut d = Diagnostics::default();
-        if let Some(ttl) = check(&req.config, Some(&env.settings), &mut d).map(|a| a.ttl) {
-            planned.set(
-                "expires_at",
-                Value::from(format_rfc3339(prior.grant.created_at + ttl.as_time())),
-            );
-        } else {
+        let args = check(&req.config, Some(&env.settings), &mut d);
+        args.map(|a| a.ttl).ok_or(d)
+    };
+    let planned = match common::settled_expiry(&req.planned, prior.grant.created_at, ttl) {
+        Ok(p) => p,
+        Err(d) => {
             diags.extend(d);
             return (req.prior, diags);
         }
-    }
+    };
     let mut next = match RuleState::from_value(&planned) {
         Ok(x) => x,
         Err(d) => return (req.prior, d.into()),
@@ -930,14 +920,6 @@ async fn update(env: &Env, req: ApplyRequest) -> (Value, Diagnostics) {
         }
     }
     (next.to_value(), diags)
-}
-
-fn aws_error(summary: &str, e: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error(summary, e.to_string())
-}
-
-fn write_error(summary: &str, (step, e): (String, crate::aws::nacl::AwsError)) -> Diagnostic {
-    Diagnostic::error(summary, format!("could not {step}: {e}"))
 }
 
 // Read.
@@ -1046,7 +1028,14 @@ impl RuleState {
             Some(p) => (Value::from(i64::from(p.from)), Value::from(i64::from(p.to))),
             None => (Value::Null, Value::Null),
         };
-        Value::object([
+        let terms = Terms {
+            ttl: g.ttl.clone(),
+            reason: g.reason.clone(),
+            requested_by: g.requested_by.clone(),
+            created_at: g.created_at,
+            expires_at: g.expires_at,
+        };
+        let attributes = [
             (
                 "id",
                 Value::from(address(
@@ -1064,75 +1053,65 @@ impl RuleState {
             ("egress", Value::from(g.entry.direction.is_egress())),
             ("rule_action", Value::from(g.entry.action.as_str())),
             ("rule_number", Value::from(i64::from(g.entry.rule_number))),
-            ("ttl", Value::from(g.ttl.as_str())),
-            ("reason", Value::from(g.reason.clone())),
-            ("requested_by", Value::from(g.requested_by.clone())),
-            ("created_at", Value::from(format_rfc3339(g.created_at))),
-            ("expires_at", Value::from(format_rfc3339(g.expires_at))),
             ("status", Value::from(self.status.as_str())),
-        ])
+        ];
+        Value::object(attributes.into_iter().chain(terms.attributes()))
     }
 
     /// Reads a state object (every attribute is known in state).
     fn from_value(v: &Value) -> Result<RuleState, Diagnostic> {
-        let bad = |what: &str| {
-            Diagnostic::error(
-                "Corrupt jit_access_rule state",
-                format!(
-                    "{what} is missing or invalid; remove the resource from state and import it again"
-                ),
-            )
-        };
-        let text = |name: &str| match v.get(name) {
-            Value::String(x) => Some(x.clone()),
-            _ => None,
-        };
-        let num = |name: &str| match v.get(name) {
-            Value::Number(crate::tf::value::Number::Int(n)) => Some(*n),
-            _ => None,
-        };
-        let cidr_text = text("cidr_block").ok_or_else(|| bad("cidr_block"))?;
-        let protocol_text = text("protocol").ok_or_else(|| bad("protocol"))?;
-        let ports = match (num("from_port"), num("to_port")) {
+        let state = StateReader::new(TYPE_NAME, v);
+        let bad = |what: &str| state.bad(what);
+        let cidr_text = state.required("cidr_block")?;
+        let protocol_text = state.required("protocol")?;
+        let ports = match (state.int("from_port"), state.int("to_port")) {
             (Some(f), Some(t)) => Some(Ports {
                 from: u16::try_from(f).map_err(|_| bad("from_port"))?,
                 to: u16::try_from(t).map_err(|_| bad("to_port"))?,
             }),
             _ => None,
         };
+        let entry = EntrySpec {
+            direction: Direction::from_egress(matches!(v.get("egress"), Value::Bool(true))),
+            rule_number: state
+                .int("rule_number")
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(|| bad("rule_number"))?,
+            cidr: cidr_text.parse::<IpNet>().map_err(|_| bad("cidr_block"))?,
+            protocol: Protocol::parse(&protocol_text).map_err(|_| bad("protocol"))?,
+            ports,
+            action: state
+                .text("rule_action")
+                .and_then(|a| RuleAction::parse(&a))
+                .ok_or_else(|| bad("rule_action"))?,
+        };
+        let Terms {
+            ttl,
+            reason,
+            requested_by,
+            created_at,
+            expires_at,
+        } = Terms::read(&state)?;
         let grant = Grant {
-            entry: EntrySpec {
-                direction: Direction::from_egress(matches!(v.get("egress"), Value::Bool(true))),
-                rule_number: num("rule_number")
-                    .and_then(|n| i32::try_from(n).ok())
-                    .ok_or_else(|| bad("rule_number"))?,
-                cidr: cidr_text.parse::<IpNet>().map_err(|_| bad("cidr_block"))?,
-                protocol: Protocol::parse(&protocol_text).map_err(|_| bad("protocol"))?,
-                ports,
-                action: text("rule_action")
-                    .and_then(|a| RuleAction::parse(&a))
-                    .ok_or_else(|| bad("rule_action"))?,
-            },
-            created_at: text("created_at")
-                .and_then(|t| parse_rfc3339(&t).ok())
-                .ok_or_else(|| bad("created_at"))?,
-            expires_at: text("expires_at")
-                .and_then(|t| parse_rfc3339(&t).ok())
-                .ok_or_else(|| bad("expires_at"))?,
-            ttl: text("ttl").ok_or_else(|| bad("ttl"))?,
-            requested_by: text("requested_by"),
-            reason: text("reason"),
+            entry,
+            created_at,
+            expires_at,
+            ttl,
+            requested_by,
+            reason,
             revoked_at: None,
         };
         Ok(RuleState {
-            grant_id: text("grant_id")
+            grant_id: state
+                .text("grant_id")
                 .and_then(|g| GrantId::parse(&g))
                 .ok_or_else(|| bad("grant_id"))?,
-            acl_id: text("network_acl_id").ok_or_else(|| bad("network_acl_id"))?,
+            acl_id: state.required("network_acl_id")?,
             cidr_text,
             protocol_text,
             grant,
-            status: text("status")
+            status: state
+                .text("status")
                 .and_then(|s| Status::parse(&s))
                 .ok_or_else(|| bad("status"))?,
         })
@@ -1143,11 +1122,10 @@ impl RuleState {
 /// existed is its direction and rule number, the key its record still has in AWS.
 fn upgrade_v0(mut v: Value) -> Result<Value, Diagnostic> {
     let direction = Direction::from_egress(matches!(v.get("egress"), Value::Bool(true)));
-    let rule_number = match v.get("rule_number") {
-        Value::Number(crate::tf::value::Number::Int(n)) => i32::try_from(*n).ok(),
-        _ => None,
-    }
-    .filter(|n| (RULE_NUMBER_MIN..=RULE_NUMBER_MAX).contains(n))
+    let rule_number = StateReader::new(TYPE_NAME, &v)
+        .int("rule_number")
+        .and_then(|n| i32::try_from(n).ok())
+        .filter(|n| (RULE_NUMBER_MIN..=RULE_NUMBER_MAX).contains(n))
     .ok_or_else(|| {
         Diagnostic::error(
             "Cannot upgrade jit_access_rule state",

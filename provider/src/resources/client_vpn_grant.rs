@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use ipnet::IpNet;
 use time::OffsetDateTime;
 
-use crate::clock::{format_rfc3339, parse_rfc3339};
+use crate::clock::format_rfc3339;
 use crate::config::Settings;
 use crate::duration::Ttl;
 use crate::grant::GrantId;
@@ -20,16 +20,15 @@ use crate::grant::client_vpn::{
 };
 use crate::protocol::client_vpn::{self as protocol, CreateError, Updated};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
-use crate::resources::common::{self, Wording};
+use crate::resources::common::{
+    self, STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED, StateReader, Status, Terms, Wording,
+    write_error,
+};
 use crate::tf::{
     AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Reader, Schema, Type, Value,
 };
 
 pub const TYPE_NAME: &str = "jit_client_vpn_grant";
-
-const STATUS_ACTIVE: &str = "active";
-const STATUS_EXPIRED: &str = "expired";
-const STATUS_REVOKED: &str = "revoked";
 
 /// The identity attributes: exactly one is set.
 const IDENTITIES: [&str; 3] = ["username", "common_name", "group"];
@@ -201,30 +200,6 @@ fn check(v: &Value, settings: Option<&Settings>, diags: &mut Diagnostics) -> Opt
     Some(args)
 }
 
-/// `status` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Active,
-    Expired,
-    Revoked,
-}
-
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => STATUS_ACTIVE,
-            Status::Expired => STATUS_EXPIRED,
-            Status::Revoked => STATUS_REVOKED,
-        }
-    }
-
-    fn parse(s: &str) -> Option<Status> {
-        [Status::Active, Status::Expired, Status::Revoked]
-            .into_iter()
-            .find(|x| x.as_str() == s)
-    }
-}
-
 /// One grant's state as Terraform stores it: every attribute of the schema, typed. The only way
 /// the resource reads or writes state (`schema_accepts_every_state` checks the two agree).
 #[derive(Debug, Clone, PartialEq)]
@@ -247,7 +222,14 @@ impl GrantState {
                 Value::Null
             }
         };
-        Value::object([
+        let terms = Terms {
+            ttl: g.ttl.clone(),
+            reason: g.reason.clone(),
+            requested_by: g.requested_by.clone(),
+            created_at: g.created_at,
+            expires_at: g.expires_at,
+        };
+        let attributes = [
             (
                 "id",
                 Value::from(address(&self.endpoint_id, &self.grant_id)),
@@ -261,29 +243,16 @@ impl GrantState {
             ("common_name", identity("common_name")),
             ("group", identity("group")),
             ("cidr_block", Value::from(self.cidr_text.clone())),
-            ("ttl", Value::from(g.ttl.as_str())),
-            ("reason", Value::from(g.reason.clone())),
-            ("requested_by", Value::from(g.requested_by.clone())),
-            ("created_at", Value::from(format_rfc3339(g.created_at))),
-            ("expires_at", Value::from(format_rfc3339(g.expires_at))),
             ("status", Value::from(self.status.as_str())),
-        ])
+        ];
+        Value::object(attributes.into_iter().chain(terms.attributes()))
     }
 
     /// Reads a state object (every attribute is known in state).
     fn from_value(v: &Value) -> Result<GrantState, Diagnostic> {
-        let bad = |what: &str| {
-            Diagnostic::error(
-                "Corrupt jit_client_vpn_grant state",
-                format!(
-                    "{what} is missing or invalid; remove the resource from state and import it again"
-                ),
-            )
-        };
-        let text = |name: &str| match v.get(name) {
-            Value::String(x) => Some(x.clone()),
-            _ => None,
-        };
+        let state = StateReader::new(TYPE_NAME, v);
+        let bad = |what: &str| state.bad(what);
+        let text = |name: &str| state.text(name);
         let identity = match (text("username"), text("common_name"), text("group")) {
             (Some(u), None, None) => Identity::Username(u),
             (None, Some(n), None) => Identity::CommonName(n),
@@ -295,21 +264,25 @@ impl GrantState {
             }
         };
         let cidr_text = text("cidr_block");
+        let cidr = cidr_text
+            .as_deref()
+            .map(|c| c.parse::<IpNet>().map_err(|_| bad("cidr_block")))
+            .transpose()?;
+        let Terms {
+            ttl,
+            reason,
+            requested_by,
+            created_at,
+            expires_at,
+        } = Terms::read(&state)?;
         let grant = Grant {
             identity,
-            cidr: cidr_text
-                .as_deref()
-                .map(|c| c.parse::<IpNet>().map_err(|_| bad("cidr_block")))
-                .transpose()?,
-            created_at: text("created_at")
-                .and_then(|t| parse_rfc3339(&t).ok())
-                .ok_or_else(|| bad("created_at"))?,
-            expires_at: text("expires_at")
-                .and_then(|t| parse_rfc3339(&t).ok())
-                .ok_or_else(|| bad("expires_at"))?,
-            ttl: text("ttl").ok_or_else(|| bad("ttl"))?,
-            requested_by: text("requested_by"),
-            reason: text("reason"),
+            cidr,
+            created_at,
+            expires_at,
+            ttl,
+            requested_by,
+            reason,
             revoked_at: None,
         };
         Ok(GrantState {
@@ -332,18 +305,9 @@ impl GrantState {
 /// Semantic equality of two configuration values of a replacing attribute.
 fn same_meaning(name: &str, a: &Value, b: &Value) -> bool {
     match (name, a, b) {
-        ("cidr_block", Value::String(x), Value::String(y)) => {
-            match (x.parse::<IpNet>(), y.parse::<IpNet>()) {
-                (Ok(x), Ok(y)) => x == y,
-                _ => x == y,
-            }
-        }
+        ("cidr_block", Value::String(x), Value::String(y)) => common::same_cidr(x, y),
         _ => a == b,
     }
-}
-
-fn write_error(summary: &str, (step, e): (String, crate::aws::nacl::AwsError)) -> Diagnostic {
-    Diagnostic::error(summary, format!("could not {step}: {e}"))
 }
 
 /// A warning for connections that a removal could not terminate (the tag is gone, so the
@@ -413,17 +377,13 @@ impl Resource for ClientVpnGrant {
                 plan.requires_replace.push(path("ttl"));
             }
             if plan.requires_replace.is_empty() {
-                let expires_at = match (&args, planned.get("ttl").is_unknown()) {
-                    (_, true) => Value::Unknown,
-                    (Some(a), false) => {
-                        Value::from(format_rfc3339(prior.grant.created_at + a.ttl.as_time()))
-                    }
-                    (None, false) => Value::from(format_rfc3339(prior.grant.expires_at)),
-                };
-                let expired = match &expires_at {
-                    Value::String(t) => parse_rfc3339(t).is_ok_and(|t| now >= t),
-                    _ => false,
-                };
+                let (expires_at, expired) = common::expiry_in_place(
+                    planned.get("ttl"),
+                    args.as_ref().map(|a| a.ttl),
+                    prior.grant.created_at,
+                    prior.grant.expires_at,
+                    now,
+                );
                 planned.set("expires_at", expires_at);
                 if live && expired {
                     planned.set("status", Value::from(STATUS_EXPIRED));
@@ -547,19 +507,19 @@ impl Resource for ClientVpnGrant {
             Ok(x) => x,
             Err(d) => return (req.prior, d.into()),
         };
-        let mut planned = req.planned.clone();
-        if planned.get("expires_at").is_unknown() {
+        // The ttl becomes known only now when it comes from another resource.
+        let ttl = || {
             let mut d = Diagnostics::default();
-            if let Some(ttl) = check(&req.config, Some(&env.settings), &mut d).map(|a| a.ttl) {
-                planned.set(
-                    "expires_at",
-                    Value::from(format_rfc3339(prior.grant.created_at + ttl.as_time())),
-                );
-            } else {
+            let args = check(&req.config, Some(&env.settings), &mut d);
+            args.map(|a| a.ttl).ok_or(d)
+        };
+        let planned = match common::settled_expiry(&req.planned, prior.grant.created_at, ttl) {
+            Ok(p) => p,
+            Err(d) => {
                 diags.extend(d);
                 return (req.prior, diags);
             }
-        }
+        };
         let mut next = match GrantState::from_value(&planned) {
             Ok(x) => x,
             Err(d) => return (req.prior, d.into()),
@@ -712,7 +672,7 @@ pub fn schema_block() -> Block {
                       Terraform. If the endpoint is also managed by the AWS provider with `tags`, give that provider \
                       `ignore_tags { key_prefixes = [\"jit:\"] }`, or its applies remove the grants."
             .into(),
-        attributes: vec![
+        attributes: [
             Attribute::computed("id", Type::String, "`<client_vpn_endpoint_id>:<grant_id>`. Also the import id."),
             Attribute::computed("grant_id", Type::String, "The grant's unique identity, recorded in its tag on the endpoint (`jit:grant:<grant_id>`) and, for every connection it admits, as the connection's posture-compliance status, so the endpoint's connection log says which grant let a client in."),
             Attribute::required("client_vpn_endpoint_id", Type::String, "Client VPN endpoint to grant access to (`cvpn-endpoint-…`). Its client-connect handler must be `jit-client-vpn-handler`. Changing it creates a new grant."),
@@ -720,13 +680,11 @@ pub fn schema_block() -> Block {
             Attribute::optional("common_name", Type::String, "Who may connect, by the common name of the client certificate (mutual authentication, where AWS passes no username). Exactly one of `username`, `common_name` and `group`. Changing it creates a new grant."),
             Attribute::optional("group", Type::String, "Who may connect, by an Active Directory or SAML group the connection carries (compared exactly; only the handler's schema-v2 events carry groups). Exactly one of `username`, `common_name` and `group`. Changing it creates a new grant."),
             Attribute::optional("cidr_block", Type::String, "IPv4 or IPv6 CIDR block the client's public address must lie in, e.g. `203.0.113.7/32`. Host bits must be clear, and it may be no wider than the provider's `min_prefix_length_ipv4`/`_ipv6`. Omit it to admit the identity from anywhere. Changing it creates a new grant."),
-            Attribute::required("ttl", Type::String, "How long the grant lasts from `created_at`, as a Go duration (`\"2h\"`, `\"90m\"`, `\"1h30m\"`). Positive and at most the provider's `max_ttl`. Changing it moves `expires_at` in place."),
-            Attribute::optional("reason", Type::String, "Why the access is needed. Stored with the grant in AWS; required when the provider sets `require_reason`."),
-            Attribute::optional("requested_by", Type::String, "Who asked for the access. Stored with the grant in AWS."),
-            Attribute::computed("created_at", Type::String, "When the grant was created (RFC 3339, UTC)."),
-            Attribute::computed("expires_at", Type::String, "When the grant ends: `created_at` + `ttl` (RFC 3339, UTC). From then on the handler refuses new connections."),
-            Attribute::computed("status", Type::String, "`active` while the grant admits connections, `expired` once the TTL has passed (the next apply removes the tag and terminates its connections), `revoked` when `jitctl revoke` ended it early (it is not re-created)."),
-        ],
+        ]
+        .into_iter()
+        .chain(Terms::schema(" From then on the handler refuses new connections."))
+        .chain([Attribute::computed("status", Type::String, "`active` while the grant admits connections, `expired` once the TTL has passed (the next apply removes the tag and terminates its connections), `revoked` when `jitctl revoke` ended it early (it is not re-created).")])
+        .collect(),
         blocks: vec![],
     }
 }

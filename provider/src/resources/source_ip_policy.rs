@@ -45,17 +45,15 @@ use crate::policy::document::{
 use crate::policy::guardrail::{self, Treatment};
 use crate::policy::revoke::{self, Marker};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
-use crate::resources::common::{self, Wording};
+use crate::resources::common::{
+    self, STATUS_EXPIRED, STATUS_REVOKED, StateReader, Status as EntryStatus, Wording, aws_error,
+};
 use crate::tf::{
     AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Mode, Nesting, Reader, Schema,
     Step, Type, Value,
 };
 
 pub const TYPE_NAME: &str = "jit_source_ip_policy";
-
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_EXPIRED: &str = "expired";
-pub const STATUS_REVOKED: &str = "revoked";
 
 pub const DEFAULT_PATH: &str = "/";
 pub const DEFAULT_DENY_ACTIONS: &str = "*";
@@ -1162,13 +1160,6 @@ fn entries_value(config: &Value, args: &Args, plans: &[EntryPlan]) -> Value {
             .zip(plans)
             .map(|(e, p)| {
                 let c = config.get("temporary_cidrs").get(&e.key);
-                let status = if p.revoked {
-                    STATUS_REVOKED
-                } else if p.expired {
-                    STATUS_EXPIRED
-                } else {
-                    STATUS_ACTIVE
-                };
                 (
                     e.key.clone(),
                     Value::object([
@@ -1176,7 +1167,7 @@ fn entries_value(config: &Value, args: &Args, plans: &[EntryPlan]) -> Value {
                         ("reason", c.get("reason").clone()),
                         ("created_at", time_value(p.created_at)),
                         ("expires_at", time_value(p.expires_at)),
-                        ("status", Value::from(status)),
+                        ("status", Value::from(entry_status(p).as_str())),
                     ]),
                 )
             })
@@ -1248,7 +1239,7 @@ fn applied_state(
                     },
                     created_at: p.created_at,
                     expires_at: p.expires_at,
-                    status: EntryStatus::of(p),
+                    status: entry_status(p),
                 };
                 (e.key.clone(), entry)
             })
@@ -1511,10 +1502,6 @@ fn revoke_since_plan(
     revoked
 }
 
-fn aws_error(summary: &str, e: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error(summary, e.to_string())
-}
-
 // Read and import.
 
 /// Sets `status = "revoked"` on active entries that carry `jitctl`'s revoke marker for their
@@ -1562,42 +1549,14 @@ fn valid_policy_arn(arn: &str) -> bool {
 
 // State.
 
-/// A temporary entry's `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EntryStatus {
-    Active,
-    Expired,
-    /// Ended early by `jitctl revoke`.
-    Revoked,
-}
-
-impl EntryStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            EntryStatus::Active => STATUS_ACTIVE,
-            EntryStatus::Expired => STATUS_EXPIRED,
-            EntryStatus::Revoked => STATUS_REVOKED,
-        }
-    }
-
-    fn parse(s: &str) -> Option<EntryStatus> {
-        [
-            EntryStatus::Active,
-            EntryStatus::Expired,
-            EntryStatus::Revoked,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-    }
-
-    fn of(p: &EntryPlan) -> EntryStatus {
-        if p.revoked {
-            EntryStatus::Revoked
-        } else if p.expired {
-            EntryStatus::Expired
-        } else {
-            EntryStatus::Active
-        }
+/// A temporary entry's `status`, as its plan decided it.
+fn entry_status(p: &EntryPlan) -> EntryStatus {
+    if p.revoked {
+        EntryStatus::Revoked
+    } else if p.expired {
+        EntryStatus::Expired
+    } else {
+        EntryStatus::Active
     }
 }
 
@@ -1686,24 +1645,10 @@ impl PolicyState {
 
     /// Reads a state object (every attribute is known in state).
     fn from_value(v: &Value) -> Result<PolicyState, Diagnostic> {
-        let bad = |what: &str| {
-            Diagnostic::error(
-                "Corrupt jit_source_ip_policy state",
-                format!(
-                    "{what} is missing or invalid; remove the resource from state and import it again"
-                ),
-            )
-        };
-        let text = |v: &Value| match v {
-            Value::String(s) => Some(s.clone()),
-            _ => None,
-        };
-        let required = |name: &str| text(v.get(name)).ok_or_else(|| bad(name));
-        let time = |v: &Value, what: &str| match v {
-            Value::Null => Ok(None),
-            Value::String(s) => parse_rfc3339(s).map(Some).map_err(|_| bad(what)),
-            _ => Err(bad(what)),
-        };
+        let state = StateReader::new(TYPE_NAME, v);
+        let bad = |what: &str| state.bad(what);
+        let text = common::string;
+        let required = |name: &str| state.required(name);
         let strings = |name: &str| {
             match v.get(name) {
                 Value::List(items) => items.iter().map(text).collect::<Option<Vec<_>>>(),
@@ -1717,12 +1662,14 @@ impl PolicyState {
                 let mut out = BTreeMap::new();
                 for (key, e) in entries {
                     let what = format!("temporary_cidrs[{key:?}]");
+                    let e = state.nested(e);
                     let entry = EntryState {
-                        ttl: text(e.get("ttl")),
-                        reason: text(e.get("reason")),
-                        created_at: time(e.get("created_at"), &what)?,
-                        expires_at: time(e.get("expires_at"), &what)?,
-                        status: text(e.get("status"))
+                        ttl: e.text("ttl"),
+                        reason: e.text("reason"),
+                        created_at: e.optional_time("created_at", &what)?,
+                        expires_at: e.optional_time("expires_at", &what)?,
+                        status: e
+                            .text("status")
                             .and_then(|s| EntryStatus::parse(&s))
                             .ok_or_else(|| bad(&what))?,
                     };
@@ -1747,7 +1694,7 @@ impl PolicyState {
             policy_id: required("policy_id")?,
             name: required("name")?,
             path: required("path")?,
-            description: text(v.get("description")),
+            description: state.text("description"),
             allowed_cidrs: strings("allowed_cidrs")?,
             temporary_cidrs,
             deny_actions: strings("deny_actions")?,
@@ -1758,7 +1705,7 @@ impl PolicyState {
             tags,
             document: required("document")?,
             default_version_id: required("default_version_id")?,
-            next_expiry: time(v.get("next_expiry"), "next_expiry")?,
+            next_expiry: state.optional_time("next_expiry", "next_expiry")?,
         })
     }
 }

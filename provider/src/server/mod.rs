@@ -189,6 +189,41 @@ fn stopped() -> Diagnostics {
     .into()
 }
 
+/// A kind of thing a provider may offer and jit has none of: the one place the server's
+/// refusals name them.
+#[derive(Debug, Clone, Copy)]
+struct NoneOffered {
+    /// One of them: `"data source"`.
+    one: &'static str,
+    /// All of them: `"data sources"`.
+    all: &'static str,
+}
+
+const DATA_SOURCES: NoneOffered = NoneOffered {
+    one: "data source",
+    all: "data sources",
+};
+const EPHEMERAL_RESOURCES: NoneOffered = NoneOffered {
+    one: "ephemeral resource",
+    all: "ephemeral resources",
+};
+const FUNCTIONS: NoneOffered = NoneOffered {
+    one: "function",
+    all: "functions",
+};
+
+impl NoneOffered {
+    /// A request naming one of them by type: an unknown type, as for a resource type.
+    fn named(self, type_name: &str) -> Status {
+        Status::invalid_argument(format!("jit has no {} {type_name:?}", self.one))
+    }
+
+    /// A request that only makes sense once one exists (open, renew, close, call).
+    fn any(self) -> Status {
+        Status::unimplemented(format!("jit has no {}", self.all))
+    }
+}
+
 fn capabilities() -> Option<pb::ServerCapabilities> {
     Some(pb::ServerCapabilities {
         plan_destroy: true,
@@ -281,10 +316,7 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         req: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
-        Err(Status::invalid_argument(format!(
-            "jit has no data source {:?}",
-            req.get_ref().type_name
-        )))
+        Err(DATA_SOURCES.named(&req.get_ref().type_name))
     }
 
     async fn upgrade_resource_state(
@@ -540,41 +572,35 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         req: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
-        Err(Status::invalid_argument(format!(
-            "jit has no data source {:?}",
-            req.get_ref().type_name
-        )))
+        Err(DATA_SOURCES.named(&req.get_ref().type_name))
     }
 
     async fn validate_ephemeral_resource_config(
         &self,
         req: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        Err(Status::invalid_argument(format!(
-            "jit has no ephemeral resource {:?}",
-            req.get_ref().type_name
-        )))
+        Err(EPHEMERAL_RESOURCES.named(&req.get_ref().type_name))
     }
 
     async fn open_ephemeral_resource(
         &self,
         _: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("jit has no ephemeral resources"))
+        Err(EPHEMERAL_RESOURCES.any())
     }
 
     async fn renew_ephemeral_resource(
         &self,
         _: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("jit has no ephemeral resources"))
+        Err(EPHEMERAL_RESOURCES.any())
     }
 
     async fn close_ephemeral_resource(
         &self,
         _: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        Err(Status::unimplemented("jit has no ephemeral resources"))
+        Err(EPHEMERAL_RESOURCES.any())
     }
 
     async fn get_functions(
@@ -588,7 +614,7 @@ impl pb::provider_server::Provider for JitProvider {
         &self,
         _: Request<pb::call_function::Request>,
     ) -> Result<Response<pb::call_function::Response>, Status> {
-        Err(Status::unimplemented("jit has no functions"))
+        Err(FUNCTIONS.any())
     }
 
     async fn stop_provider(
@@ -910,6 +936,62 @@ mod tests {
         release.notify_one();
         assert!(applies.drained(Duration::from_secs(5)).await);
         assert!(finished.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    /// What jit has none of is refused with the same words by every RPC that asks for it.
+    #[tokio::test]
+    async fn rpcs_for_what_jit_has_none_of_are_refused() {
+        let provider = JitProvider::new(Arc::new(SystemClock));
+        fn refusal<T>(r: Result<T, Status>) -> (tonic::Code, String) {
+            let e = r.err().expect("refused");
+            (e.code(), e.message().to_string())
+        }
+        let no_data_source = (
+            tonic::Code::InvalidArgument,
+            r#"jit has no data source "jit_x""#.to_string(),
+        );
+        let req = || pb::validate_data_resource_config::Request {
+            type_name: "jit_x".into(),
+            ..Default::default()
+        };
+        let validate = provider.validate_data_resource_config(Request::new(req()));
+        assert_eq!(refusal(validate.await), no_data_source);
+        let req = pb::read_data_source::Request {
+            type_name: "jit_x".into(),
+            ..Default::default()
+        };
+        let read = provider.read_data_source(Request::new(req));
+        assert_eq!(refusal(read.await), no_data_source);
+        let req = pb::validate_ephemeral_resource_config::Request {
+            type_name: "jit_x".into(),
+            ..Default::default()
+        };
+        let validate = provider.validate_ephemeral_resource_config(Request::new(req));
+        assert_eq!(
+            refusal(validate.await),
+            (
+                tonic::Code::InvalidArgument,
+                r#"jit has no ephemeral resource "jit_x""#.to_string()
+            )
+        );
+        let no_ephemeral = (
+            tonic::Code::Unimplemented,
+            "jit has no ephemeral resources".to_string(),
+        );
+        let open = provider.open_ephemeral_resource(Request::new(Default::default()));
+        assert_eq!(refusal(open.await), no_ephemeral);
+        let renew = provider.renew_ephemeral_resource(Request::new(Default::default()));
+        assert_eq!(refusal(renew.await), no_ephemeral);
+        let close = provider.close_ephemeral_resource(Request::new(Default::default()));
+        assert_eq!(refusal(close.await), no_ephemeral);
+        let call = provider.call_function(Request::new(Default::default()));
+        assert_eq!(
+            refusal(call.await),
+            (
+                tonic::Code::Unimplemented,
+                "jit has no functions".to_string()
+            )
+        );
     }
 
     #[tokio::test]

@@ -1,13 +1,16 @@
 //! An in-memory `NaclApi` for unit tests: ACLs held in memory, as strict as EC2 where jit's
 //! code meets its limits (20 entries per direction, 50 tags per resource, tag key and value
 //! lengths, `aws:` keys), with knobs for the races and failures AWS can produce, including
-//! writes whose outcome the caller never learns (a lost response). Cheap to clone (clones share
-//! the state).
+//! writes whose outcome the caller never learns (a lost response), and slow reads whose answer
+//! is fixed when the call starts (reads and writes overlapping as under terraform's parallel
+//! walk). Cheap to clone (clones share the state).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::Notify;
 
 use super::{AclEntry, AclView, AwsError, CreateOutcome, NaclApi};
 use crate::grant::{Direction, EntrySpec};
@@ -20,6 +23,19 @@ struct State {
     writes: usize,
     calls: usize,
     describes: usize,
+    /// Single-ACL describes per ACL id.
+    describes_of: BTreeMap<String, usize>,
+    /// Describes of the ACLs carrying a tag prefix (the read prefetch).
+    tagged_describes: usize,
+    /// How long a describe or tagged describe takes to arrive after it has read the ACLs.
+    read_latency: Duration,
+    /// Describes (single and tagged) in flight now, and the most at once so far.
+    in_flight: usize,
+    max_in_flight: usize,
+    /// Signalled once a single-ACL describe has read the ACL: its answer is fixed from then on.
+    describe_started: Arc<Notify>,
+    /// The same for a tagged describe.
+    tagged_describe_started: Arc<Notify>,
     fail_deletes: HashSet<i32>,
     fail_listing: bool,
     fail_tag_writes: bool,
@@ -177,6 +193,64 @@ impl FakeNacl {
         self.0.lock().unwrap().describes
     }
 
+    /// Single-ACL describes of `acl_id` made so far.
+    pub fn describes_of(&self, acl_id: &str) -> usize {
+        let st = self.0.lock().unwrap();
+        st.describes_of.get(acl_id).copied().unwrap_or(0)
+    }
+
+    /// Describes of the ACLs carrying a tag prefix made so far (the read prefetch).
+    pub fn tagged_describes(&self) -> usize {
+        self.0.lock().unwrap().tagged_describes
+    }
+
+    /// Makes every describe and tagged describe read the ACLs when it starts and answer
+    /// `latency` later, as AWS does: concurrent reads and writes then really overlap.
+    pub fn slow_reads(&self, latency: Duration) {
+        self.0.lock().unwrap().read_latency = latency;
+    }
+
+    /// The most describes (single and tagged) that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.0.lock().unwrap().max_in_flight
+    }
+
+    /// Returns once a single-ACL describe has read the ACL (at once if one did since the last
+    /// call): from then on its answer is fixed.
+    pub async fn describe_started(&self) {
+        let started = self.0.lock().unwrap().describe_started.clone();
+        started.notified().await;
+    }
+
+    /// The same for a tagged describe.
+    pub async fn tagged_describe_started(&self) {
+        let started = self.0.lock().unwrap().tagged_describe_started.clone();
+        started.notified().await;
+    }
+
+    /// Serves a read: `read` takes the answer from the state when the call starts; with
+    /// [`FakeNacl::slow_reads`], it arrives later.
+    async fn served<T>(
+        &self,
+        started: impl FnOnce(&State) -> Arc<Notify>,
+        read: impl FnOnce(&mut State) -> T,
+    ) -> T {
+        let (answer, latency, started) = {
+            let mut st = self.0.lock().unwrap();
+            st.call();
+            let answer = read(&mut st);
+            st.in_flight += 1;
+            st.max_in_flight = st.max_in_flight.max(st.in_flight);
+            (answer, st.read_latency, started(&st))
+        };
+        started.notify_one();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        self.0.lock().unwrap().in_flight -= 1;
+        answer
+    }
+
     /// Makes deleting entry number `n` fail with an AWS error.
     pub fn fail_deletes_of(&self, n: i32) {
         self.0.lock().unwrap().fail_deletes.insert(n);
@@ -268,10 +342,13 @@ fn denied(operation: &'static str) -> AwsError {
 #[async_trait]
 impl NaclApi for FakeNacl {
     async fn describe(&self, acl_id: &str) -> Result<Option<AclView>, AwsError> {
-        let mut st = self.0.lock().unwrap();
-        st.call();
-        st.describes += 1;
-        Ok(st.acls.get(acl_id).cloned())
+        let started = |st: &State| st.describe_started.clone();
+        self.served(started, |st| {
+            st.describes += 1;
+            *st.describes_of.entry(acl_id.into()).or_default() += 1;
+            Ok(st.acls.get(acl_id).cloned())
+        })
+        .await
     }
 
     async fn describe_all(&self) -> Result<Vec<AclView>, AwsError> {
@@ -288,18 +365,21 @@ impl NaclApi for FakeNacl {
         prefix: &str,
         limit: Option<usize>,
     ) -> Result<Vec<AclView>, AwsError> {
-        let mut st = self.0.lock().unwrap();
-        st.call();
-        if st.fail_listing {
-            return Err(denied("DescribeNetworkAcls"));
-        }
-        Ok(st
-            .acls
-            .values()
-            .filter(|v| v.tags.keys().any(|k| k.starts_with(prefix)))
-            .take(limit.unwrap_or(usize::MAX))
-            .cloned()
-            .collect())
+        let started = |st: &State| st.tagged_describe_started.clone();
+        self.served(started, |st| {
+            st.tagged_describes += 1;
+            if st.fail_listing {
+                return Err(denied("DescribeNetworkAcls"));
+            }
+            Ok(st
+                .acls
+                .values()
+                .filter(|v| v.tags.keys().any(|k| k.starts_with(prefix)))
+                .take(limit.unwrap_or(usize::MAX))
+                .cloned()
+                .collect())
+        })
+        .await
     }
 
     async fn create_entry(

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::aws::nacl::AclEntry;
 use crate::aws::nacl::fake::FakeNacl;
-use crate::aws::nacl::{AclEntry, Nacls};
-use crate::clock::FixedClock;
+use crate::resources::testing::{self, Fakes, error_paths, t};
 use crate::tf::Severity;
 
 const ACL: &str = "acl-0123456789abcdef0";
@@ -24,83 +24,32 @@ fn add_foreign(fake: &FakeNacl, n: i32, action: RuleAction, cidr: &str) {
     fake.update(ACL, |acl| acl.entries.push(foreign(n, action, cidr)));
 }
 
-fn t(s: &str) -> OffsetDateTime {
-    parse_rfc3339(s).unwrap()
-}
-
 fn env(fake: &FakeNacl, now: &str) -> Env {
-    Env {
-        settings: Settings::default(),
-        clock: Arc::new(FixedClock(t(now))),
-        nacls: Nacls::new(Arc::new(fake.clone()), crate::aws::Repeat::IMMEDIATE),
-        policies: crate::aws::iam::Policies::new(Arc::new(
-            crate::aws::iam::fake::FakeIam::default(),
-        )),
-        client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
-            crate::aws::client_vpn::fake::FakeClientVpn::default(),
-        )),
+    let nacl = Arc::new(fake.clone());
+    Fakes {
+        nacl,
+        ..Fakes::default()
     }
+    .env(now, Settings::default())
 }
 
 fn config(pairs: &[(&str, Value)]) -> Value {
-    let mut v = Value::object([
+    let base = [
         ("network_acl_id", Value::from(ACL)),
         ("cidr_block", Value::from("203.0.113.7/32")),
         ("protocol", Value::from("udp")),
         ("from_port", Value::from(500i64)),
         ("ttl", Value::from("2h")),
-    ]);
-    for name in [
-        "id",
-        "to_port",
-        "egress",
-        "rule_action",
-        "rule_number",
-        "reason",
-        "requested_by",
-        "created_at",
-        "expires_at",
-        "status",
-    ] {
-        v.set(name, Value::Null);
-    }
-    for (k, val) in pairs {
-        v.set(k, val.clone());
-    }
-    v
+    ];
+    testing::config(&schema_block(), base.iter().chain(pairs))
 }
 
 async fn create(env: &Env, cfg: Value) -> (Value, Diagnostics) {
-    let plan = AccessRule
-        .plan(
-            env,
-            PlanRequest {
-                prior: Value::Null,
-                proposed: cfg.clone(),
-                config: cfg.clone(),
-            },
-        )
-        .await;
-    assert!(!plan.diags.has_errors(), "{:?}", plan.diags);
-    AccessRule
-        .apply(
-            env,
-            ApplyRequest {
-                prior: Value::Null,
-                planned: plan.planned,
-                config: cfg,
-            },
-        )
-        .await
+    testing::create(&AccessRule, env, &cfg).await
 }
 
 async fn destroy(env: &Env, state: Value) -> (Value, Diagnostics) {
-    let req = ApplyRequest {
-        prior: state,
-        planned: Value::Null,
-        config: Value::Null,
-    };
-    AccessRule.apply(env, req).await
+    testing::destroy(&AccessRule, env, &state).await
 }
 
 /// The record in the fake of the grant in `state`.
@@ -108,13 +57,6 @@ fn record_of(fake: &FakeNacl, state: &Value) -> Record {
     let id = GrantId::parse(state.get("grant_id").value_str()).expect("a grant id in state");
     let key = record::tag_key(&id);
     Record::from_tag(&key, &fake.get(ACL).tags[&key]).unwrap()
-}
-
-fn error_paths(d: &Diagnostics) -> Vec<String> {
-    d.0.iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.path.as_ref().map(|p| p.to_string()).unwrap_or_default())
-        .collect()
 }
 
 #[test]
@@ -226,16 +168,7 @@ async fn provider_limits_apply_at_plan() {
         ("cidr_block", Value::from("0.0.0.0/0")),
         ("ttl", Value::from("13h")),
     ]);
-    let plan = AccessRule
-        .plan(
-            &env,
-            PlanRequest {
-                prior: Value::Null,
-                proposed: cfg.clone(),
-                config: cfg,
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &env, &Value::Null, &cfg, &cfg).await;
     assert_eq!(error_paths(&plan.diags), ["ttl", "reason", "cidr_block"]);
     assert!(plan.diags.0[0].detail.contains("max_ttl (12h)"));
     assert!(plan.diags.0[2].detail.contains("at most /24"));
@@ -320,16 +253,7 @@ async fn an_explicit_taken_number_fails_and_says_what_holds_it() {
     add_foreign(&fake, 200, RuleAction::Allow, "10.0.0.0/8");
     let env = env(&fake, "2026-11-23T12:00:00Z");
     let cfg = config(&[("rule_number", Value::from(200i64))]);
-    let plan = AccessRule
-        .plan(
-            &env,
-            PlanRequest {
-                prior: Value::Null,
-                proposed: cfg.clone(),
-                config: cfg.clone(),
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &env, &Value::Null, &cfg, &cfg).await;
     assert_eq!(error_paths(&plan.diags), ["rule_number"]);
     assert!(
         plan.diags.0[0]
@@ -341,31 +265,13 @@ async fn an_explicit_taken_number_fails_and_says_what_holds_it() {
     // and at apply, if it was taken after the plan
     let fake2 = FakeNacl::with_acl(ACL);
     let env2 = crate::resources::access_rule::tests::env(&fake2, "2026-11-23T12:00:00Z");
-    let plan = AccessRule
-        .plan(
-            &env2,
-            PlanRequest {
-                prior: Value::Null,
-                proposed: cfg.clone(),
-                config: cfg.clone(),
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &env2, &Value::Null, &cfg, &cfg).await;
     fake2.put({
         let mut v = fake.get(ACL);
         v.tags.clear();
         v
     });
-    let (state, d) = AccessRule
-        .apply(
-            &env2,
-            ApplyRequest {
-                prior: Value::Null,
-                planned: plan.planned,
-                config: cfg,
-            },
-        )
-        .await;
+    let (state, d) = testing::apply(&AccessRule, &env2, &Value::Null, &plan.planned, &cfg).await;
     assert!(state.is_null());
     assert_eq!(error_paths(&d), ["rule_number"]);
     assert_eq!(
@@ -393,31 +299,13 @@ async fn expiry_plans_an_update_and_apply_removes_entry_and_tag() {
     // one second before expiry: nothing to do
     let before = env(&fake, "2026-11-23T13:59:59Z");
     let (read, _) = AccessRule.read(&before, state.clone()).await;
-    let plan = AccessRule
-        .plan(
-            &before,
-            PlanRequest {
-                prior: read.clone(),
-                proposed: read.clone(),
-                config: config(&[]),
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &before, &read, &read, &config(&[])).await;
     assert_eq!(plan.planned, read);
     // at expiry: status flips with a warning naming the time
     let after = env(&fake, "2026-11-23T14:00:00Z");
     let (read, _) = AccessRule.read(&after, state.clone()).await;
     assert_eq!(read.get("status"), &Value::from(STATUS_ACTIVE));
-    let plan = AccessRule
-        .plan(
-            &after,
-            PlanRequest {
-                prior: read.clone(),
-                proposed: read.clone(),
-                config: config(&[]),
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &after, &read, &read, &config(&[])).await;
     assert_eq!(plan.planned.get("status"), &Value::from(STATUS_EXPIRED));
     assert!(plan.requires_replace.is_empty());
     assert_eq!(plan.diags.0[0].severity, Severity::Warning);
@@ -426,31 +314,14 @@ async fn expiry_plans_an_update_and_apply_removes_entry_and_tag() {
             .detail
             .contains("expired at 2026-11-23T14:00:00Z")
     );
-    let (applied, d) = AccessRule
-        .apply(
-            &after,
-            ApplyRequest {
-                prior: read,
-                planned: plan.planned.clone(),
-                config: config(&[]),
-            },
-        )
-        .await;
+    let (applied, d) =
+        testing::apply(&AccessRule, &after, &read, &plan.planned, &config(&[])).await;
     assert!(d.0.is_empty());
     assert!(fake.get(ACL).entries.is_empty() && fake.get(ACL).tags.is_empty());
     // the resource stays, and the next plan is empty
     let (read, _) = AccessRule.read(&after, applied.clone()).await;
     assert_eq!(read, applied);
-    let plan = AccessRule
-        .plan(
-            &after,
-            PlanRequest {
-                prior: read.clone(),
-                proposed: read.clone(),
-                config: config(&[]),
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &after, &read, &read, &config(&[])).await;
     assert_eq!(plan.planned, read);
 }
 
@@ -465,31 +336,14 @@ async fn ttl_change_moves_expiry_from_created_at_in_place() {
     .await;
     let mut proposed = state.clone();
     proposed.set("ttl", Value::from("4h"));
-    let plan = AccessRule
-        .plan(
-            &env,
-            PlanRequest {
-                prior: state.clone(),
-                proposed,
-                config: config(&[("ttl", Value::from("4h"))]),
-            },
-        )
-        .await;
+    let cfg = config(&[("ttl", Value::from("4h"))]);
+    let plan = testing::plan(&AccessRule, &env, &state, &proposed, &cfg).await;
     assert!(plan.requires_replace.is_empty());
     assert_eq!(
         plan.planned.get("expires_at"),
         &Value::from("2026-11-23T16:00:00Z")
     );
-    let (applied, d) = AccessRule
-        .apply(
-            &env,
-            ApplyRequest {
-                prior: state,
-                planned: plan.planned,
-                config: Value::Null,
-            },
-        )
-        .await;
+    let (applied, d) = testing::apply(&AccessRule, &env, &state, &plan.planned, &Value::Null).await;
     assert!(d.0.is_empty());
     let g = record_of(&fake, &applied).grant;
     assert_eq!(format_rfc3339(g.expires_at), "2026-11-23T16:00:00Z");
@@ -510,16 +364,7 @@ async fn read_tells_drift_from_expiry_and_revocation() {
     let e13 = env(&fake, "2026-11-23T13:00:00Z");
     let (missing, _) = AccessRule.read(&e13, state.clone()).await;
     assert_eq!(missing.get("status"), &Value::from(STATUS_MISSING));
-    let plan = AccessRule
-        .plan(
-            &e13,
-            PlanRequest {
-                prior: missing.clone(),
-                proposed: missing.clone(),
-                config: config(&[]),
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &e13, &missing, &missing, &config(&[])).await;
     assert_eq!(
         plan.requires_replace,
         vec![path("status")],
@@ -541,16 +386,7 @@ async fn read_tells_drift_from_expiry_and_revocation() {
     let e = env(&fake, "2026-11-23T13:00:00Z");
     let (revoked, _) = AccessRule.read(&e, state.clone()).await;
     assert_eq!(revoked.get("status"), &Value::from(STATUS_REVOKED));
-    let plan = AccessRule
-        .plan(
-            &e,
-            PlanRequest {
-                prior: revoked.clone(),
-                proposed: revoked.clone(),
-                config: config(&[]),
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &e, &revoked, &revoked, &config(&[])).await;
     assert_eq!(plan.planned, revoked);
     assert!(plan.requires_replace.is_empty());
 }
@@ -683,16 +519,7 @@ async fn a_covering_lower_deny_is_a_shadow_warning() {
     add_foreign(&fake, 50, RuleAction::Deny, "203.0.113.0/24");
     let env = env(&fake, "2026-11-23T12:00:00Z");
     let cfg = config(&[("rule_number", Value::from(120i64))]);
-    let plan = AccessRule
-        .plan(
-            &env,
-            PlanRequest {
-                prior: Value::Null,
-                proposed: cfg.clone(),
-                config: cfg,
-            },
-        )
-        .await;
+    let plan = testing::plan(&AccessRule, &env, &Value::Null, &cfg, &cfg).await;
     assert!(!plan.diags.has_errors());
     assert_eq!(plan.diags.0.len(), 1);
     assert_eq!(plan.diags.0[0].summary, "Grant is shadowed");
@@ -727,35 +554,15 @@ async fn reads_of_one_acl_share_a_describe() {
 }
 
 async fn plan_update(env: &Env, prior: &Value, cfg: Value) -> Plan {
-    AccessRule
-        .plan(
-            env,
-            PlanRequest {
-                prior: prior.clone(),
-                proposed: {
-                    let mut p = prior.clone();
-                    for (k, v) in [("ttl", cfg.get("ttl")), ("reason", cfg.get("reason"))] {
-                        p.set(k, v.clone());
-                    }
-                    p
-                },
-                config: cfg,
-            },
-        )
-        .await
+    let mut proposed = prior.clone();
+    for (k, v) in [("ttl", cfg.get("ttl")), ("reason", cfg.get("reason"))] {
+        proposed.set(k, v.clone());
+    }
+    testing::plan(&AccessRule, env, prior, &proposed, &cfg).await
 }
 
 async fn apply_update(env: &Env, prior: Value, plan: Plan, cfg: Value) -> (Value, Diagnostics) {
-    AccessRule
-        .apply(
-            env,
-            ApplyRequest {
-                prior,
-                planned: plan.planned,
-                config: cfg,
-            },
-        )
-        .await
+    testing::apply(&AccessRule, env, &prior, &plan.planned, &cfg).await
 }
 
 /// Regression: a `jitctl revoke` between plan and apply was undone by the in-place update,
@@ -915,16 +722,11 @@ async fn schema_accepts_every_state() {
     states.push(tcp.clone());
     fake.update(ACL, |a| a.tags.clear());
     states.push(AccessRule.read(&env, tcp).await.0);
-    for s in &states {
-        assert!(!s.is_null());
-        block
-            .check_state(s)
-            .unwrap_or_else(|e| panic!("{e}\n{s:?}"));
-    }
-    let statuses: std::collections::BTreeSet<&str> =
-        states.iter().map(|s| s.get("status").value_str()).collect();
+    testing::assert_states_fit(&block, &states, |s| {
+        RuleState::from_value(s).map(|r| r.to_value())
+    });
     assert_eq!(
-        statuses.into_iter().collect::<Vec<_>>(),
+        testing::distinct(states.iter().map(|s| s.get("status").value_str())),
         [STATUS_ACTIVE, STATUS_EXPIRED, STATUS_UNRECORDED]
     );
 }

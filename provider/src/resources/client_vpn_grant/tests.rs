@@ -1,30 +1,18 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::aws::client_vpn::ClientVpns;
 use crate::aws::client_vpn::fake::{FakeClientVpn, Fault};
-use crate::clock::FixedClock;
-use crate::tf::Severity;
+use crate::resources::testing::{self, Fakes, error_paths, t};
 
 const ENDPOINT: &str = "cvpn-endpoint-0123456789abcdef0";
 
-fn t(s: &str) -> OffsetDateTime {
-    parse_rfc3339(s).unwrap()
-}
-
 fn env_with(fake: &FakeClientVpn, now: &str, settings: Settings) -> Env {
-    Env {
-        settings,
-        clock: Arc::new(FixedClock(t(now))),
-        nacls: crate::aws::nacl::Nacls::new(
-            Arc::new(crate::aws::nacl::fake::FakeNacl::default()),
-            crate::aws::Repeat::IMMEDIATE,
-        ),
-        policies: crate::aws::iam::Policies::new(Arc::new(
-            crate::aws::iam::fake::FakeIam::default(),
-        )),
-        client_vpns: ClientVpns::new(Arc::new(fake.clone())),
+    let client_vpn = Arc::new(fake.clone());
+    Fakes {
+        client_vpn,
+        ..Fakes::default()
     }
+    .env(now, settings)
 }
 
 fn env(fake: &FakeClientVpn, now: &str) -> Env {
@@ -32,82 +20,39 @@ fn env(fake: &FakeClientVpn, now: &str) -> Env {
 }
 
 fn config(pairs: &[(&str, Value)]) -> Value {
-    let mut v = Value::object([
+    let base = [
         ("client_vpn_endpoint_id", Value::from(ENDPOINT)),
         ("username", Value::from("alice")),
         ("ttl", Value::from("2h")),
-    ]);
-    for name in [
-        "id",
-        "grant_id",
-        "common_name",
-        "group",
-        "cidr_block",
-        "reason",
-        "requested_by",
-        "created_at",
-        "expires_at",
-        "status",
-    ] {
-        v.set(name, Value::Null);
-    }
-    for (k, val) in pairs {
-        v.set(k, val.clone());
-    }
-    v
+    ];
+    testing::config(&schema_block(), base.iter().chain(pairs))
 }
 
 async fn plan(env: &Env, prior: &Value, cfg: &Value) -> Plan {
-    ClientVpnGrant
-        .plan(
-            env,
-            PlanRequest {
-                prior: prior.clone(),
-                proposed: if prior.is_null() {
-                    cfg.clone()
-                } else {
-                    let mut p = prior.clone();
-                    for name in ["ttl", "reason", "requested_by", "cidr_block", "username"] {
-                        p.set(name, cfg.get(name).clone());
-                    }
-                    p
-                },
-                config: cfg.clone(),
-            },
-        )
-        .await
+    let proposed = if prior.is_null() {
+        cfg.clone()
+    } else {
+        let mut p = prior.clone();
+        for name in ["ttl", "reason", "requested_by", "cidr_block", "username"] {
+            p.set(name, cfg.get(name).clone());
+        }
+        p
+    };
+    testing::plan(&ClientVpnGrant, env, prior, &proposed, cfg).await
 }
 
 async fn apply(env: &Env, prior: Value, plan: Plan, cfg: Value) -> (Value, Diagnostics) {
-    ClientVpnGrant
-        .apply(
-            env,
-            ApplyRequest {
-                prior,
-                planned: plan.planned,
-                config: cfg,
-            },
-        )
-        .await
+    testing::apply(&ClientVpnGrant, env, &prior, &plan.planned, &cfg).await
 }
 
 async fn create(env: &Env, cfg: Value) -> (Value, Diagnostics) {
-    let p = plan(env, &Value::Null, &cfg).await;
-    assert!(!p.diags.has_errors(), "{:?}", p.diags);
-    apply(env, Value::Null, p, cfg).await
+    testing::create(&ClientVpnGrant, env, &cfg).await
 }
 
 fn record_of(fake: &FakeClientVpn, state: &Value) -> Record {
     let id = GrantId::parse(state.get("grant_id").value_str()).unwrap();
     let key = crate::grant::record::tag_key(&id);
     Record::from_tag(&key, &fake.tags(ENDPOINT)[&key]).unwrap()
-}
-
-fn error_paths(d: &Diagnostics) -> Vec<String> {
-    d.0.iter()
-        .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.path.as_ref().map(|p| p.to_string()).unwrap_or_default())
-        .collect()
 }
 
 #[test]
@@ -217,16 +162,7 @@ async fn a_lost_create_response_is_adopted_and_an_unknown_outcome_stays_in_state
         !kept.is_null(),
         "a grant whose tag may exist stays in state, to be removed"
     );
-    let (gone, diags) = ClientVpnGrant
-        .apply(
-            &env,
-            ApplyRequest {
-                prior: kept,
-                planned: Value::Null,
-                config: Value::Null,
-            },
-        )
-        .await;
+    let (gone, diags) = testing::destroy(&ClientVpnGrant, &env, &kept).await;
     assert!(gone.is_null() && !diags.has_errors(), "{diags:?}");
     assert_eq!(fake.tags(ENDPOINT).len(), 1, "only the first grant's tag");
 }
@@ -447,17 +383,11 @@ async fn schema_accepts_every_state() {
     let cfg = config(&[("reason", Value::from("why"))]);
     let p = plan(&later, &user, &cfg).await;
     states.push(apply(&later, user, p, cfg).await.0);
-    for s in &states {
-        assert!(!s.is_null());
-        block
-            .check_state(s)
-            .unwrap_or_else(|e| panic!("{e}\n{s:?}"));
-        assert_eq!(GrantState::from_value(s).unwrap().to_value(), *s);
-    }
-    let statuses: std::collections::BTreeSet<&str> =
-        states.iter().map(|s| s.get("status").value_str()).collect();
+    testing::assert_states_fit(&block, &states, |s| {
+        GrantState::from_value(s).map(|g| g.to_value())
+    });
     assert_eq!(
-        statuses.into_iter().collect::<Vec<_>>(),
+        testing::distinct(states.iter().map(|s| s.get("status").value_str())),
         [STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED]
     );
     assert!(block.undocumented().is_empty());

@@ -122,3 +122,126 @@ fn a_cidr_is_no_wider_than_the_providers_minimum_prefix_per_family() {
     settings.min_prefix_v4 = 0;
     none(|d| cidr_within_min_prefix(d, &at(), net("0.0.0.0/0"), &settings, GRANT));
 }
+
+fn t(s: &str) -> OffsetDateTime {
+    parse_rfc3339(s).unwrap()
+}
+
+#[test]
+fn terms_round_trip_through_state_and_a_corrupt_one_says_how_to_recover() {
+    let terms = Terms {
+        ttl: "2h".into(),
+        reason: Some("on call".into()),
+        requested_by: None,
+        created_at: t("2026-11-23T12:00:00Z"),
+        expires_at: t("2026-11-23T14:00:00Z"),
+    };
+    let state = Value::object(terms.clone().attributes());
+    assert_eq!(
+        state.get("created_at"),
+        &Value::from("2026-11-23T12:00:00Z")
+    );
+    assert!(state.get("requested_by").is_null());
+    let reader = StateReader::new("jit_x", &state);
+    assert_eq!(Terms::read(&reader), Ok(terms));
+
+    let mut broken = state.clone();
+    broken.set("expires_at", Value::from("tomorrow"));
+    let e = Terms::read(&StateReader::new("jit_x", &broken)).unwrap_err();
+    assert_eq!(e.summary, "Corrupt jit_x state");
+    assert_eq!(
+        e.detail,
+        "expires_at is missing or invalid; remove the resource from state and import it again"
+    );
+    let mut broken = state;
+    broken.set("ttl", Value::Null);
+    let e = Terms::read(&StateReader::new("jit_x", &broken)).unwrap_err();
+    assert!(e.detail.starts_with("ttl is missing"), "{e:?}");
+}
+
+#[test]
+fn optional_times_and_statuses_read_from_state() {
+    let state = Value::object([
+        ("a", Value::Null),
+        ("b", Value::from("2026-11-23T12:00:00Z")),
+        ("c", Value::from(3i64)),
+    ]);
+    let r = StateReader::new("jit_x", &state);
+    assert_eq!(r.optional_time("a", "a"), Ok(None));
+    assert_eq!(
+        r.optional_time("b", "b"),
+        Ok(Some(t("2026-11-23T12:00:00Z")))
+    );
+    assert!(
+        r.optional_time("c", "the entry")
+            .unwrap_err()
+            .detail
+            .starts_with("the entry is")
+    );
+    assert_eq!((r.int("c"), r.int("b"), r.text("c")), (Some(3), None, None));
+    for s in [Status::Active, Status::Expired, Status::Revoked] {
+        assert_eq!(Status::parse(s.as_str()), Some(s));
+    }
+    assert_eq!(
+        [STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED],
+        ["active", "expired", "revoked"]
+    );
+    assert_eq!(Status::parse("revoking"), None);
+}
+
+#[test]
+fn an_update_in_place_moves_the_expiry_from_created_at() {
+    let created = t("2026-11-23T12:00:00Z");
+    let prior = t("2026-11-23T14:00:00Z");
+    let two_hours = Some(parse_ttl("2h").unwrap());
+    let four_hours = Some(parse_ttl("4h").unwrap());
+    let ttl = Value::from("4h");
+    assert_eq!(
+        expiry_in_place(&ttl, four_hours, created, prior, t("2026-11-23T15:00:00Z")),
+        (Value::from("2026-11-23T16:00:00Z"), false)
+    );
+    // The one expiry rule: ended from `expires_at` on.
+    assert_eq!(
+        expiry_in_place(&ttl, two_hours, created, prior, t("2026-11-23T14:00:00Z")),
+        (Value::from("2026-11-23T14:00:00Z"), true)
+    );
+    assert_eq!(
+        expiry_in_place(&ttl, None, created, prior, t("2026-11-23T13:59:59Z")),
+        (Value::from("2026-11-23T14:00:00Z"), false)
+    );
+    assert_eq!(
+        expiry_in_place(&Value::Unknown, four_hours, created, prior, prior),
+        (Value::Unknown, false)
+    );
+}
+
+#[test]
+fn a_cidr_block_means_the_same_however_it_is_written() {
+    assert!(same_cidr("2001:DB8::/32", "2001:db8::/32"));
+    assert!(!same_cidr("203.0.113.0/24", "203.0.113.0/25"));
+    assert!(!same_cidr("not a block", "203.0.113.0/24"));
+    assert!(same_cidr("not a block", "not a block"));
+}
+
+#[test]
+fn an_expiry_left_unknown_by_the_plan_is_settled_at_apply() {
+    let created = t("2026-11-23T12:00:00Z");
+    let planned = Value::object([("expires_at", Value::Unknown), ("ttl", Value::from("4h"))]);
+    let settled = settled_expiry(&planned, created, || Ok(parse_ttl("4h").unwrap())).unwrap();
+    assert_eq!(
+        settled.get("expires_at"),
+        &Value::from("2026-11-23T16:00:00Z")
+    );
+    assert_eq!(settled.get("ttl"), &Value::from("4h"));
+    // A known expiry stands, and the arguments are not even checked.
+    let known = Value::object([("expires_at", Value::from("2026-11-23T14:00:00Z"))]);
+    assert_eq!(
+        settled_expiry(&known, created, || unreachable!()),
+        Ok(known.clone())
+    );
+    let refused = Diagnostics::from(Diagnostic::invalid(AttrPath::root("ttl"), "bad"));
+    assert_eq!(
+        settled_expiry(&planned, created, || Err(refused.clone())),
+        Err(refused)
+    );
+}

@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::aws::iam::Attachments;
 use crate::aws::iam::fake::{FakeIam, Loss};
-use crate::aws::iam::{Attachments, Policies};
-use crate::aws::nacl::{AclView, AwsError, CreateOutcome, NaclApi, Nacls};
-use crate::clock::FixedClock;
+use crate::aws::nacl::{AclView, AwsError, CreateOutcome, NaclApi};
 use crate::grant::{Direction, EntrySpec};
 use crate::policy::eval::{Request, denied};
+use crate::resources::common::STATUS_ACTIVE;
+use crate::resources::testing::{self, Fakes, t};
 use crate::tf::Severity;
 
 /// This resource never touches network ACLs.
@@ -39,20 +40,13 @@ impl NaclApi for NoNacls {
 
 const ARN: &str = "arn:aws:iam::123456789012:policy/remote";
 
-fn t(s: &str) -> OffsetDateTime {
-    parse_rfc3339(s).unwrap()
-}
-
 fn env(fake: &Arc<FakeIam>, now: &str) -> Env {
-    Env {
-        settings: Settings::default(),
-        clock: Arc::new(FixedClock(t(now))),
-        nacls: Nacls::new(Arc::new(NoNacls), crate::aws::Repeat::IMMEDIATE),
-        policies: Policies::new(fake.clone()),
-        client_vpns: crate::aws::client_vpn::ClientVpns::new(Arc::new(
-            crate::aws::client_vpn::fake::FakeClientVpn::default(),
-        )),
+    Fakes {
+        nacl: Arc::new(NoNacls),
+        iam: fake.clone(),
+        ..Fakes::default()
     }
+    .env(now, Settings::default())
 }
 
 const COMPUTED: [&str; 6] = [
@@ -66,21 +60,14 @@ const COMPUTED: [&str; 6] = [
 
 /// A configuration: one permanent range and the given temporary `(cidr, ttl)` entries.
 fn config(temporary: &[(&str, &str)]) -> Value {
-    let mut v = Value::object([
+    let given = [
         ("name", Value::from("remote")),
-        ("path", Value::Null),
-        ("description", Value::Null),
         (
             "allowed_cidrs",
             Value::List(vec![Value::from("198.51.100.0/24")]),
         ),
-        ("deny_actions", Value::Null),
-        ("exempt_aws_services", Value::Null),
-        ("tags", Value::Null),
-    ]);
-    for name in COMPUTED {
-        v.set(name, Value::Null);
-    }
+    ];
+    let mut v = testing::config(&schema_block(), &given);
     v.set(
         "temporary_cidrs",
         if temporary.is_empty() {
@@ -123,32 +110,21 @@ fn proposed(config: &Value, prior: &Value) -> Value {
 }
 
 async fn plan(env: &Env, prior: &Value, config: &Value) -> Plan {
-    SourceIpPolicy
-        .plan(
-            env,
-            PlanRequest {
-                prior: prior.clone(),
-                proposed: proposed(config, prior),
-                config: config.clone(),
-            },
-        )
-        .await
+    testing::plan(
+        &SourceIpPolicy,
+        env,
+        prior,
+        &proposed(config, prior),
+        config,
+    )
+    .await
 }
 
 /// Plans and applies like `terraform apply`, failing on any error.
 async fn converge(env: &Env, prior: &Value, config: &Value) -> (Value, Diagnostics) {
     let p = plan(env, prior, config).await;
     assert!(!p.diags.has_errors(), "plan: {:?}", p.diags);
-    let (state, diags) = SourceIpPolicy
-        .apply(
-            env,
-            ApplyRequest {
-                prior: prior.clone(),
-                planned: p.planned.clone(),
-                config: config.clone(),
-            },
-        )
-        .await;
+    let (state, diags) = testing::apply(&SourceIpPolicy, env, prior, &p.planned, config).await;
     assert!(!diags.has_errors(), "apply: {diags:?}");
     assert_consistent(&p.planned, &state);
     let mut all = p.diags;
@@ -544,12 +520,7 @@ async fn destroy_refuses_while_attached() {
         groups: vec!["remote-workers".into()],
         roles: vec![],
     };
-    let destroy = || ApplyRequest {
-        prior: state.clone(),
-        planned: Value::Null,
-        config: Value::Null,
-    };
-    let (kept, diags) = SourceIpPolicy.apply(&e, destroy()).await;
+    let (kept, diags) = testing::destroy(&SourceIpPolicy, &e, &state).await;
     assert_eq!(kept, state, "nothing is lost from state");
     assert!(
         diags.0[0]
@@ -559,7 +530,7 @@ async fn destroy_refuses_while_attached() {
     );
     assert!(fake.state.lock().unwrap().policy.is_some());
     fake.state.lock().unwrap().attachments = Attachments::default();
-    let (gone, diags) = SourceIpPolicy.apply(&e, destroy()).await;
+    let (gone, diags) = testing::destroy(&SourceIpPolicy, &e, &state).await;
     assert_eq!(gone, Value::Null, "{diags:?}");
     assert!(fake.state.lock().unwrap().policy.is_none());
 }
@@ -652,16 +623,7 @@ async fn apply_plan(
     planned: &Plan,
     config: &Value,
 ) -> (Value, Diagnostics) {
-    SourceIpPolicy
-        .apply(
-            env,
-            ApplyRequest {
-                prior: prior.clone(),
-                planned: planned.planned.clone(),
-                config: config.clone(),
-            },
-        )
-        .await
+    testing::apply(&SourceIpPolicy, env, prior, &planned.planned, config).await
 }
 
 #[tokio::test]
@@ -955,27 +917,18 @@ async fn schema_accepts_every_state() {
     states.push(SourceIpPolicy.read(&e, plain).await.0);
     states.push(SourceIpPolicy.import(&e, ARN).await.unwrap());
 
-    for s in &states {
-        assert!(!s.is_null());
-        block
-            .check_state(s)
-            .unwrap_or_else(|e| panic!("{e}\n{s:?}"));
-        assert_eq!(
-            PolicyState::from_value(s).map(|p| p.to_value()).as_ref(),
-            Ok(s),
-            "typed state round-trips"
-        );
-    }
-    let statuses: std::collections::BTreeSet<&str> = states
+    testing::assert_states_fit(&block, &states, |s| {
+        PolicyState::from_value(s).map(|p| p.to_value())
+    });
+    let statuses = states
         .iter()
         .filter_map(|s| match s.get("temporary_cidrs") {
             Value::Map(m) => Some(m.values().map(|e| e.get("status").value_str())),
             _ => None,
         })
-        .flatten()
-        .collect();
+        .flatten();
     assert_eq!(
-        statuses.into_iter().collect::<Vec<_>>(),
+        testing::distinct(statuses),
         [STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED]
     );
 }
