@@ -21,8 +21,7 @@ use crate::grant::client_vpn::{
 use crate::protocol::client_vpn::{self as protocol, CreateError, Updated};
 use crate::resource::{ApplyRequest, Env, Plan, PlanRequest, Resource};
 use crate::resources::common::{
-    self, STATUS_ACTIVE, STATUS_EXPIRED, STATUS_REVOKED, StateReader, Status, Terms, Wording,
-    write_error,
+    self, STATUS_ACTIVE, STATUS_EXPIRED, StateReader, Status, Terms, Wording, write_error,
 };
 use crate::tf::{
     AttrPath, Attribute, Block, Diagnostic, Diagnostics, Known, Reader, Schema, Type, Value,

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::aws::client_vpn::fake::{FakeClientVpn, Fault};
+use crate::resources::common::STATUS_REVOKED;
 use crate::resources::testing::{self, Fakes, error_paths, t};
 
 const ENDPOINT: &str = "cvpn-endpoint-0123456789abcdef0";
