@@ -20,7 +20,7 @@ use super::acl::{Outcome, Revoked, SweepResult};
 use crate::aws::iam::{MAX_TAGS, Policies, PolicyInfo};
 use crate::aws::nacl::AwsError;
 use crate::clock::format_rfc3339;
-use crate::policy::document::Spec;
+use crate::policy::document::{Spec, has_lapsed};
 use crate::policy::revoke::{self, Marker};
 
 /// IAM is global: the region shown for policy grants.
@@ -119,7 +119,7 @@ pub fn classify(policy: &PolicyInfo, document: &str, now: OffsetDateTime) -> Vec
         .temporary
         .iter()
         .map(|t| {
-            let state = if now > t.expires_at {
+            let state = if has_lapsed(t.expires_at, now) {
                 PolicyState::Expired
             } else {
                 PolicyState::Active
@@ -212,7 +212,7 @@ pub async fn sweep(policies: &Policies, now: OffsetDateTime, dry_run: bool) -> V
         let arn = &info.arn;
         let old_markers: Vec<Marker> = revoke::markers(&info.tags)
             .into_values()
-            .filter(|m| now > m.expires_at)
+            .filter(|m| has_lapsed(m.expires_at, now))
             .collect();
         for m in &old_markers {
             let id = grant_id(arn, m.cidr);

@@ -35,6 +35,14 @@ pub const EXPIRY_SID_PREFIX: &str = "ExpireAt";
 /// IAM's limit for a customer managed policy, in characters without whitespace.
 pub const MANAGED_POLICY_SIZE_LIMIT: usize = 6_144;
 
+/// The allowlist's one expiry rule: AWS denies a temporary range once `aws:CurrentTime` is
+/// greater than its expiry (`DateGreaterThan`), so the range has lapsed only *after*
+/// `expires_at`, and admits at that instant. A network-ACL grant ends *at* its `expires_at`
+/// ([`crate::grant::lifecycle::has_ended`]): its end is jit's own removal, not an AWS condition.
+pub fn has_lapsed(expires_at: OffsetDateTime, now: OffsetDateTime) -> bool {
+    now > expires_at
+}
+
 /// A temporary range and the instant after which AWS denies it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Temporary {
@@ -75,7 +83,7 @@ impl Spec {
             || self
                 .temporary
                 .iter()
-                .any(|t| t.cidr.contains(&host) && at <= t.expires_at)
+                .any(|t| t.cidr.contains(&host) && !has_lapsed(t.expires_at, at))
     }
 
     /// Removes the temporary ranges AWS already denies at `now` (past their expiry) and returns
@@ -84,7 +92,7 @@ impl Spec {
         let (expired, live) = self
             .temporary
             .drain(..)
-            .partition(|t: &Temporary| now > t.expires_at);
+            .partition(|t: &Temporary| has_lapsed(t.expires_at, now));
         self.temporary = live;
         expired
     }

@@ -40,7 +40,7 @@ use crate::config::Settings;
 use crate::duration::{Ttl, parse_ttl};
 use crate::policy::cidrs::AddrSet;
 use crate::policy::document::{
-    Fit, MANAGED_POLICY_SIZE_LIMIT, Spec, Temporary, fit, policy_size, same_document,
+    Fit, MANAGED_POLICY_SIZE_LIMIT, Spec, Temporary, fit, has_lapsed, policy_size, same_document,
 };
 use crate::policy::guardrail::{self, Treatment};
 use crate::policy::revoke::{self, Marker};
@@ -803,7 +803,7 @@ impl Resource for SourceIpPolicy {
             .temporary
             .iter()
             .map(|t| {
-                let status = if now > t.expires_at {
+                let status = if has_lapsed(t.expires_at, now) {
                     EntryStatus::Expired
                 } else {
                     EntryStatus::Active
@@ -1001,7 +1001,7 @@ fn plan_entry(
         (_, created, Some(expires)) => (created, expires),
         _ => return fresh(),
     };
-    let expired = p.expired || now > expires_at;
+    let expired = p.expired || has_lapsed(expires_at, now);
     EntryPlan {
         created_at,
         expires_at: Some(expires_at),
