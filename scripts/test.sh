@@ -10,6 +10,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${JIT_CACHE:-$HOME/.cache/jit}/target}"
 export CHECKPOINT_DISABLE=1
+# insta finds snapshots through the manifest directory a test binary was compiled in; one built by another
+# checkout sharing the target directory (and still fresh) would look in that checkout. This one's, always.
+export INSTA_WORKSPACE_ROOT="$ROOT"
 
 if ! command -v terraform >/dev/null 2>&1; then
     echo "error: terraform is not on PATH. The end-to-end tests drive the real terraform binary (1.11 or later);" >&2
