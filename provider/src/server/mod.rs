@@ -27,7 +27,7 @@ use crate::proto::tfplugin6 as pb;
 use crate::resource::{ApplyRequest, Env, PlanRequest, Resource};
 use crate::resources;
 
-mod wire;
+pub mod wire;
 
 use crate::tf::{Diagnostic, Diagnostics, Schema, Value};
 use wire::{decode, diags_to_pb, encode, path_to_pb, schema_to_pb};

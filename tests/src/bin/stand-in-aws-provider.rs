@@ -29,7 +29,8 @@ use std::process::ExitCode;
 
 use jit_provider::plugin::{Handshake, serve_provider};
 use jit_provider::proto::tfplugin6 as pb;
-use jit_provider::tf::Value;
+use jit_provider::server::wire::{decode, diags_to_pb, encode};
+use jit_provider::tf::{Diagnostic, Value};
 use tonic::{Request, Response, Status};
 
 /// Whether the user sets an attribute, may set it, or only reads it (the protocol's required/optional/computed).
@@ -330,32 +331,8 @@ fn plan_new(block: &Block, value: &mut Value) {
     }
 }
 
-fn decode(v: Option<&pb::DynamicValue>) -> Result<Value, Status> {
-    let Some(v) = v else { return Ok(Value::Null) };
-    let out = if !v.msgpack.is_empty() {
-        Value::from_msgpack(&v.msgpack)
-    } else if !v.json.is_empty() {
-        Value::from_json(&v.json)
-    } else {
-        Ok(Value::Null)
-    };
-    out.map_err(|e| Status::invalid_argument(e.to_string()))
-}
-
-fn encode(v: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: v.to_msgpack(),
-        json: Vec::new(),
-    })
-}
-
 fn error(summary: &str, detail: String) -> Vec<pb::Diagnostic> {
-    vec![pb::Diagnostic {
-        severity: pb::diagnostic::Severity::Error as i32,
-        summary: summary.to_string(),
-        detail,
-        attribute: None,
-    }]
+    diags_to_pb(&Diagnostic::error(summary, detail).into())
 }
 
 const ONLY_PLANS: &str = "stand-in-aws-provider is the end-to-end tests' stand-in for hashicorp/aws: it only \
