@@ -48,12 +48,7 @@ fn ssh_from(cidr: &str, rule_number: i32) -> EntrySpec {
 }
 
 fn nacls(fake: &FakeNacl) -> Arc<Nacls> {
-    let repeat = Repeat {
-        attempts: 1,
-        initial: Duration::ZERO,
-        max: Duration::ZERO,
-    };
-    Arc::new(Nacls::new(Arc::new(fake.clone()), repeat))
+    Arc::new(Nacls::new(Arc::new(fake.clone()), Repeat::IMMEDIATE))
 }
 
 /// Whether the view holds exactly the entry `spec` describes.

@@ -66,6 +66,27 @@ async fn one_grant() -> (FakeNacl, TestClock, Nacls, Record) {
     (fake, c, n, r)
 }
 
+/// A create cut short between its entry and its commit, as by a killed creator: the commit and
+/// every attempt of the rollback's entry delete fail, so the entry stays, covered by the intent
+/// that `create` reports as left behind (returned). The creator's clock is `clock(0)`.
+async fn a_create_cut_short_after_its_entry() -> (FakeNacl, Record) {
+    let fake = FakeNacl::with_acl(ACL);
+    let c = clock(0);
+    // intent, entry, commit (fails), the rollback's entry delete (fails throughout).
+    fake.faults(&[Fault::None, Fault::None, Fault::Before]);
+    fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
+    let err = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO))
+        .await
+        .unwrap_err();
+    let CreateError::Aws {
+        left: Some(left), ..
+    } = err
+    else {
+        panic!("{err:?}");
+    };
+    (fake, *left)
+}
+
 /// The invariants the protocol promises, checked on the fake's ACL: every entry in jit's range
 /// is owned by a record, every committed record that is neither revoked nor expired owns its
 /// entry, and no two records own one entry (ownership is a function).
@@ -189,20 +210,7 @@ async fn a_failed_commit_rolls_back_entry_and_record() {
 
 #[tokio::test]
 async fn a_commit_whose_rollback_also_fails_leaves_a_covered_grant_to_keep() {
-    let fake = FakeNacl::with_acl(ACL);
-    // intent, entry, commit (fails), rollback's entry delete (fails).
-    fake.faults(&[Fault::None, Fault::None, Fault::Before]);
-    fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
-    let c = clock(0);
-    let err = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO))
-        .await
-        .unwrap_err();
-    let CreateError::Aws {
-        left: Some(left), ..
-    } = err
-    else {
-        panic!("{err:?}");
-    };
+    let (fake, left) = a_create_cut_short_after_its_entry().await;
     let view = fake.get(ACL);
     assert_eq!(view.entries.len(), 1);
     let records = view.records();
@@ -308,18 +316,8 @@ async fn two_processes_never_share_a_number() {
 
 #[tokio::test]
 async fn abandoned_intents_are_rolled_back_by_sweep_one() {
-    let fake = FakeNacl::with_acl(ACL);
+    let (fake, left) = a_create_cut_short_after_its_entry().await;
     let c = clock(0);
-    // A creator killed between entry and commit: intent, entry (commit never comes, nor any of
-    // the rollback's attempts).
-    fake.faults(&[Fault::None, Fault::None, Fault::Before]);
-    fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
-    let Err(CreateError::Aws {
-        left: Some(left), ..
-    }) = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await
-    else {
-        panic!()
-    };
     let n = nacls(&fake);
     let soon = c.now() + Duration::minutes(1);
     assert_eq!(
@@ -378,16 +376,7 @@ async fn the_last_tag_taken_meanwhile_is_a_full_acl_not_a_raw_error() {
 /// id to its state, so only the ACL knows the intent; the next grant numbered there rolls it back.
 #[tokio::test]
 async fn the_next_create_rolls_back_an_abandoned_intent() {
-    let fake = FakeNacl::with_acl(ACL);
-    let c = clock(0);
-    fake.faults(&[Fault::None, Fault::None, Fault::Before]);
-    fake.faults(&A_DELETE_THROTTLED_THROUGHOUT);
-    let Err(CreateError::Aws {
-        left: Some(left), ..
-    }) = create(&nacls(&fake), &c, &new_grant("203.0.113.7/32", AUTO)).await
-    else {
-        panic!()
-    };
+    let (fake, left) = a_create_cut_short_after_its_entry().await;
     // Within the grace the intent's writer may still be at work: left alone.
     let soon = clock(60);
     let second = create(&nacls(&fake), &soon, &new_grant("203.0.113.8/32", AUTO))
